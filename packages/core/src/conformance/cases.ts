@@ -1,0 +1,21 @@
+import { checkpointCases } from './checkpoints.cases.js';
+import { eventCases } from './events.cases.js';
+import { lifecycleCases } from './lifecycle.cases.js';
+import { queueCases } from './queue.cases.js';
+import { snapshotCases } from './snapshots.cases.js';
+import { subscriptionCases } from './subscriptions.cases.js';
+import { transactionCases } from './transactions.cases.js';
+import type { ConformanceCase } from './types.js';
+import { validationCases } from './validation.cases.js';
+
+/** Every case of the suite, in a stable order. */
+export const conformanceCases: readonly ConformanceCase[] = Object.freeze([
+  ...eventCases,
+  ...snapshotCases,
+  ...queueCases,
+  ...checkpointCases,
+  ...transactionCases,
+  ...subscriptionCases,
+  ...validationCases,
+  ...lifecycleCases,
+]);

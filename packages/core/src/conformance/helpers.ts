@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { isStrataError, type StrataError, type StrataErrorCode } from '../errors.js';
+import type { NewEvent } from '../events/types.js';
+import type { JsonValue } from '../json.js';
+import type { StrataStore } from '../store.js';
+import type { CaseContext, ConformanceArea, ConformanceCase } from './types.js';
+
+export { assert };
+
+/** Collects an async iterable into an array. */
+export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of iterable) out.push(item);
+  return out;
+}
+
+/** Asserts that `action` rejects with a StrataError of `code`, and returns the error. */
+export async function rejects(action: Promise<unknown> | (() => Promise<unknown>), code: StrataErrorCode): Promise<StrataError> {
+  let result: unknown;
+  try {
+    result = await (typeof action === 'function' ? action() : action);
+  } catch (error) {
+    assert.ok(isStrataError(error), `expected a StrataError with code ${code}, got ${String(error)}`);
+    assert.equal(error.code, code, `expected code ${code}, got ${error.code}: ${error.message}`);
+    return error;
+  }
+  assert.fail(`expected a rejection with code ${code}, but it resolved with ${String(result)}`);
+}
+
+/** An event to append. */
+export function evt(type = 'Tested', data: JsonValue = {}, extra: Partial<NewEvent> = {}): NewEvent {
+  return { type, data, ...extra };
+}
+
+/** `n` events numbered from `from`. */
+export function evts(n: number, type = 'Tested', from = 0): NewEvent[] {
+  return Array.from({ length: n }, (_, i) => evt(type, { n: from + i }));
+}
+
+/** Appends `count` events to a stream in batches. */
+export async function seed(store: StrataStore, streamId: string, count: number, type = 'Tested', batch = 250): Promise<void> {
+  for (let done = 0; done < count; done += batch) {
+    await store.events.append(streamId, evts(Math.min(batch, count - done), type, done));
+  }
+}
+
+/** A random UUID. */
+export function uuid(): string {
+  return globalThis.crypto.randomUUID();
+}
+
+/** Resolves after `ms`. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `check` until it returns true or `timeoutMs` passes. */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+let gcFn: (() => void) | undefined;
+/** A full garbage collection (exposes `gc` at run time when Node was not started with it). */
+export function collectGarbage(): void {
+  if (gcFn === undefined) {
+    const exposed = (globalThis as { gc?: () => void }).gc;
+    if (typeof exposed === 'function') gcFn = exposed;
+    else {
+      setFlagsFromString('--expose-gc');
+      gcFn = runInNewContext('gc') as () => void;
+    }
+  }
+  gcFn();
+}
+
+/** Everything observable about a store through its contracts and probes, to prove a call wrote nothing. */
+export async function fingerprint(ctx: CaseContext, names: { streamId?: string; queue?: string; consumer?: string } = {}): Promise<unknown> {
+  const { store, caps, probes } = ctx;
+  const streamId = names.streamId ?? 's';
+  const queue = names.queue ?? 'q';
+  const consumer = names.consumer ?? 'c';
+  const stream = await collect(store.events.readStream(streamId));
+  const all = await collect(store.events.readAll());
+  return {
+    head: await store.events.headPosition(),
+    all: all.map((e) => `${e.streamId}#${e.version}@${e.position}`),
+    stream: stream.map((e) => e.id),
+    info: await store.events.streamInfo(streamId),
+    queue: caps.queue ? { ...(await store.queue.stats(queue)), oldestReadyAgeMs: null } : null,
+    snapshot: caps.snapshots ? await store.snapshots.load(streamId) : null,
+    checkpoint: caps.checkpoints ? await store.checkpoints.get(consumer) : null,
+    raw: probes === undefined ? null : await probes.counts(),
+  };
+}
+
+/** Builds cases of one area with ids prefixed by the area. */
+export function defineCases(area: ConformanceArea, cases: Record<string, Omit<ConformanceCase, 'id' | 'area'>>): ConformanceCase[] {
+  return Object.entries(cases).map(([id, c]) => ({ ...c, id: `${area}.${id}`, area }));
+}

@@ -1,0 +1,550 @@
+import type { Delivery } from '../queue/types.js';
+import { assert, defineCases, fingerprint, rejects, sleep } from './helpers.js';
+
+const on = { requires: (c: { queue: boolean }) => c.queue };
+const bodies = (ds: Delivery[]) => ds.map((d) => d.body);
+
+export const queueCases = defineCases('queue', {
+  'send.returns-id': {
+    ...on,
+    async run({ store }) {
+      const ids = await store.queue.send('q', { body: { a: 1 } });
+      assert.equal(ids.length, 1);
+      assert.equal(typeof ids[0], 'string');
+      const [d] = await store.queue.receive('q');
+      assert.equal(d?.id, ids[0]);
+    },
+  },
+  'send.batch-returns-ids-in-order': {
+    ...on,
+    async run({ store }) {
+      const ids = await store.queue.send('q', [{ body: 1 }, { body: 2 }, { body: 3 }]);
+      assert.equal(new Set(ids).size, 3);
+      const ds = await store.queue.receive('q', { max: 3 });
+      assert.deepEqual(ds.map((d) => d.id), ids);
+      assert.deepEqual(bodies(ds), [1, 2, 3]);
+    },
+  },
+  'send.round-trips-body-and-headers': {
+    ...on,
+    async run({ store }) {
+      const body = { text: 'ünïcode 🎉 "q"', n: 1.5, list: [null, true, { x: [] }] };
+      await store.queue.send('q', { body, headers: { 'content-type': 'application/json', trace: 'abc' } });
+      await store.queue.send('q', { body: 'plain string' });
+      const [a, b] = await store.queue.receive('q', { max: 2 });
+      assert.deepEqual(a?.body, body);
+      assert.deepEqual(a?.headers, { 'content-type': 'application/json', trace: 'abc' });
+      assert.deepEqual(b?.body, 'plain string');
+      assert.deepEqual(b?.headers, {});
+    },
+  },
+  'receive.empty-queue': {
+    ...on,
+    async run({ store }) {
+      assert.deepEqual(await store.queue.receive('q', { max: 10 }), []);
+    },
+  },
+  'receive.delivery-fields': {
+    ...on,
+    async run({ store, settings }) {
+      const before = Date.now();
+      const [id] = await store.queue.send('q', { body: 1 });
+      const [d] = await store.queue.receive('q', { visibilityTimeoutMs: 60_000 });
+      assert.ok(d);
+      assert.equal(d.id, id);
+      assert.equal(d.queue, 'q');
+      assert.equal(d.attempt, 1);
+      assert.equal(d.maxAttempts, settings.maxAttempts);
+      assert.equal(typeof d.receipt, 'string');
+      assert.ok(d.receipt.length > 0);
+      assert.ok(Math.abs(d.enqueuedAt.getTime() - before) < 60_000);
+      assert.ok(d.visibleUntil.getTime() > Date.now() + 30_000);
+    },
+  },
+  'receive.default-max-is-1': {
+    ...on,
+    async run({ store }) {
+      await store.queue.send('q', [{ body: 1 }, { body: 2 }]);
+      assert.equal((await store.queue.receive('q')).length, 1);
+    },
+  },
+  'receive.respects-max': {
+    ...on,
+    async run({ store }) {
+      await store.queue.send('q', Array.from({ length: 10 }, (_, i) => ({ body: i })));
+      assert.equal((await store.queue.receive('q', { max: 4 })).length, 4);
+      assert.equal((await store.queue.receive('q', { max: 100 })).length, 6);
+    },
+  },
+  'receive.fifo': {
+    ...on,
+    async run({ store }) {
+      for (let i = 0; i < 5; i++) await store.queue.send('q', { body: i });
+      await store.queue.send('q', [{ body: 5 }, { body: 6 }]);
+      const got: unknown[] = [];
+      for (let i = 0; i < 7; i++) got.push(...bodies(await store.queue.receive('q')));
+      assert.deepEqual(got, [0, 1, 2, 3, 4, 5, 6]);
+    },
+  },
+  'receive.priority-first': {
+    ...on,
+    async run({ store }) {
+      await store.queue.send('q', { body: 'low', priority: -1 });
+      await store.queue.send('q', { body: 'normal' });
+      await store.queue.send('q', { body: 'high', priority: 10 });
+      await store.queue.send('q', { body: 'mid', priority: 5 });
+      assert.deepEqual(bodies(await store.queue.receive('q', { max: 4 })), ['high', 'mid', 'normal', 'low']);
+    },
+  },
+  'receive.priority-then-fifo': {
+    ...on,
+    async run({ store }) {
+      await store.queue.send('q', [{ body: 'a1', priority: 1 }, { body: 'b0' }, { body: 'a2', priority: 1 }, { body: 'b1' }]);
+      await store.queue.send('q', [{ body: 'c' }], { priority: 1 });
+      const got: unknown[] = [];
+      for (let i = 0; i < 5; i++) got.push(...bodies(await store.queue.receive('q')));
+      assert.deepEqual(got, ['a1', 'a2', 'c', 'b0', 'b1']);
+    },
+  },
+  'receive.queues-are-isolated': {
+    ...on,
+    async run({ store }) {
+      await store.queue.send('a', { body: 'for a' });
+      await store.queue.send('b', { body: 'for b' });
+      assert.deepEqual(bodies(await store.queue.receive('a', { max: 10 })), ['for a']);
+      assert.deepEqual(bodies(await store.queue.receive('b', { max: 10 })), ['for b']);
+      assert.deepEqual(await store.queue.receive('c', { max: 10 }), []);
+    },
+  },
+  'receive.returns-copies': {
+    ...on,
+    async run({ store, ms }) {
+      const body = { list: [1] };
+      await store.queue.send('q', { body });
+      body.list.push(2);
+      const [d] = await store.queue.receive('q', { visibilityTimeoutMs: ms(50) });
+      assert.deepEqual(d?.body, { list: [1] });
+      (d?.body as { list: number[] }).list.push(3);
+      await sleep(ms(80));
+      const [again] = await store.queue.receive('q');
+      assert.deepEqual(again?.body, { list: [1] });
+    },
+  },
+  'visibility.hidden-while-in-flight': {
+    ...on,
+    async run({ store, ms }) {
+      await store.queue.send('q', [{ body: 1 }, { body: 2 }]);
+      const [first] = await store.queue.receive('q', { visibilityTimeoutMs: 60_000 });
+      await sleep(ms(30));
+      const rest = await store.queue.receive('q', { max: 10, visibilityTimeoutMs: 60_000 });
+      assert.deepEqual(bodies(rest), [2]);
+      assert.notEqual(rest[0]?.id, first?.id);
+      assert.deepEqual(await store.queue.receive('q', { max: 10 }), []);
+    },
+  },
+  'visibility.redelivered-after-timeout': {
+    ...on,
+    async run({ store, ms }) {
+      const [id] = await store.queue.send('q', { body: 'x' });
+      const [first] = await store.queue.receive('q', { visibilityTimeoutMs: ms(100) });
+      assert.deepEqual(await store.queue.receive('q'), []);
+      await sleep(ms(160));
+      const [second] = await store.queue.receive('q', { visibilityTimeoutMs: ms(100) });
+      assert.equal(second?.id, id);
+      assert.equal(second?.attempt, 2);
+      assert.notEqual(second?.receipt, first?.receipt);
+      await sleep(ms(160));
+      assert.equal((await store.queue.receive('q'))[0]?.attempt, 3);
+    },
+  },
+  'ack.removes-message': {
+    ...on,
+    async run({ store, ms }) {
+      await store.queue.send('q', { body: 1 });
+      const [d] = await store.queue.receive('q', { visibilityTimeoutMs: ms(80) });
+      await store.queue.ack(d?.receipt ?? '');
+      await sleep(ms(120));
+      assert.deepEqual(await store.queue.receive('q'), []);
+      const s = await store.queue.stats('q');
+      assert.equal(s.ready + s.inFlight + s.delayed + s.deadLettered, 0);
+    },
+  },
+  'ack.stale-after-visibility-expired': {
+    ...on,
+    async run({ store, ms }) {
+      await store.queue.send('q', { body: 1 });
+      const [d] = await store.queue.receive('q', { visibilityTimeoutMs: ms(60) });
+      await sleep(ms(120));
+      await rejects(store.queue.ack(d?.receipt ?? ''), 'STALE_RECEIPT');
+      assert.equal((await store.queue.stats('q')).ready, 1, 'the message stays');
+    },
+  },
+  'ack.stale-after-redelivery': {
+    ...on,
+    async run({ store, ms }) {
+      await store.queue.send('q', { body: 1 });
+      const [first] = await store.queue.receive('q', { visibilityTimeoutMs: ms(60) });
+      await sleep(ms(120));
+      const [second] = await store.queue.receive('q', { visibilityTimeoutMs: 60_000 });
+      await rejects(store.queue.ack(first?.receipt ?? ''), 'STALE_RECEIPT');
+      await rejects(store.queue.nack(first?.receipt ?? ''), 'STALE_RECEIPT');
+      await rejects(store.queue.extendVisibility(first?.receipt ?? '', 1000), 'STALE_RECEIPT');
+      assert.equal((await store.queue.stats('q')).inFlight, 1, 'the new delivery is untouched');
+      await store.queue.ack(second?.receipt ?? '');
+      assert.equal((await store.queue.stats('q')).inFlight, 0);
+    },
+  },
+  'ack.twice-is-stale': {
+    ...on,
+    async run({ store }) {
+      await store.queue.send('q', { body: 1 });
+      const [d] = await store.queue.receive('q');
+      await store.queue.ack(d?.receipt ?? '');
+      await rejects(store.queue.ack(d?.receipt ?? ''), 'STALE_RECEIPT');
+    },
+  },
+  'ack.unknown-receipt-is-stale': {
+    ...on,
+    async run({ store }) {
+      await rejects(store.queue.ack('00000000-0000-4000-8000-000000000000'), 'STALE_RECEIPT');
+      await rejects(store.queue.ack('not-a-receipt-at-all'), 'STALE_RECEIPT');
+    },
+  },
+  'nack.redelivers-at-once': {
+    ...on,
+    async run({ store }) {
+      await store.queue.send('q', { body: 1 });
+      const [d] = await store.queue.receive('q', { visibilityTimeoutMs: 60_000 });
+      await store.queue.nack(d?.receipt ?? '');
+      const [again] = await store.queue.receive('q');
+      assert.equal(again?.id, d?.id);
+      assert.equal(again?.attempt, 2);
+    },
+  },
+  'nack.with-delay': {
+    ...on,
+    async run({ store, ms }) {
+      await store.queue.send('q', { body: 1 });
+      const [d] = await store.queue.receive('q', { visibilityTimeoutMs: 60_000 });
+      await store.queue.nack(d?.receipt ?? '', { delayMs: ms(150) });
+      assert.deepEqual(await store.queue.receive('q'), []);
+      assert.equal((await store.queue.stats('q')).delayed, 1);
+      await sleep(ms(220));
+      assert.equal((await store.queue.receive('q'))[0]?.attempt, 2);
+    },
+  },
+  'nack.dead-letter-now': {
+    ...on,
+    async run({ store }) {
+      const [id] = await store.queue.send('q', { body: 'poison', headers: { h: '1' } });
+      const [d] = await store.queue.receive('q');
+      await store.queue.nack(d?.receipt ?? '', { deadLetter: true, reason: 'cannot parse' });
+      assert.deepEqual(await store.queue.receive('q'), []);
+      const dead = await store.queue.deadLetters('q');
+      assert.equal(dead.length, 1);
+      assert.deepEqual([dead[0]?.id, dead[0]?.body, dead[0]?.headers, dead[0]?.reason, dead[0]?.attempt], [id, 'poison', { h: '1' }, 'cannot parse', 1]);
+      assert.ok(dead[0]?.deadLetteredAt instanceof Date);
+    },
+  },
+  'nack.stale-receipt': {
+    ...on,
+    async run({ store }) {
+      await store.queue.send('q', { body: 1 });
+      const [d] = await store.queue.receive('q');
+      await store.queue.nack(d?.receipt ?? '');
+      await rejects(store.queue.nack(d?.receipt ?? ''), 'STALE_RECEIPT');
+      await rejects(store.queue.ack(d?.receipt ?? ''), 'STALE_RECEIPT');
+    },
+  },
+  'extend-visibility.keeps-hidden': {
+    ...on,
+    async run({ store, ms }) {
+      await store.queue.send('q', { body: 1 });
+      const [d] = await store.queue.receive('q', { visibilityTimeoutMs: ms(100) });
+      await store.queue.extendVisibility(d?.receipt ?? '', ms(400));
+      await sleep(ms(200));
+      assert.deepEqual(await store.queue.receive('q'), [], 'still hidden after the first timeout');
+      await store.queue.ack(d?.receipt ?? '');
+      assert.equal((await store.queue.stats('q')).inFlight, 0);
+    },
+  },
+  'extend-visibility.stale-after-expiry': {
+    ...on,
+    async run({ store, ms }) {
+      await store.queue.send('q', { body: 1 });
+      const [d] = await store.queue.receive('q', { visibilityTimeoutMs: ms(50) });
+      await sleep(ms(100));
+      await rejects(store.queue.extendVisibility(d?.receipt ?? '', 10_000), 'STALE_RECEIPT');
+      assert.equal((await store.queue.stats('q')).ready, 1);
+    },
+  },
+  'max-attempts.dead-letter-on-last-nack': {
+    ...on,
+    async run({ store, settings }) {
+      await store.queue.send('q', { body: 'x' });
+      for (let i = 1; i <= settings.maxAttempts; i++) {
+        const [d] = await store.queue.receive('q');
+        assert.equal(d?.attempt, i);
+        await store.queue.nack(d?.receipt ?? '', { reason: `failure ${i}` });
+      }
+      assert.deepEqual(await store.queue.receive('q'), []);
+      const [dead] = await store.queue.deadLetters('q');
+      assert.equal(dead?.attempt, settings.maxAttempts);
+      assert.equal(dead?.reason, `failure ${settings.maxAttempts}`);
+      assert.equal((await store.queue.stats('q')).deadLettered, 1);
+    },
+  },
+  'max-attempts.dead-letter-on-last-expiry': {
+    ...on,
+    async run({ store, ms }) {
+      await store.queue.send('q', { body: 'x', maxAttempts: 2 });
+      await store.queue.receive('q', { visibilityTimeoutMs: ms(40) });
+      await sleep(ms(80));
+      const [second] = await store.queue.receive('q', { visibilityTimeoutMs: ms(40) });
+      assert.equal(second?.attempt, 2);
+      await sleep(ms(80));
+      assert.deepEqual(await store.queue.receive('q'), [], 'no third delivery');
+      const dead = await store.queue.deadLetters('q');
+      assert.equal(dead.length, 1);
+      assert.equal(dead[0]?.attempt, 2);
+    },
+  },
+  'max-attempts.per-message': {
+    ...on,
+    async run({ store }) {
+      await store.queue.send('q', [{ body: 'once', maxAttempts: 1 }, { body: 'default' }]);
+      const [once, other] = await store.queue.receive('q', { max: 2 });
+      assert.equal(once?.maxAttempts, 1);
+      await store.queue.nack(once?.receipt ?? '');
+      await store.queue.nack(other?.receipt ?? '');
+      assert.deepEqual((await store.queue.deadLetters('q')).map((d) => d.body), ['once']);
+      assert.deepEqual(bodies(await store.queue.receive('q', { max: 5 })), ['default']);
+    },
+  },
+  'max-attempts.call-default': {
+    ...on,
+    async run({ store }) {
+      await store.queue.send('q', [{ body: 'a' }, { body: 'b', maxAttempts: 4 }], { maxAttempts: 2 });
+      const ds = await store.queue.receive('q', { max: 2 });
+      assert.deepEqual(ds.map((d) => d.maxAttempts), [2, 4]);
+    },
+  },
+  'dead-letters.oldest-first-with-limit': {
+    ...on,
+    async run({ store }) {
+      await store.queue.send('q', [{ body: 1 }, { body: 2 }, { body: 3 }]);
+      for (let i = 0; i < 3; i++) {
+        const [d] = await store.queue.receive('q');
+        await store.queue.nack(d?.receipt ?? '', { deadLetter: true });
+      }
+      assert.deepEqual((await store.queue.deadLetters('q')).map((d) => d.body), [1, 2, 3]);
+      assert.deepEqual((await store.queue.deadLetters('q', { limit: 2 })).map((d) => d.body), [1, 2]);
+      assert.deepEqual(await store.queue.deadLetters('other'), []);
+    },
+  },
+  'redrive.all': {
+    ...on,
+    async run({ store }) {
+      await store.queue.send('q', [{ body: 1 }, { body: 2 }]);
+      for (const d of await store.queue.receive('q', { max: 2 })) await store.queue.nack(d.receipt, { deadLetter: true });
+      assert.equal(await store.queue.redrive('q'), 2);
+      assert.deepEqual(await store.queue.deadLetters('q'), []);
+      const again = await store.queue.receive('q', { max: 2 });
+      assert.deepEqual(bodies(again), [1, 2]);
+      assert.deepEqual(again.map((d) => d.attempt), [1, 1], 'attempts start over');
+    },
+  },
+  'redrive.selected-ids': {
+    ...on,
+    async run({ store }) {
+      const ids = await store.queue.send('q', [{ body: 1 }, { body: 2 }, { body: 3 }]);
+      for (const d of await store.queue.receive('q', { max: 3 })) await store.queue.nack(d.receipt, { deadLetter: true });
+      assert.equal(await store.queue.redrive('q', [ids[1] ?? '', 'unknown-id']), 1);
+      assert.deepEqual((await store.queue.deadLetters('q')).map((d) => d.body), [1, 3]);
+      assert.deepEqual(bodies(await store.queue.receive('q', { max: 5 })), [2]);
+    },
+  },
+  'redrive.leaves-live-messages': {
+    ...on,
+    async run({ store }) {
+      await store.queue.send('q', [{ body: 1 }, { body: 2 }]);
+      const [d] = await store.queue.receive('q', { visibilityTimeoutMs: 60_000 });
+      assert.equal(await store.queue.redrive('q'), 0);
+      assert.equal((await store.queue.stats('q')).inFlight, 1);
+      await store.queue.ack(d?.receipt ?? '');
+    },
+  },
+  'delay.hidden-until-due': {
+    ...on,
+    async run({ store, ms }) {
+      await store.queue.send('q', { body: 'later', delayMs: ms(150) });
+      await store.queue.send('q', { body: 'now' });
+      assert.deepEqual(bodies(await store.queue.receive('q', { max: 5 })), ['now']);
+      const s = await store.queue.stats('q');
+      assert.equal(s.delayed, 1);
+      await sleep(ms(220));
+      assert.deepEqual(bodies(await store.queue.receive('q', { max: 5 })), ['later']);
+    },
+  },
+  'delay.call-default': {
+    ...on,
+    async run({ store, ms }) {
+      await store.queue.send('q', [{ body: 1 }, { body: 2, delayMs: 0 }], { delayMs: ms(150) });
+      assert.deepEqual(bodies(await store.queue.receive('q', { max: 5 })), [2]);
+      await sleep(ms(220));
+      assert.deepEqual(bodies(await store.queue.receive('q', { max: 5 })), [1]);
+    },
+  },
+  'dedup.second-send-returns-first-id': {
+    ...on,
+    async run({ store }) {
+      const [a] = await store.queue.send('q', { body: 'first', dedupId: 'order-1' });
+      const [b] = await store.queue.send('q', { body: 'second', dedupId: 'order-1' });
+      assert.equal(b, a);
+      assert.deepEqual(bodies(await store.queue.receive('q', { max: 5 })), ['first']);
+    },
+  },
+  'dedup.while-in-flight-or-dead': {
+    ...on,
+    async run({ store }) {
+      const [a] = await store.queue.send('q', { body: 1, dedupId: 'k' });
+      const [d] = await store.queue.receive('q', { visibilityTimeoutMs: 60_000 });
+      assert.deepEqual(await store.queue.send('q', { body: 2, dedupId: 'k' }), [a]);
+      await store.queue.nack(d?.receipt ?? '', { deadLetter: true });
+      assert.deepEqual(await store.queue.send('q', { body: 3, dedupId: 'k' }), [a]);
+      const s = await store.queue.stats('q');
+      assert.equal(s.ready + s.inFlight + s.delayed, 0);
+    },
+  },
+  'dedup.free-after-ack': {
+    ...on,
+    async run({ store }) {
+      const [a] = await store.queue.send('q', { body: 1, dedupId: 'k' });
+      const [d] = await store.queue.receive('q');
+      await store.queue.ack(d?.receipt ?? '');
+      const [b] = await store.queue.send('q', { body: 2, dedupId: 'k' });
+      assert.notEqual(b, a);
+      assert.deepEqual(bodies(await store.queue.receive('q')), [2]);
+    },
+  },
+  'dedup.per-queue': {
+    ...on,
+    async run({ store }) {
+      const [a] = await store.queue.send('a', { body: 1, dedupId: 'k' });
+      const [b] = await store.queue.send('b', { body: 1, dedupId: 'k' });
+      assert.notEqual(a, b);
+    },
+  },
+  'dedup.within-one-batch': {
+    ...on,
+    async run({ store }) {
+      const ids = await store.queue.send('q', [{ body: 1, dedupId: 'k' }, { body: 2, dedupId: 'k' }, { body: 3 }]);
+      assert.equal(ids[0], ids[1]);
+      assert.deepEqual(bodies(await store.queue.receive('q', { max: 5 })), [1, 3]);
+    },
+  },
+  'dedup.concurrent-sends-one-message': {
+    ...on,
+    async run({ store }) {
+      const ids = await Promise.all(Array.from({ length: 10 }, (_, i) => store.queue.send('q', { body: i, dedupId: 'same' })));
+      assert.equal(new Set(ids.flat()).size, 1);
+      assert.equal((await store.queue.stats('q')).ready, 1);
+    },
+  },
+  'stats.counts-each-state': {
+    ...on,
+    async run({ store }) {
+      await store.queue.send('q', [{ body: 'ready-1' }, { body: 'ready-2' }, { body: 'flight' }, { body: 'dead' }]);
+      await store.queue.send('q', { body: 'delayed', delayMs: 60_000 });
+      const [r1, r2, flight, dead] = await store.queue.receive('q', { max: 4, visibilityTimeoutMs: 60_000 });
+      await store.queue.nack(r1?.receipt ?? '');
+      await store.queue.nack(r2?.receipt ?? '');
+      await store.queue.nack(dead?.receipt ?? '', { deadLetter: true });
+      assert.ok(flight);
+      const s = await store.queue.stats('q');
+      assert.deepEqual({ ...s, oldestReadyAgeMs: null }, { ready: 2, inFlight: 1, delayed: 1, deadLettered: 1, oldestReadyAgeMs: null });
+      assert.equal(typeof s.oldestReadyAgeMs, 'number');
+    },
+  },
+  'stats.oldest-ready-age': {
+    ...on,
+    async run({ store, ms }) {
+      assert.equal((await store.queue.stats('q')).oldestReadyAgeMs, null);
+      await store.queue.send('q', { body: 1 });
+      await sleep(ms(120));
+      const age = (await store.queue.stats('q')).oldestReadyAgeMs ?? -1;
+      assert.ok(age >= ms(100) && age < 60_000, `oldestReadyAgeMs ${age}`);
+    },
+  },
+  'stats.empty-queue': {
+    ...on,
+    async run({ store }) {
+      assert.deepEqual(await store.queue.stats('nothing-here'), { ready: 0, inFlight: 0, delayed: 0, deadLettered: 0, oldestReadyAgeMs: null });
+    },
+  },
+  'purge.removes-every-state': {
+    ...on,
+    async run({ store }) {
+      await store.queue.send('q', [{ body: 1 }, { body: 2 }, { body: 3 }]);
+      await store.queue.send('q', { body: 4, delayMs: 60_000 });
+      await store.queue.send('other', { body: 'kept' });
+      const [a, b] = await store.queue.receive('q', { max: 2, visibilityTimeoutMs: 60_000 });
+      await store.queue.nack(b?.receipt ?? '', { deadLetter: true });
+      assert.equal(await store.queue.purge('q'), 4);
+      assert.deepEqual(await store.queue.stats('q'), { ready: 0, inFlight: 0, delayed: 0, deadLettered: 0, oldestReadyAgeMs: null });
+      await rejects(store.queue.ack(a?.receipt ?? ''), 'STALE_RECEIPT');
+      assert.equal((await store.queue.stats('other')).ready, 1);
+    },
+  },
+  'concurrent-receivers-never-share': {
+    ...on,
+    timeoutMs: 60_000,
+    async run({ store }) {
+      const total = 200;
+      await store.queue.send('q', Array.from({ length: total }, (_, i) => ({ body: i })));
+      const got: number[] = [];
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          for (;;) {
+            const ds = await store.queue.receive('q', { max: 7, visibilityTimeoutMs: 60_000 });
+            if (ds.length === 0) return;
+            for (const d of ds) {
+              got.push(d.body as number);
+              await store.queue.ack(d.receipt);
+            }
+          }
+        }),
+      );
+      assert.equal(got.length, total, 'every message delivered');
+      assert.equal(new Set(got).size, total, 'no message delivered twice');
+    },
+  },
+  'concurrent-acks-of-one-receipt-one-wins': {
+    ...on,
+    async run({ store }) {
+      await store.queue.send('q', { body: 1 });
+      const [d] = await store.queue.receive('q');
+      const tries = await Promise.allSettled(Array.from({ length: 6 }, () => store.queue.ack(d?.receipt ?? '')));
+      assert.equal(tries.filter((t) => t.status === 'fulfilled').length, 1);
+      for (const t of tries) if (t.status === 'rejected') assert.equal((t.reason as { code: string }).code, 'STALE_RECEIPT');
+    },
+  },
+  'not-supported': {
+    requires: (c) => !c.queue,
+    async run(ctx) {
+      const before = await fingerprint(ctx);
+      const q = ctx.store.queue;
+      await rejects(q.send('q', { body: 1 }), 'NOT_SUPPORTED');
+      await rejects(q.receive('q'), 'NOT_SUPPORTED');
+      await rejects(q.ack('r'), 'NOT_SUPPORTED');
+      await rejects(q.nack('r'), 'NOT_SUPPORTED');
+      await rejects(q.extendVisibility('r', 1), 'NOT_SUPPORTED');
+      await rejects(q.stats('q'), 'NOT_SUPPORTED');
+      await rejects(q.deadLetters('q'), 'NOT_SUPPORTED');
+      await rejects(q.redrive('q'), 'NOT_SUPPORTED');
+      await rejects(q.purge('q'), 'NOT_SUPPORTED');
+      assert.deepEqual(await fingerprint(ctx), before);
+    },
+  },
+});
+

@@ -1,0 +1,107 @@
+import type { Capabilities } from '../capabilities.js';
+import type { StrataStore } from '../store.js';
+
+/** The areas of the suite; each has its own runner. */
+export type ConformanceArea =
+  | 'events'
+  | 'snapshots'
+  | 'queue'
+  | 'checkpoints'
+  | 'transactions'
+  | 'subscriptions'
+  | 'validation'
+  | 'lifecycle';
+
+/** Settings the suite asks the factory to apply to every store it creates. */
+export interface ConformanceSettings {
+  /** Events per internal read page: small, so that paging is exercised. */
+  readPageSize: number;
+  /** Snapshots kept per stream. */
+  snapshotsToKeep: number;
+  /** Default deliveries before a message is dead-lettered. */
+  maxAttempts: number;
+}
+
+/** Row counts read from the database behind the adapter's back. */
+export interface RawCounts {
+  /** Rows of stored events. */
+  events: number;
+  /** Rows of streams (0 where the adapter keeps no stream table). */
+  streams: number;
+  /** Rows of queue messages in every state. */
+  messages: number;
+  /** Rows of snapshots. */
+  snapshots: number;
+  /** Rows of checkpoints. */
+  checkpoints: number;
+}
+
+/** Raw access to what the adapter stored, so that cases can check that a failed call wrote nothing. */
+export interface RawProbes {
+  /** Counts the rows of each kind in the store under test. */
+  counts(): Promise<RawCounts>;
+}
+
+/** How to run the suite against an adapter. */
+export interface ConformanceOptions {
+  /** Name shown in the test titles. */
+  name: string;
+  /**
+   * Returns a fresh, isolated store on every call, configured with `settings`. Stores from two calls
+   * must not see each other's data.
+   */
+  factory: (settings: ConformanceSettings) => StrataStore | Promise<StrataStore>;
+  /** Cleans up after a case. @defaultValue closes the store */
+  teardown?: (store: StrataStore) => void | Promise<void>;
+  /** Raw probes of the store's database, for read-backs behind the adapter's back. */
+  probes?: (store: StrataStore) => RawProbes;
+  /**
+   * Case ids expected to fail, with the reason; they run as `it.fails`, so a fix shows up as a
+   * failure to remove the entry. The only escape hatch.
+   */
+  knownFailures?: Readonly<Record<string, string>>;
+  /** Per-case timeout in milliseconds. @defaultValue 20000 */
+  timeoutMs?: number;
+  /**
+   * Multiplier for the suite's short timeouts and waits (visibility timeouts, delays), for adapters
+   * whose round trips are slow. @defaultValue 1
+   */
+  timeScale?: number;
+  /** Overrides of the settings passed to the factory. */
+  settings?: Partial<ConformanceSettings>;
+}
+
+/** What a case receives. */
+export interface CaseContext {
+  /** A fresh store from the factory. */
+  store: StrataStore;
+  /** Its capabilities. */
+  caps: Readonly<Capabilities>;
+  /** The settings it was created with. */
+  settings: ConformanceSettings;
+  /** Raw probes, when the adapter offers them. */
+  probes: RawProbes | undefined;
+  /** Scales a duration by the run's `timeScale`. */
+  ms(duration: number): number;
+}
+
+/** One conformance case: data, turned into a test by the runner. */
+export interface ConformanceCase {
+  /** Stable dotted id: `area.operation.behaviour`. */
+  id: string;
+  /** Area it belongs to. */
+  area: ConformanceArea;
+  /** Which adapters it applies to, by capability; all when absent. */
+  requires?: (caps: Readonly<Capabilities>) => boolean;
+  /** Per-case timeout, when longer than the default. */
+  timeoutMs?: number;
+  /** Runs the case; throws on failure. */
+  run(ctx: CaseContext): Promise<void>;
+}
+
+/** The default settings handed to factories. */
+export const DEFAULT_SETTINGS: Readonly<ConformanceSettings> = Object.freeze({
+  readPageSize: 10,
+  snapshotsToKeep: 3,
+  maxAttempts: 3,
+});

@@ -1,0 +1,100 @@
+/**
+ * Storage contracts for event-sourced applications — an event store, a message queue, a snapshot
+ * store and a checkpoint store — with their errors and validation, the in-memory reference adapter,
+ * an aggregate repository, subscriptions and a queue worker loop that work over any adapter.
+ *
+ * @example
+ * ```ts
+ * import { createMemoryStore, subscribe } from '@strata/core'
+ *
+ * const store = createMemoryStore()
+ * await store.events.append('order-1', [{ type: 'OrderPlaced', data: { total: 42 } }], { expectedVersion: 'no_stream' })
+ * await store.transaction(async (tx) => {
+ *   await tx.events.append('order-1', [{ type: 'OrderPaid', data: {} }], { expectedVersion: 1 })
+ *   await tx.queue.send('emails', { body: { to: 'buyer@example.com' } })
+ * })
+ * const sub = subscribe(store, { from: 'start', handler: (e) => console.log(e.position, e.type) })
+ * ```
+ *
+ * @packageDocumentation
+ */
+export { type Capabilities, defineCapabilities } from './capabilities.js';
+export {
+  ConcurrencyError,
+  type ConcurrencyErrorDetails,
+  ConnectionError,
+  EventIdConflictError,
+  isStrataError,
+  MigrationError,
+  NotSupportedError,
+  SerializationError,
+  StaleReceiptError,
+  StoreClosedError,
+  StrataError,
+  type StrataErrorCode,
+  type StrataErrorOptions,
+  ValidationError,
+} from './errors.js';
+export {
+  type AggregateResult,
+  type AggregateStreamOptions,
+  aggregateStream,
+  type EventSource,
+  type Evolver,
+} from './events/aggregate.js';
+export {
+  type AggregateRepository,
+  createRepository,
+  type RepositoryOptions,
+  type UpdateOptions,
+  type UpdateResult,
+} from './events/repository.js';
+export type {
+  AppendOptions,
+  AppendResult,
+  EventMetadata,
+  EventStore,
+  ExpectedVersion,
+  NewEvent,
+  ReadAllOptions,
+  ReadStreamOptions,
+  StoredEvent,
+  StreamInfo,
+} from './events/types.js';
+export { createUpcasters, type Upcaster, type UpcastResult, type Upcasters } from './events/upcasters.js';
+export { ChangeEmitter, silentWakeUps } from './internal/emitter.js';
+export { assertJson, cloneJson, type JsonArray, type JsonObject, type JsonPrimitive, type JsonValue, jsonEqual, MAX_JSON_DEPTH } from './json.js';
+export { createMemoryStore, type MemoryFeature, type MemoryStoreOptions } from './memory/index.js';
+export { type ConsumeContext, type ConsumeOptions, consume, type MessageHandler } from './queue/consume.js';
+export type {
+  DeadLetter,
+  DeadLettersOptions,
+  Delivery,
+  MessageHeaders,
+  MessageQueue,
+  NackOptions,
+  OutgoingMessage,
+  QueueStats,
+  ReceiveOptions,
+  SendOptions,
+} from './queue/types.js';
+export type { LoadSnapshotOptions, Snapshot, SnapshotInput, SnapshotStore } from './snapshots/types.js';
+export type { StoreTransaction, StrataStore } from './store.js';
+export {
+  type SubscribeOptions,
+  type Subscription,
+  type SubscriptionContext,
+  type SubscriptionErrorAction,
+  type SubscriptionStart,
+  subscribe,
+} from './subscriptions/subscribe.js';
+export type {
+  ChangeNotice,
+  Checkpoint,
+  CheckpointStore,
+  LeaseOptions,
+  SetCheckpointOptions,
+  WakeUpSource,
+} from './subscriptions/types.js';
+export { unsupportedCheckpoints, unsupportedQueue, unsupportedSnapshots, unsupportedTransaction } from './unsupported.js';
+export * from './validation.js';

@@ -1,0 +1,57 @@
+/** Resolves after `ms`, or at once when `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
+ * Capped exponential backoff with full jitter: a random delay in `[base·2^(n−1)/2, base·2^(n−1)]`,
+ * never above `maxMs`.
+ */
+export function backoffDelay(attempt: number, baseMs: number, maxMs: number): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, Math.min(attempt - 1, 30)));
+  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+}
+
+/**
+ * A doorbell for polling loops: `ring()` ends the current `wait()` early, and a ring that comes while
+ * nobody waits makes the next `wait()` return at once, so no wake-up is lost between a read and a wait.
+ */
+export class Doorbell {
+  #rung = false;
+  #resolve: (() => void) | undefined;
+
+  /** Wakes the waiter, or the next one. */
+  ring(): void {
+    this.#rung = true;
+    this.#resolve?.();
+  }
+
+  /** Waits until rung, `ms` passed or `signal` aborted. */
+  async wait(ms: number, signal?: AbortSignal): Promise<void> {
+    if (this.#rung || signal?.aborted) {
+      this.#rung = false;
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        this.#resolve = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener('abort', done, { once: true });
+      this.#resolve = done;
+    });
+    this.#rung = false;
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * JSON values as Strata stores them, and the one check every adapter runs on them before writing.
+ *
+ * @module
+ */
+import { ValidationError } from './errors.js';
+
+/** A JSON primitive. */
+export type JsonPrimitive = string | number | boolean | null;
+
+/** An array of JSON values. */
+export type JsonArray = JsonValue[];
+
+/** A JSON object. Use type aliases (not interfaces) for typed payloads so that they fit this index signature. */
+export type JsonObject = { [key: string]: JsonValue };
+
+/**
+ * A value that survives a round trip through every adapter unchanged: `null`, booleans, finite
+ * numbers, strings without U+0000 and without lone surrogates, arrays and plain objects of these.
+ */
+export type JsonValue = JsonPrimitive | JsonArray | JsonObject;
+
+/** Deepest nesting of arrays and objects accepted (SQLite's JSON functions stop at 1000, jsonb earlier under small stacks). */
+export const MAX_JSON_DEPTH = 512;
+
+/**
+ * Checks that `value` is JSON that every adapter stores and returns unchanged, and throws a
+ * {@link ValidationError} naming the offending path otherwise.
+ *
+ * Rejected: `undefined` (also as a property value or array hole), functions, symbols, `BigInt`,
+ * `NaN` and `±Infinity`, cycles, objects that are not plain (`Date`, `Map`, class instances), strings
+ * or keys containing U+0000 (PostgreSQL's jsonb refuses them) or lone UTF-16 surrogates (UTF-8
+ * databases cannot store them), and nesting deeper than {@link MAX_JSON_DEPTH}.
+ *
+ * @param value - the value to check
+ * @param field - the argument's name, used as the root of the path in the message
+ * @throws {@link ValidationError} (`VALIDATION`) when the value is not storable JSON
+ */
+export function assertJson(value: unknown, field: string): asserts value is JsonValue {
+  const path: (string | number)[] = [];
+  const ancestors = new Set<object>();
+
+  const fail = (problem: string): never => {
+    throw new ValidationError(formatPath(field, path), problem);
+  };
+
+  const checkString = (s: string, what: string): void => {
+    if (s.includes('\u0000')) fail(`${what} contains U+0000, which PostgreSQL jsonb cannot store`);
+    if (!s.isWellFormed()) fail(`${what} contains a lone UTF-16 surrogate, which UTF-8 storage cannot hold`);
+  };
+
+  const walk = (v: unknown, depth: number): void => {
+    switch (typeof v) {
+      case 'string':
+        checkString(v, 'is a string that');
+        return;
+      case 'number':
+        if (!Number.isFinite(v)) fail(`is ${String(v)}, which is not a JSON number`);
+        return;
+      case 'boolean':
+        return;
+      case 'undefined':
+        fail('is undefined, which is not JSON');
+        return;
+      case 'bigint':
+        fail('is a BigInt, which is not JSON (store it as a string)');
+        return;
+      case 'function':
+        fail('is a function, which is not JSON');
+        return;
+      case 'symbol':
+        fail('is a symbol, which is not JSON');
+        return;
+    }
+    if (v === null) return;
+    const obj = v as object;
+    if (depth >= MAX_JSON_DEPTH) fail(`nests deeper than ${MAX_JSON_DEPTH} levels`);
+    if (ancestors.has(obj)) fail('contains a cycle');
+    ancestors.add(obj);
+    if (Array.isArray(obj)) {
+      for (let i = 0; i < obj.length; i++) {
+        path.push(i);
+        if (!(i in obj)) fail('is a hole in a sparse array, which is not JSON');
+        walk(obj[i], depth + 1);
+        path.pop();
+      }
+    } else {
+      const proto = Object.getPrototypeOf(obj) as unknown;
+      if (proto !== Object.prototype && proto !== null) {
+        const name = (obj as { constructor?: { name?: unknown } }).constructor?.name;
+        fail(`is ${typeof name === 'string' && name !== '' ? `a ${name}` : 'an object with a custom prototype'}, not a plain object`);
+      }
+      for (const key of Object.keys(obj)) {
+        path.push(key);
+        checkString(key, 'has a key that');
+        walk((obj as Record<string, unknown>)[key], depth + 1);
+        path.pop();
+      }
+    }
+    ancestors.delete(obj);
+  };
+
+  walk(value, 0);
+}
+
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+function formatPath(root: string, path: readonly (string | number)[]): string {
+  let out = root;
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else if (IDENTIFIER.test(seg)) out += `.${seg}`;
+    else out += `[${JSON.stringify(seg.length > 40 ? `${seg.slice(0, 40)}…` : seg).replaceAll('\u0000', '\\u0000')}]`;
+  }
+  return out;
+}
+
+/**
+ * Deep equality of two JSON values, ignoring the order of object keys (as PostgreSQL's jsonb does).
+ *
+ * @param a - first value
+ * @param b - second value
+ */
+export function jsonEqual(a: JsonValue | undefined, b: JsonValue | undefined): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) {
+    if (!Object.hasOwn(b, k) || !jsonEqual(a[k], b[k])) return false;
+  }
+  return true;
+}
+
+/**
+ * A deep copy of a JSON value, so that callers cannot change what a store holds (and vice versa).
+ *
+ * @param value - a value that passed {@link assertJson}
+ */
+export function cloneJson<T extends JsonValue>(value: T): T {
+  if (value === null || typeof value !== 'object') return value;
+  return structuredClone(value);
+}

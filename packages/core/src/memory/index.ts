@@ -1,0 +1,1 @@
+export { createMemoryStore, type MemoryFeature, type MemoryStoreOptions } from './store.js';

@@ -1,0 +1,38 @@
+import type { Capabilities } from './capabilities.js';
+import type { EventStore } from './events/types.js';
+import type { MessageQueue } from './queue/types.js';
+import type { SnapshotStore } from './snapshots/types.js';
+import type { CheckpointStore, WakeUpSource } from './subscriptions/types.js';
+
+/** The contracts available inside {@link StrataStore.transaction}; all writes commit together. */
+export interface StoreTransaction {
+  /** Event store bound to the transaction. */
+  readonly events: EventStore;
+  /** Message queue bound to the transaction: sent messages become visible at commit. */
+  readonly queue: MessageQueue;
+  /** Snapshot store bound to the transaction. */
+  readonly snapshots: SnapshotStore;
+  /** Checkpoint store bound to the transaction. */
+  readonly checkpoints: CheckpointStore;
+}
+
+/**
+ * A store: what every adapter's factory returns (`createMemoryStore()`, `createPostgresStore()`,
+ * `createSqliteStore()`, …). Write application code against this interface only.
+ */
+export interface StrataStore extends StoreTransaction {
+  /** What this adapter offers beyond the event store. */
+  readonly capabilities: Readonly<Capabilities>;
+  /** Announces commits; a no-op source when `capabilities.wakeUps` is false. */
+  readonly wakeUps: WakeUpSource;
+  /**
+   * Runs `fn` in one transaction across events, queue, snapshots and checkpoints: its writes commit
+   * together when `fn` resolves, and none remain when it throws (the error is rethrown). Using the
+   * transaction object after `fn` settled rejects with `CLOSED`.
+   *
+   * @throws `NOT_SUPPORTED` when `capabilities.transactions` is false
+   */
+  transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T>;
+  /** Releases the store's resources; every later call rejects with `CLOSED`. Closing twice is a no-op. */
+  close(): Promise<void>;
+}

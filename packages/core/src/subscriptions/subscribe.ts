@@ -1,0 +1,249 @@
+import { isStrataError, ValidationError } from '../errors.js';
+import type { StoredEvent } from '../events/types.js';
+import type { Upcasters } from '../events/upcasters.js';
+import { backoffDelay, Doorbell, sleep } from '../internal/timing.js';
+import type { StoreTransaction, StrataStore } from '../store.js';
+import { randomId, validateConsumerName, validateInteger, validatePosition, validateReadAll } from '../validation.js';
+
+/** Where a subscription starts. */
+export type SubscriptionStart = 'start' | 'end' | bigint | { consumer: string };
+
+/** What a subscription handler receives besides the event. */
+export interface SubscriptionContext {
+  /**
+   * For a named consumer on a store with transactions: the transaction in which the consumer's
+   * checkpoint is advanced past this event. Write through it and the writes commit together with
+   * the checkpoint (exactly-once projections inside one database).
+   */
+  tx: StoreTransaction | undefined;
+  /** Aborted when the subscription stops. */
+  signal: AbortSignal;
+}
+
+/** What to do after a handler throws: try the event again, skip it, or stop the subscription. */
+export type SubscriptionErrorAction = 'retry' | 'skip' | 'stop';
+
+/** Options of {@link subscribe}. */
+export interface SubscribeOptions {
+  /**
+   * Where to start: the beginning, the current end, after a position, or after a named consumer's
+   * checkpoint (which the subscription then advances). @defaultValue `'start'`
+   */
+  from?: SubscriptionStart;
+  /** Only events of this stream. */
+  streamId?: string;
+  /** Only events whose stream id starts with this prefix. */
+  streamPrefix?: string;
+  /** Only events of these types. */
+  types?: readonly string[];
+  /** Called once per event, in global order; the next event waits for it. */
+  handler: (event: StoredEvent, context: SubscriptionContext) => void | Promise<void>;
+  /** Events read per batch. @defaultValue 100 */
+  batchSize?: number;
+  /**
+   * Longest wait between reads when nothing announces a change. @defaultValue 5000 when the store
+   * has wake-ups, 500 otherwise
+   */
+  pollIntervalMs?: number;
+  /** Decides what happens after the handler throws. @defaultValue `() => 'stop'` */
+  onError?: (error: unknown, event: StoredEvent) => SubscriptionErrorAction | Promise<SubscriptionErrorAction>;
+  /** Upcasters applied before the handler sees an event. */
+  upcasters?: Upcasters;
+  /** Stops the subscription when aborted. */
+  signal?: AbortSignal;
+  /** Lease of a named consumer: only the holder runs; another takes over once it expires. @defaultValue 10000 */
+  leaseTtlMs?: number;
+}
+
+/** A running subscription. */
+export interface Subscription {
+  /** The position of the last event handled (or the start position). */
+  readonly position: bigint;
+  /** For a named consumer: whether this instance holds the lease and is delivering. Always true otherwise. */
+  readonly active: boolean;
+  /** Settles when the subscription ends: resolves after `stop()`, rejects when it stopped on an error. */
+  readonly done: Promise<void>;
+  /** Stops after the event in hand, releases the lease, and resolves when stopped. */
+  stop(): Promise<void>;
+}
+
+class HandlerFailure {
+  constructor(readonly error: unknown) {}
+}
+
+class StopWith {
+  constructor(readonly error: unknown) {}
+}
+
+/**
+ * Delivers events to `handler` in global order, each once per subscription, never skipping one:
+ * events always come from `readAll` after the last delivered position, and wake-ups (or a poll timer)
+ * only say when to read again, so a lost notification or a restart loses nothing.
+ *
+ * With `from: { consumer }` the position is the consumer's checkpoint; on a store with transactions
+ * the handler runs inside a transaction that also advances the checkpoint, so a projection written
+ * through `context.tx` is applied exactly once. Only one instance of a named consumer delivers at a
+ * time (a lease in the checkpoint store); the others wait and take over when it stops or dies.
+ *
+ * @example
+ * ```ts
+ * const sub = subscribe(store, {
+ *   from: { consumer: 'order-totals' },
+ *   types: ['OrderPlaced'],
+ *   handler: async (event, { tx }) => { await tx?.snapshots.save('totals', …) },
+ * })
+ * await sub.stop()
+ * ```
+ * @throws `VALIDATION` synchronously on bad options
+ */
+export function subscribe(store: StrataStore, options: SubscribeOptions): Subscription {
+  const filters = validateReadAll({
+    ...(options.streamId === undefined ? {} : { streamId: options.streamId }),
+    ...(options.streamPrefix === undefined ? {} : { streamPrefix: options.streamPrefix }),
+    ...(options.types === undefined ? {} : { types: options.types }),
+  });
+  const from = options.from ?? 'start';
+  const consumer =
+    typeof from === 'object' && from !== null ? validateConsumerName(from.consumer, 'options.from.consumer') : undefined;
+  const startAfter = typeof from === 'bigint' || typeof from === 'number' ? validatePosition(from, 'options.from') : undefined;
+  if (consumer === undefined && startAfter === undefined && from !== 'start' && from !== 'end') {
+    throw new ValidationError('options.from', "must be 'start', 'end', a position or { consumer }");
+  }
+  if (typeof options.handler !== 'function') throw new ValidationError('options.handler', 'must be a function');
+  const batchSize = validateInteger(options.batchSize ?? 100, 'options.batchSize', 1, 10_000);
+  const pollMs = validateInteger(
+    options.pollIntervalMs ?? (store.capabilities.wakeUps ? 5000 : 500),
+    'options.pollIntervalMs',
+    1,
+  );
+  const leaseTtlMs = validateInteger(options.leaseTtlMs ?? 10_000, 'options.leaseTtlMs', 10);
+  const transactional = consumer !== undefined && store.capabilities.transactions;
+  const owner = randomId();
+
+  const stopper = new AbortController();
+  const signal = stopper.signal;
+  if (options.signal?.aborted) stopper.abort();
+  else options.signal?.addEventListener('abort', () => stopper.abort(), { once: true });
+
+  let position = 0n;
+  let active = consumer === undefined;
+  const bell = new Doorbell();
+  const unlisten = store.wakeUps.onChange((n) => {
+    if (n.kind === 'events') bell.ring();
+  });
+
+  let checkpoint: bigint | null = null;
+  let leaseRenewedAt = 0;
+
+  const holdLease = async (): Promise<boolean> => {
+    if (consumer === undefined) return true;
+    if (active && Date.now() - leaseRenewedAt < leaseTtlMs / 3) return true;
+    const held = await store.checkpoints.acquireLease(consumer, { owner, ttlMs: leaseTtlMs });
+    if (held) {
+      if (!active) {
+        // Taking over: whatever the last holder committed is where we resume.
+        checkpoint = (await store.checkpoints.get(consumer))?.position ?? null;
+        position = checkpoint ?? 0n;
+      }
+      leaseRenewedAt = Date.now();
+    }
+    active = held;
+    return held;
+  };
+
+  const deliver = async (event: StoredEvent): Promise<void> => {
+    const seen = options.upcasters === undefined ? event : options.upcasters.apply(event);
+    const call = async (tx: StoreTransaction | undefined) => {
+      try {
+        await options.handler(seen, { tx, signal });
+      } catch (error) {
+        throw new HandlerFailure(error);
+      }
+    };
+    if (consumer === undefined) return call(undefined);
+    if (transactional) {
+      await store.transaction(async (tx) => {
+        await call(tx);
+        await tx.checkpoints.set(consumer, event.position, { expected: checkpoint });
+      });
+    } else {
+      await call(undefined);
+      await store.checkpoints.set(consumer, event.position, { expected: checkpoint });
+    }
+    checkpoint = event.position;
+  };
+
+  const run = async (): Promise<void> => {
+    if (startAfter !== undefined) position = startAfter;
+    else if (from === 'end') position = await store.events.headPosition();
+    let failures = 0;
+    while (!signal.aborted) {
+      try {
+        if (!(await holdLease())) {
+          await sleep(Math.max(10, Math.floor(leaseTtlMs / 3)), signal);
+          continue;
+        }
+        const batch: StoredEvent[] = [];
+        const read = store.events.readAll({
+          after: position,
+          limit: batchSize,
+          ...(filters.types === undefined ? {} : { types: filters.types }),
+          ...(filters.streamId === undefined ? {} : { streamId: filters.streamId }),
+          ...(filters.streamPrefix === undefined ? {} : { streamPrefix: filters.streamPrefix }),
+        });
+        for await (const e of read) batch.push(e);
+        for (const event of batch) {
+          if (signal.aborted || !(await holdLease())) break;
+          for (;;) {
+            try {
+              await deliver(event);
+              break;
+            } catch (error) {
+              if (!(error instanceof HandlerFailure)) throw error;
+              const action = options.onError === undefined ? 'stop' : await options.onError(error.error, event);
+              if (action === 'skip') break;
+              if (action === 'stop') throw new StopWith(error.error);
+              await sleep(backoffDelay(++failures, 100, 30_000), signal);
+              if (signal.aborted) return;
+            }
+          }
+          failures = 0;
+          position = event.position;
+        }
+        if (batch.length < batchSize) await bell.wait(consumer === undefined ? pollMs : Math.min(pollMs, leaseTtlMs / 3), signal);
+      } catch (error) {
+        if (error instanceof StopWith || error instanceof HandlerFailure) throw error.error;
+        if (!isStrataError(error) || error.code === 'CLOSED' || error.code === 'VALIDATION') throw error;
+        if (isStrataError(error, 'CONCURRENCY') && consumer !== undefined) {
+          // Another instance moved the checkpoint: we lost the lease. Stand by and resume from it.
+          active = false;
+          continue;
+        }
+        await sleep(backoffDelay(++failures, 100, 5_000), signal);
+      }
+    }
+  };
+
+  const done = run().finally(async () => {
+    unlisten();
+    if (consumer !== undefined && active) {
+      active = false;
+      await store.checkpoints.releaseLease(consumer, owner).catch(() => undefined);
+    }
+  });
+  done.catch(() => undefined);
+
+  return {
+    get position() {
+      return position;
+    },
+    get active() {
+      return active;
+    },
+    done,
+    async stop() {
+      stopper.abort();
+      await done.catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,61 @@
+/** A consumer's stored checkpoint. */
+export interface Checkpoint {
+  /** The consumer's name. */
+  consumer: string;
+  /** The last global position it handled. */
+  position: bigint;
+  /** When it was last set. */
+  updatedAt: Date;
+}
+
+/** Options of {@link CheckpointStore.set}. */
+export interface SetCheckpointOptions {
+  /**
+   * Compare-and-set: the position the checkpoint must have now (`null`: it must not exist yet).
+   * Omit it for an unconditional set.
+   */
+  expected?: bigint | null;
+}
+
+/** Options of {@link CheckpointStore.acquireLease}. */
+export interface LeaseOptions {
+  /** Who asks: a unique id per running instance. */
+  owner: string;
+  /** How long the lease lasts unless renewed. */
+  ttlMs: number;
+}
+
+/**
+ * Named consumers' positions, stored in the adapter's database so that they take part in
+ * transactions, and leases that let one instance of a named consumer run at a time.
+ */
+export interface CheckpointStore {
+  /** The consumer's checkpoint, or `null`. */
+  get(consumer: string): Promise<Checkpoint | null>;
+  /**
+   * Sets the consumer's position.
+   * @throws `CONCURRENCY` when `expected` is given and does not match the stored position
+   */
+  set(consumer: string, position: bigint, options?: SetCheckpointOptions): Promise<void>;
+  /**
+   * Takes or renews the consumer's lease for `owner`. Returns `true` when `owner` now holds it,
+   * `false` when another owner holds an unexpired lease.
+   */
+  acquireLease(consumer: string, options: LeaseOptions): Promise<boolean>;
+  /** Gives up the lease if `owner` holds it. */
+  releaseLease(consumer: string, owner: string): Promise<void>;
+}
+
+/** A change a store announces after commit; only a hint to read again, never the data itself. */
+export type ChangeNotice =
+  | { kind: 'events'; streamId: string; type: string; position: bigint }
+  | { kind: 'queue'; queue: string };
+
+/**
+ * Where a store announces committed changes, in process (an emitter), over LISTEN/NOTIFY, or not at
+ * all (then consumers poll). Notices may be lost or coalesced; readers always re-read the store.
+ */
+export interface WakeUpSource {
+  /** Calls `listener` after each committed change; returns a function that stops it. */
+  onChange(listener: (notice: ChangeNotice) => void): () => void;
+}

@@ -1,0 +1,134 @@
+import { type ConformanceOptions, checkConformance } from '@strata/core/conformance';
+import { describe, expect, it } from 'vitest';
+import { createMemoryStore, type OutgoingMessage, type StoredEvent, type StrataStore, silentWakeUps } from '../src/index.js';
+
+/**
+ * The suite must be able to fail. Each adapter here is the memory adapter with exactly one rule
+ * broken; the test asserts that the cases guarding that rule fail against it.
+ */
+type Breakage = (store: StrataStore) => StrataStore;
+
+const broken: Record<string, { breakage: Breakage; mustFail: string[] }> = {
+  'ignores the expected version': {
+    breakage: (s) => ({ ...s, events: { ...s.events, append: (id, events) => s.events.append(id, events) } }),
+    mustFail: [
+      'events.append.expected-version.no-stream-conflict',
+      'events.append.expected-version.exact-too-low',
+      'events.append.concurrent.same-expected-version-one-wins',
+    ],
+  },
+  'regenerates event ids (no idempotent retry)': {
+    breakage: (s) => ({
+      ...s,
+      events: { ...s.events, append: (id, events, o) => s.events.append(id, events.map(({ id: _drop, ...e }) => e), o) },
+    }),
+    mustFail: ['events.append.idempotent.retry-returns-original-result', 'events.append.keeps-given-ids-lowercase'],
+  },
+  'drops every fifth event from readAll': {
+    breakage: (s) => ({
+      ...s,
+      events: {
+        ...s.events,
+        async *readAll(o) {
+          for await (const e of s.events.readAll(o)) if (e.position % 5n !== 0n) yield e;
+        },
+      },
+    }),
+    mustFail: ['events.read-all.global-order', 'events.read-all.tail-sees-every-event-once-under-concurrent-appends', 'subscriptions.no-gaps-under-concurrent-appends'],
+  },
+  'loads the whole stream before yielding': {
+    breakage: (s) => ({
+      ...s,
+      events: {
+        ...s.events,
+        async *readStream(id, o) {
+          const all: StoredEvent[] = [];
+          for await (const e of s.events.readStream(id, o)) all.push(e);
+          yield* all;
+        },
+      },
+    }),
+    mustFail: ['events.read-stream.large-stream-bounded-memory'],
+  },
+  'sanitizes bad JSON instead of rejecting it': {
+    breakage: (s) => ({
+      ...s,
+      events: {
+        ...s.events,
+        append: (id, events, o) => s.events.append(id, events.map((e) => ({ ...e, data: JSON.parse(JSON.stringify(e.data ?? null)) })), o),
+      },
+    }),
+    mustFail: ['validation.append.data-nan', 'validation.append.data-date', 'validation.append.data-undefined-property'],
+  },
+  'accepts stale receipts': {
+    breakage: (s) => ({
+      ...s,
+      queue: {
+        ...s.queue,
+        ack: (r) => s.queue.ack(r).catch((e: { code?: string }) => (e.code === 'STALE_RECEIPT' ? undefined : Promise.reject(e))),
+      },
+    }),
+    mustFail: ['queue.ack.stale-after-visibility-expired', 'queue.ack.twice-is-stale', 'queue.concurrent-acks-of-one-receipt-one-wins'],
+  },
+  'ignores priority': {
+    breakage: (s) => ({
+      ...s,
+      queue: {
+        ...s.queue,
+        send: (q, m, o) => {
+          const drop = <T extends { priority?: number }>({ priority: _p, ...rest }: T) => rest;
+          const list: OutgoingMessage[] = Array.isArray(m) ? [...(m as OutgoingMessage[])] : [m as OutgoingMessage];
+          return s.queue.send(q, list.map(drop), o === undefined ? o : drop(o));
+        },
+      },
+    }),
+    mustFail: ['queue.receive.priority-first', 'queue.receive.priority-then-fifo'],
+  },
+  'ignores the visibility timeout': {
+    breakage: (s) => ({ ...s, queue: { ...s.queue, receive: (q, o) => s.queue.receive(q, { ...o, visibilityTimeoutMs: 1 }) } }),
+    mustFail: ['queue.visibility.hidden-while-in-flight', 'queue.concurrent-receivers-never-share'],
+  },
+  'ignores maxVersion when loading snapshots': {
+    breakage: (s) => ({ ...s, snapshots: { ...s.snapshots, load: (id) => s.snapshots.load(id) } }),
+    mustFail: ['snapshots.load.max-version-at-or-below'],
+  },
+  'ignores the expected checkpoint': {
+    breakage: (s) => ({ ...s, checkpoints: { ...s.checkpoints, set: (c, p) => s.checkpoints.set(c, p) } }),
+    mustFail: ['checkpoints.set.expected-mismatch-conflicts', 'checkpoints.set.concurrent-one-wins'],
+  },
+  'does not roll back transactions': {
+    breakage: (s) => ({ ...s, transaction: (fn) => fn(s) }),
+    mustFail: ['transactions.rollback.on-throw-leaves-nothing', 'transactions.rollback.on-concurrency-error-inside'],
+  },
+  'keeps working after close': {
+    breakage: (s) => ({ ...s, close: async () => undefined }),
+    mustFail: ['lifecycle.close.events-reject', 'lifecycle.close.queue-rejects'],
+  },
+  'declares wake-ups but never sends one': {
+    breakage: (s) => ({ ...s, wakeUps: silentWakeUps }),
+    mustFail: ['lifecycle.wake-ups.announce-commits', 'subscriptions.wake-up.delivers-without-polling'],
+  },
+};
+
+describe('the conformance suite catches broken adapters', () => {
+  for (const [name, { breakage, mustFail }] of Object.entries(broken)) {
+    it(`fails an adapter that ${name}`, async () => {
+      const options: ConformanceOptions = {
+        name,
+        factory: (settings) => breakage(createMemoryStore(settings)),
+        teardown: () => undefined,
+      };
+      const outcomes = await checkConformance(options, (c) => mustFail.includes(c.id));
+      expect(outcomes.map((o) => o.id).sort()).toEqual([...mustFail].sort());
+      const passed = outcomes.filter((o) => o.passed).map((o) => o.id);
+      expect(passed, `cases that should have caught "${name}"`).toEqual([]);
+    }, 60_000);
+  }
+
+  it('passes the intact memory adapter on the same cases', async () => {
+    const ids = Object.values(broken).flatMap((b) => b.mustFail);
+    const outcomes = await checkConformance({ name: 'intact', factory: (settings) => createMemoryStore(settings) }, (c) => ids.includes(c.id));
+    expect(outcomes.filter((o) => !o.passed).map((o) => `${o.id}: ${String(o.error)}`)).toEqual([]);
+    expect(outcomes.length).toBe(new Set(ids).size);
+  }, 60_000);
+});

@@ -1,0 +1,27 @@
+import { fileURLToPath } from 'node:url';
+import type { UserWorkspaceConfig } from 'vitest/config';
+
+const root = fileURLToPath(new URL('.', import.meta.url));
+
+/**
+ * Workspace packages resolve to their TypeScript sources in tests, so `pnpm test` needs no build.
+ * Exact-match patterns keep `@strata/core` from swallowing `@strata/core/conformance`.
+ */
+export const sourceAliases = [
+  { find: /^@strata\/core\/conformance$/, replacement: `${root}packages/core/src/conformance/index.ts` },
+  { find: /^@strata\/core$/, replacement: `${root}packages/core/src/index.ts` },
+];
+
+/** The vitest project of one package or example. */
+export function strataProject(name: string, overrides: UserWorkspaceConfig['test'] = {}): UserWorkspaceConfig {
+  return {
+    resolve: { alias: sourceAliases },
+    test: {
+      name,
+      include: ['test/**/*.test.ts'],
+      testTimeout: 20_000,
+      hookTimeout: 60_000,
+      ...overrides,
+    },
+  };
+}
