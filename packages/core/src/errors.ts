@@ -72,14 +72,17 @@ export class StrataError extends Error {
  * catch (e) { if (isStrataError(e, 'CONCURRENCY')) reload() else throw e }
  * ```
  */
-export function isStrataError<C extends StrataErrorCode>(
-  error: unknown,
-  code?: C,
-): error is StrataError & { code: C } {
+export function isStrataError<C extends StrataErrorCode>(error: unknown, code?: C): error is StrataErrorOf<C> {
   if (typeof error !== 'object' || error === null) return false;
   if ((error as Record<symbol, unknown>)[BRAND] !== true) return false;
   return code === undefined || (error as StrataError).code === code;
 }
+
+/** A {@link StrataError} known to carry code `C`. */
+export type StrataErrorOf<C extends StrataErrorCode> = StrataError & {
+  /** The code the check asked for. */
+  readonly code: C;
+};
 
 /** What a {@link ConcurrencyError} was about. */
 export interface ConcurrencyErrorDetails {

@@ -32,6 +32,7 @@ export {
   StoreClosedError,
   StrataError,
   type StrataErrorCode,
+  type StrataErrorOf,
   type StrataErrorOptions,
   ValidationError,
 } from './errors.js';
@@ -86,10 +87,13 @@ export {
   type SubscriptionContext,
   type SubscriptionErrorAction,
   type SubscriptionStart,
+  type ConsumerStart,
   subscribe,
 } from './subscriptions/subscribe.js';
 export type {
   ChangeNotice,
+  EventsNotice,
+  QueueNotice,
   Checkpoint,
   CheckpointStore,
   LeaseOptions,

@@ -329,7 +329,7 @@ export function validateSend(
   messages: unknown,
   options: unknown,
   defaultMaxAttempts: number,
-): { queue: string; messages: ValidatedMessage[] } {
+): ValidatedSend {
   const name = validateQueueName(queue);
   const list = Array.isArray(messages) ? (messages as unknown[]) : [messages];
   if (list.length === 0) throw new ValidationError('messages', 'must not be empty');
@@ -357,7 +357,7 @@ export function validateSend(
 }
 
 /** Checks `receive` arguments. @throws {@link ValidationError} */
-export function validateReceive(queue: unknown, options: unknown): { queue: string; max: number; visibilityTimeoutMs: number } {
+export function validateReceive(queue: unknown, options: unknown): ValidatedReceive {
   const name = validateQueueName(queue);
   const o = validateOptionsObject(options, 'options') as ReceiveOptions;
   return {
@@ -376,7 +376,7 @@ export function validateReceipt(value: unknown, field = 'receipt'): string {
 }
 
 /** Checks `nack` options. @throws {@link ValidationError} */
-export function validateNack(options: unknown): { delayMs: number; deadLetter: boolean; reason: string | null } {
+export function validateNack(options: unknown): ValidatedNack {
   const o = validateOptionsObject(options, 'options') as NackOptions;
   if (o.deadLetter !== undefined && typeof o.deadLetter !== 'boolean') {
     throw new ValidationError('options.deadLetter', 'must be a boolean');
@@ -409,10 +409,7 @@ export function validateMessageIds(ids: unknown): string[] | undefined {
 }
 
 /** Checks a snapshot to save. @throws {@link ValidationError} */
-export function validateSnapshot(
-  streamId: unknown,
-  snapshot: unknown,
-): { streamId: string; version: number; state: JsonValue; schemaVersion: number } {
+export function validateSnapshot(streamId: unknown, snapshot: unknown): ValidatedSnapshot {
   const id = validateStreamId(streamId);
   const s = validateOptionsObject(snapshot ?? null, 'snapshot') as Partial<SnapshotInput> & Record<string, unknown>;
   const version = validateInteger(s.version, 'snapshot.version', 1);
@@ -423,7 +420,7 @@ export function validateSnapshot(
 }
 
 /** Checks `snapshots.load` arguments. @throws {@link ValidationError} */
-export function validateSnapshotLoad(streamId: unknown, options: unknown): { streamId: string; maxVersion: number } {
+export function validateSnapshotLoad(streamId: unknown, options: unknown): ValidatedSnapshotLoad {
   const id = validateStreamId(streamId);
   const o = validateOptionsObject(options, 'options') as { maxVersion?: unknown };
   const maxVersion = o.maxVersion === undefined ? Number.MAX_SAFE_INTEGER : validateInteger(o.maxVersion, 'options.maxVersion', 0);
@@ -435,7 +432,7 @@ export function validateCheckpointSet(
   consumer: unknown,
   position: unknown,
   options: unknown,
-): { consumer: string; position: bigint; expected: bigint | null | undefined } {
+): ValidatedCheckpointSet {
   const name = validateConsumerName(consumer);
   const pos = validatePosition(position, 'position');
   const o = validateOptionsObject(options, 'options') as SetCheckpointOptions;
@@ -446,7 +443,7 @@ export function validateCheckpointSet(
 }
 
 /** Checks `checkpoints.acquireLease` arguments. @throws {@link ValidationError} */
-export function validateLease(consumer: unknown, options: unknown): { consumer: string; owner: string; ttlMs: number } {
+export function validateLease(consumer: unknown, options: unknown): ValidatedLease {
   const name = validateConsumerName(consumer);
   const o = validateOptionsObject(options ?? null, 'options') as Partial<LeaseOptions>;
   return {
@@ -454,4 +451,72 @@ export function validateLease(consumer: unknown, options: unknown): { consumer: 
     owner: validateName(o.owner, 'options.owner'),
     ttlMs: validateInteger(o.ttlMs, 'options.ttlMs', 1, MAX_LEASE_MS),
   };
+}
+
+/** A validated `send`. */
+export interface ValidatedSend {
+  /** The queue. */
+  queue: string;
+  /** The messages, in order. */
+  messages: ValidatedMessage[];
+}
+
+/** A validated `receive`. */
+export interface ValidatedReceive {
+  /** The queue. */
+  queue: string;
+  /** Most messages to receive. */
+  max: number;
+  /** Visibility timeout of the deliveries. */
+  visibilityTimeoutMs: number;
+}
+
+/** Validated `nack` options. */
+export interface ValidatedNack {
+  /** Delay before redelivery. */
+  delayMs: number;
+  /** Dead-letter at once. */
+  deadLetter: boolean;
+  /** Reason, at most 4000 characters, or `null`. */
+  reason: string | null;
+}
+
+/** A validated snapshot. */
+export interface ValidatedSnapshot {
+  /** The stream. */
+  streamId: string;
+  /** Stream version of the state. */
+  version: number;
+  /** The state. */
+  state: JsonValue;
+  /** Shape version of the state. */
+  schemaVersion: number;
+}
+
+/** Validated `snapshots.load` arguments. */
+export interface ValidatedSnapshotLoad {
+  /** The stream. */
+  streamId: string;
+  /** Highest version wanted, `Number.MAX_SAFE_INTEGER` when open. */
+  maxVersion: number;
+}
+
+/** Validated `checkpoints.set` arguments. */
+export interface ValidatedCheckpointSet {
+  /** The consumer. */
+  consumer: string;
+  /** The new position. */
+  position: bigint;
+  /** The compare-and-set expectation: a position, `null` (must not exist) or `undefined` (none). */
+  expected: bigint | null | undefined;
+}
+
+/** Validated `checkpoints.acquireLease` arguments. */
+export interface ValidatedLease {
+  /** The consumer. */
+  consumer: string;
+  /** Who asks. */
+  owner: string;
+  /** Lease duration. */
+  ttlMs: number;
 }

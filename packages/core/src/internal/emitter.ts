@@ -4,6 +4,7 @@ import type { ChangeNotice, WakeUpSource } from '../subscriptions/types.js';
 export class ChangeEmitter implements WakeUpSource {
   readonly #listeners = new Set<(notice: ChangeNotice) => void>();
 
+  /** Registers a listener; returns a function that removes it. */
   onChange(listener: (notice: ChangeNotice) => void): () => void {
     const wrapped = (notice: ChangeNotice) => listener(notice);
     this.#listeners.add(wrapped);
@@ -12,6 +13,7 @@ export class ChangeEmitter implements WakeUpSource {
     };
   }
 
+  /** Calls every listener with `notice`. */
   emit(notice: ChangeNotice): void {
     for (const listener of this.#listeners) {
       try {

@@ -6,7 +6,13 @@ import type { StoreTransaction, StrataStore } from '../store.js';
 import { randomId, validateConsumerName, validateInteger, validatePosition, validateReadAll } from '../validation.js';
 
 /** Where a subscription starts. */
-export type SubscriptionStart = 'start' | 'end' | bigint | { consumer: string };
+export type SubscriptionStart = 'start' | 'end' | bigint | ConsumerStart;
+
+/** Start after a named consumer's checkpoint, and advance it. */
+export interface ConsumerStart {
+  /** The consumer's name: its checkpoint and lease live in the store. */
+  consumer: string;
+}
 
 /** What a subscription handler receives besides the event. */
 export interface SubscriptionContext {

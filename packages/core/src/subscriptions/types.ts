@@ -47,9 +47,27 @@ export interface CheckpointStore {
 }
 
 /** A change a store announces after commit; only a hint to read again, never the data itself. */
-export type ChangeNotice =
-  | { kind: 'events'; streamId: string; type: string; position: bigint }
-  | { kind: 'queue'; queue: string };
+export type ChangeNotice = EventsNotice | QueueNotice;
+
+/** Events were appended (one notice per append). */
+export interface EventsNotice {
+  /** Discriminator. */
+  kind: 'events';
+  /** The stream appended to. */
+  streamId: string;
+  /** Type of the last event appended. */
+  type: string;
+  /** Position of the last event appended. */
+  position: bigint;
+}
+
+/** Messages of a queue became ready (sent, nacked or redriven). */
+export interface QueueNotice {
+  /** Discriminator. */
+  kind: 'queue';
+  /** The queue. */
+  queue: string;
+}
 
 /**
  * Where a store announces committed changes, in process (an emitter), over LISTEN/NOTIFY, or not at

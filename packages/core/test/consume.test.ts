@@ -1,0 +1,132 @@
+import { describe, expect, it } from 'vitest';
+import { consume, createMemoryStore, type Delivery, type StrataStore } from '../src/index.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(check: () => boolean | Promise<boolean>, ms = 5000) {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('timed out');
+    await sleep(5);
+  }
+}
+
+describe('consume', () => {
+  it('runs at most `concurrency` handlers at once and acks each message', async () => {
+    const store = createMemoryStore();
+    await store.queue.send('q', Array.from({ length: 20 }, (_, i) => ({ body: i })));
+    let running = 0;
+    let peak = 0;
+    const done: number[] = [];
+    const stop = new AbortController();
+    const worker = consume(
+      store,
+      'q',
+      async (d) => {
+        running++;
+        peak = Math.max(peak, running);
+        await sleep(10);
+        done.push(d.body as number);
+        running--;
+      },
+      { concurrency: 3, signal: stop.signal, pollIntervalMs: 10 },
+    );
+    await until(() => done.length === 20);
+    stop.abort();
+    await worker;
+    expect(peak).toBe(3);
+    expect(done.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(await store.queue.stats('q')).toMatchObject({ ready: 0, inFlight: 0, delayed: 0, deadLettered: 0 });
+  });
+
+  it('extends visibility while a long handler runs, so no one else gets the message', async () => {
+    const store = createMemoryStore();
+    await store.queue.send('q', { body: 'slow' });
+    const stop = new AbortController();
+    let finished = false;
+    const worker = consume(store, 'q', async () => {
+      await sleep(250);
+      finished = true;
+    }, { visibilityTimeoutMs: 60, signal: stop.signal, pollIntervalMs: 10 });
+    await sleep(20);
+    const stolen: Delivery[] = [];
+    while (!finished) {
+      stolen.push(...(await store.queue.receive('q')));
+      await sleep(15);
+    }
+    stop.abort();
+    await worker;
+    expect(stolen).toEqual([]);
+    expect((await store.queue.stats('q')).inFlight + (await store.queue.stats('q')).ready).toBe(0);
+  });
+
+  it('nacks a throwing handler with backoff until the message is dead-lettered', async () => {
+    const store = createMemoryStore({ maxAttempts: 3 });
+    await store.queue.send('q', { body: 'poison' });
+    const attempts: number[] = [];
+    const errors: unknown[] = [];
+    const stop = new AbortController();
+    const worker = consume(store, 'q', (d) => {
+      attempts.push(d.attempt);
+      throw new Error(`bad #${d.attempt}`);
+    }, { retryBaseMs: 20, retryMaxMs: 40, pollIntervalMs: 5, signal: stop.signal, onError: (e) => errors.push(e) });
+    await until(async () => (await store.queue.stats('q')).deadLettered === 1);
+    stop.abort();
+    await worker;
+    expect(attempts).toEqual([1, 2, 3]);
+    expect(errors).toHaveLength(3);
+    const [dead] = await store.queue.deadLetters('q');
+    expect(dead?.reason).toBe('bad #3');
+  });
+
+  it('on abort stops taking work and waits for handlers in flight', async () => {
+    const store = createMemoryStore();
+    await store.queue.send('q', Array.from({ length: 10 }, (_, i) => ({ body: i })));
+    const started: number[] = [];
+    const finished: number[] = [];
+    const stop = new AbortController();
+    const worker = consume(store, 'q', async (d) => {
+      started.push(d.body as number);
+      await sleep(80);
+      finished.push(d.body as number);
+    }, { concurrency: 2, signal: stop.signal, pollIntervalMs: 10 });
+    await until(() => started.length === 2);
+    stop.abort();
+    await worker;
+    expect(finished.sort()).toEqual(started.sort());
+    expect(started).toHaveLength(2);
+    expect((await store.queue.stats('q')).ready).toBe(8);
+  });
+
+  it('wakes on the store’s notices instead of waiting for the poll', async () => {
+    const store = createMemoryStore();
+    const got: number[] = [];
+    const stop = new AbortController();
+    const worker = consume(store, 'q', (d) => void got.push(Date.now() - (d.body as number)), { pollIntervalMs: 60_000, signal: stop.signal });
+    await sleep(30);
+    await store.queue.send('q', { body: Date.now() });
+    await until(() => got.length === 1, 2000);
+    stop.abort();
+    await worker;
+    expect(got[0]).toBeLessThan(1000);
+  });
+
+  it('polls on stores without wake-ups', async () => {
+    const store: StrataStore = createMemoryStore({ disable: ['wakeUps'] });
+    const got: unknown[] = [];
+    const stop = new AbortController();
+    const worker = consume(store, 'q', (d) => void got.push(d.body), { pollIntervalMs: 20, signal: stop.signal });
+    await store.queue.send('q', { body: 'polled' });
+    await until(() => got.length === 1, 2000);
+    stop.abort();
+    await worker;
+    expect(got).toEqual(['polled']);
+  });
+
+  it('stops with CLOSED when the store closes under it', async () => {
+    const store = createMemoryStore();
+    const worker = consume(store, 'q', () => undefined, { pollIntervalMs: 10 });
+    await sleep(20);
+    await store.close();
+    await expect(worker).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+});

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { createMemoryStore, createUpcasters, type StoredEvent, subscribe } from '../src/index.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(check: () => boolean | Promise<boolean>, ms = 5000) {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('timed out');
+    await sleep(5);
+  }
+}
+
+describe('subscribe', () => {
+  it('applies upcasters before the handler', async () => {
+    const store = createMemoryStore();
+    await store.events.append('s', [{ type: 'Renamed', data: { old: 1 }, schemaVersion: 1 }]);
+    const upcasters = createUpcasters([{ type: 'Renamed', fromSchemaVersion: 1, upcast: (e) => ({ type: 'Named', data: { name: (e.data as { old: number }).old } }) }]);
+    const got: StoredEvent[] = [];
+    const sub = subscribe(store, { handler: (e) => void got.push(e), upcasters, pollIntervalMs: 10 });
+    await until(() => got.length === 1);
+    await sub.stop();
+    expect([got[0]?.type, got[0]?.data, got[0]?.schemaVersion]).toEqual(['Named', { name: 1 }, 2]);
+  });
+
+  it('takes over a named consumer whose holder died without releasing its lease', async () => {
+    const store = createMemoryStore();
+    await store.events.append('s', [{ type: 'A', data: {} }, { type: 'B', data: {} }]);
+    // A crashed instance: it holds the lease and checkpointed the first event, then vanished.
+    await store.checkpoints.acquireLease('proj', { owner: 'dead-instance', ttlMs: 150 });
+    const [first] = await (async () => {
+      const out: StoredEvent[] = [];
+      for await (const e of store.events.readAll({ limit: 1 })) out.push(e);
+      return out;
+    })();
+    await store.checkpoints.set('proj', first?.position ?? 0n);
+    const got: string[] = [];
+    const sub = subscribe(store, { from: { consumer: 'proj' }, handler: (e) => void got.push(e.type), leaseTtlMs: 90, pollIntervalMs: 10 });
+    await sleep(60);
+    expect(sub.active).toBe(false);
+    await until(() => got.length === 1, 3000);
+    await sub.stop();
+    expect(got).toEqual(['B']);
+  });
+
+  it('gives no transaction to anonymous subscriptions, and one to named consumers', async () => {
+    const store = createMemoryStore();
+    await store.events.append('s', [{ type: 'A', data: {} }]);
+    const seen: boolean[] = [];
+    const a = subscribe(store, { handler: (_e, ctx) => void seen.push(ctx.tx !== undefined), pollIntervalMs: 10 });
+    const b = subscribe(store, { from: { consumer: 'c' }, handler: (_e, ctx) => void seen.push(ctx.tx !== undefined), pollIntervalMs: 10 });
+    await until(() => seen.length === 2);
+    await Promise.all([a.stop(), b.stop()]);
+    expect(seen.sort()).toEqual([false, true]);
+  });
+
+  it('checkpoints without transactions when the store has none (at-least-once)', async () => {
+    const store = createMemoryStore({ disable: ['transactions'] });
+    await store.events.append('s', [{ type: 'A', data: {} }, { type: 'B', data: {} }]);
+    const got: string[] = [];
+    const sub = subscribe(store, { from: { consumer: 'c' }, handler: (e, ctx) => void got.push(`${e.type}:${ctx.tx === undefined}`), pollIntervalMs: 10 });
+    await until(() => got.length === 2);
+    await sub.stop();
+    expect(got).toEqual(['A:true', 'B:true']);
+    expect((await store.checkpoints.get('c'))?.position).toBe(2n);
+  });
+
+  it('rejects bad options at once', () => {
+    const store = createMemoryStore();
+    expect(() => subscribe(store, { handler: () => undefined, types: [] })).toThrow(expect.objectContaining({ code: 'VALIDATION' }));
+    expect(() => subscribe(store, { handler: () => undefined, from: 'middle' as never })).toThrow(/options\.from/);
+    expect(() => subscribe(store, { handler: () => undefined, from: -1n })).toThrow(/options\.from/);
+  });
+});
