@@ -1,14 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryStore, createUpcasters, type StoredEvent, subscribe } from '../src/index.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(check: () => boolean | Promise<boolean>, ms = 5000) {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('timed out');
-    await sleep(5);
-  }
-}
+import { eventually, sleep } from '../src/conformance/helpers.js';
+
+const until = (check: () => boolean | Promise<boolean>, ms = 5000) => eventually(check, ms, 'the condition');
 
 describe('subscribe', () => {
   it('applies upcasters before the handler', async () => {
