@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { consume, createMemoryStore, type Delivery, type StrataStore } from '../src/index.js';
-
 import { eventually, sleep } from '../src/conformance/helpers.js';
 
 const until = (check: () => boolean | Promise<boolean>, ms = 5000) => eventually(check, ms, 'the condition');
