@@ -10,7 +10,13 @@ const root = fileURLToPath(new URL('.', import.meta.url));
 export const sourceAliases = [
   { find: /^@strata\/core\/conformance$/, replacement: `${root}packages/core/src/conformance/index.ts` },
   { find: /^@strata\/core$/, replacement: `${root}packages/core/src/index.ts` },
+  { find: /^@strata\/postgres$/, replacement: `${root}packages/postgres/src/index.ts` },
+  { find: /^@strata\/pglite$/, replacement: `${root}packages/pglite/src/index.ts` },
+  { find: /^@strata\/testing$/, replacement: `${root}packages/testing/src/index.ts` },
 ];
+
+/** Global setup that starts the run's PostgreSQL server (or takes `DATABASE_URL`). */
+export const postgresGlobalSetup = `${root}packages/testing/src/global-setup.ts`;
 
 /** The vitest project of one package or example. */
 export function strataProject(name: string, overrides: UserWorkspaceConfig['test'] = {}): UserWorkspaceConfig {

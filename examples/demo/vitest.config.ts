@@ -1,4 +1,4 @@
 import { defineProject } from 'vitest/config';
-import { strataProject } from '../../vitest.shared.ts';
+import { postgresGlobalSetup, strataProject } from '../../vitest.shared.ts';
 
-export default defineProject(strataProject('example-demo'));
+export default defineProject(strataProject('example-demo', { globalSetup: [postgresGlobalSetup] }));

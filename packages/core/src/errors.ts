@@ -245,9 +245,10 @@ export class EventIdConflictError extends StrataError {
    * @param streamId - the stream appended to
    * @param eventId - the conflicting event id
    * @param reason - how it conflicts
+   * @param options - cause
    */
-  constructor(streamId: string, eventId: string, reason: string) {
-    super('EVENT_ID_CONFLICT', `append to stream ${JSON.stringify(streamId)}: event id ${eventId} ${reason}`);
+  constructor(streamId: string, eventId: string, reason: string, options: StrataErrorOptions = {}) {
+    super('EVENT_ID_CONFLICT', `append to stream ${JSON.stringify(streamId)}: event id ${eventId} ${reason}`, options);
     this.name = 'EventIdConflictError';
     this.eventId = eventId;
     this.streamId = streamId;

@@ -1,0 +1,96 @@
+import { type ChangeNotice, StoreClosedError } from '@strata/core';
+import { type SQL, sql } from 'drizzle-orm';
+import { type ErrorSubject, mapPgError } from './map-pg-error.js';
+import type { AnyPgDatabase } from './migrate.js';
+import { rowsOf } from './rows.js';
+
+/** Store settings after defaults. */
+export interface PgSettings {
+  /** Rows per read page. */
+  readonly readPageSize: number;
+  /** Snapshots kept per stream. */
+  readonly snapshotsToKeep: number;
+  /** Default deliveries before dead-lettering. */
+  readonly maxAttempts: number;
+}
+
+/** Qualified names of a Strata schema's objects, for SQL text. */
+export interface PgNames {
+  readonly streams: SQL;
+  readonly events: SQL;
+  readonly messages: SQL;
+  readonly snapshots: SQL;
+  readonly checkpoints: SQL;
+  readonly leases: SQL;
+  readonly appendEvents: SQL;
+}
+
+/** Builds the qualified names of schema `schema` (already validated as a plain identifier). */
+export function namesOf(schema: string): PgNames {
+  const q = (name: string) => sql.raw(`"${schema}"."${name}"`);
+  return {
+    streams: q('streams'),
+    events: q('events'),
+    messages: q('queue_messages'),
+    snapshots: q('snapshots'),
+    checkpoints: q('checkpoints'),
+    leases: q('consumer_leases'),
+    appendEvents: q('append_events'),
+  };
+}
+
+/**
+ * Where a contract runs its SQL: the store's database, or a transaction. Each statement checks that the
+ * store (or transaction) is still open and maps driver errors in one place.
+ */
+export interface PgContext {
+  readonly names: PgNames;
+  readonly settings: PgSettings;
+  /** Rejects with `CLOSED` when the store or transaction is closed. */
+  check(operation: string): void;
+  /** Runs one statement and returns its rows. */
+  run<T>(subject: ErrorSubject, query: SQL): Promise<T[]>;
+  /** Announces a change once it is committed. */
+  announce(notice: ChangeNotice): void;
+}
+
+/** A context over `db`; `isOpen` says whether statements may still run, `what` names it in errors. */
+export function pgContext(
+  db: AnyPgDatabase,
+  names: PgNames,
+  settings: PgSettings,
+  isOpen: () => boolean,
+  what: 'store' | 'transaction',
+  announce: (notice: ChangeNotice) => void,
+): PgContext {
+  const check = (operation: string) => {
+    if (!isOpen()) throw new StoreClosedError(operation, what);
+  };
+  return {
+    names,
+    settings,
+    check,
+    async run<T>(subject: ErrorSubject, query: SQL): Promise<T[]> {
+      check(subject.operation);
+      try {
+        return rowsOf<T>(await db.execute(query));
+      } catch (error) {
+        throw mapPgError(error, subject);
+      }
+    },
+    announce,
+  };
+}
+
+/** SQL for "now", truncated to what a JavaScript `Date` holds, so that stored times compare exactly. */
+export const NOW = sql.raw(`date_trunc('milliseconds', statement_timestamp())`);
+
+/** SQL text turning a timestamptz column into epoch milliseconds (a float8 holding an integer). */
+export function epochMsText(column: string): string {
+  return `round(extract(epoch from ${column}) * 1000)::float8`;
+}
+
+/** {@link epochMsText} as a SQL chunk. */
+export function epochMs(column: string): SQL {
+  return sql.raw(epochMsText(column));
+}

@@ -1,0 +1,26 @@
+/**
+ * The PostgreSQL dialect of Strata, on Drizzle ORM: every core contract — event store, message queue,
+ * snapshots, checkpoints, transactions — in one implementation typed against Drizzle's `PgDatabase`,
+ * so that it runs on node-postgres and, through `@strata/pglite`, on PGlite.
+ *
+ * @example
+ * ```ts
+ * import { createPostgresStore } from '@strata/postgres'
+ *
+ * const store = await createPostgresStore('postgres://localhost/app')
+ * await store.events.append('order-1', [{ type: 'OrderPlaced', data: { total: 42 } }], { expectedVersion: 'no_stream' })
+ * ```
+ *
+ * @packageDocumentation
+ */
+export { type ErrorSubject, mapPgError } from './map-pg-error.js';
+export { type AnyPgDatabase, type MigrateOptions, type MigrateResult, migrate, migrationHash, validateSchemaName } from './migrate.js';
+export { MIGRATIONS, type ShippedMigration } from './migrations.generated.js';
+export { rowsOf } from './rows.js';
+export { strataTables, type StrataTables } from './schema.js';
+export {
+  createPostgresStore,
+  type PostgresRowCounts,
+  type PostgresStore,
+  type PostgresStoreOptions,
+} from './store.js';

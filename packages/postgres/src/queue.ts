@@ -1,0 +1,269 @@
+import {
+  type DeadLetter,
+  type Delivery,
+  type JsonValue,
+  type MessageHeaders,
+  type MessageQueue,
+  StaleReceiptError,
+  validateLimit,
+  validateMessageIds,
+  validateNack,
+  validateQueueName,
+  validateReceipt,
+  validateReceive,
+  validateSend,
+  validateVisibilityExtension,
+} from '@strata/core';
+import { sql } from 'drizzle-orm';
+import { epochMs, NOW, type PgContext } from './context.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ATTEMPTS_EXHAUSTED = 'visibility timeout expired on the last allowed attempt';
+
+interface DeliveryRow {
+  id: string;
+  queue: string;
+  body: JsonValue;
+  headers: MessageHeaders;
+  attempt: number;
+  max_attempts: number;
+  receipt: string | null;
+  dead: boolean;
+  enqueued: number;
+  visible: number;
+  priority: number;
+  seq: string;
+}
+
+/** The PostgreSQL message queue: `FOR UPDATE SKIP LOCKED` claims, visibility as a timestamp. */
+export function pgQueue(ctx: PgContext): MessageQueue {
+  const { messages: table } = ctx.names;
+
+  /** Sends and returns ids, `null` where a dedup id belongs to a message another transaction is still committing. */
+  const insert = async (queue: string, list: ReturnType<typeof validateSend>['messages']): Promise<(string | null)[]> => {
+    const payload = JSON.stringify(
+      list.map((m, ord) => ({
+        ord,
+        id: m.id,
+        body: m.body,
+        headers: m.headers,
+        priority: m.priority,
+        maxAttempts: m.maxAttempts,
+        dedupId: m.dedupId ?? null,
+        delayMs: m.delayMs,
+      })),
+    );
+    const rows = await ctx.run<{ ord: number; id: string | null }>(
+      { operation: 'queue.send', queue },
+      sql`with input as (
+            select (m->>'ord')::int as ord, (m->>'id')::uuid as id, m->'body' as body, m->'headers' as headers,
+                   (m->>'priority')::int as priority, (m->>'maxAttempts')::int as max_attempts,
+                   m->>'dedupId' as dedup_id, (m->>'delayMs')::float8 as delay_ms
+            from jsonb_array_elements(${payload}::jsonb) as m
+          ), ins as (
+            insert into ${table} (id, queue, body, headers, priority, max_attempts, dedup_id, visible_at, enqueued_at)
+            select id, ${queue}, body, headers, priority, max_attempts, dedup_id, ${NOW} + delay_ms * interval '1 millisecond', ${NOW}
+            from input order by ord
+            on conflict (queue, dedup_id) where dedup_id is not null do nothing
+            returning id, dedup_id
+          )
+          select input.ord, coalesce(
+            (select ins.id from ins where ins.id = input.id),
+            (select ins.id from ins where ins.dedup_id = input.dedup_id),
+            (select m.id from ${table} m where m.queue = ${queue} and m.dedup_id = input.dedup_id)
+          )::text as id
+          from input order by input.ord`,
+    );
+    return rows.map((r) => r.id);
+  };
+
+  return {
+    async send(queue, messages, options) {
+      ctx.check('queue.send');
+      const input = validateSend(queue, messages, options, ctx.settings.maxAttempts);
+      const ids = await insert(input.queue, input.messages);
+      // A dedup id held by a message another transaction was committing: send those again, now that
+      // it has committed (or rolled back), to get its id or to insert ours.
+      for (let round = 0; round < 5 && ids.some((id) => id === null); round++) {
+        const pending = input.messages.filter((_, i) => ids[i] === null);
+        const retried = await insert(input.queue, pending);
+        let k = 0;
+        for (let i = 0; i < ids.length; i++) if (ids[i] === null) ids[i] = retried[k++] ?? null;
+      }
+      ctx.announce({ kind: 'queue', queue: input.queue });
+      return ids.map((id) => id ?? '');
+    },
+
+    async receive(queue, options) {
+      ctx.check('queue.receive');
+      const o = validateReceive(queue, options);
+      const out: Delivery[] = [];
+      for (;;) {
+        const want = o.max - out.length;
+        const rows = await ctx.run<DeliveryRow>(
+          { operation: 'queue.receive', queue: o.queue },
+          sql`with picked as (
+                select id from ${table}
+                where queue = ${o.queue} and not dead and visible_at <= ${NOW}
+                order by priority desc nulls last, seq
+                limit ${want}
+                for update skip locked
+              )
+              update ${table} m set
+                dead = m.attempt >= m.max_attempts,
+                attempt = case when m.attempt >= m.max_attempts then m.attempt else m.attempt + 1 end,
+                receipt = case when m.attempt >= m.max_attempts then null else gen_random_uuid() end,
+                visible_at = case when m.attempt >= m.max_attempts then m.visible_at
+                                  else ${NOW} + ${o.visibilityTimeoutMs}::float8 * interval '1 millisecond' end,
+                reason = case when m.attempt >= m.max_attempts then coalesce(m.reason, ${ATTEMPTS_EXHAUSTED}) else m.reason end,
+                dead_lettered_at = case when m.attempt >= m.max_attempts then ${NOW} end
+              from picked where m.id = picked.id
+              returning m.id::text as id, m.queue, m.body, m.headers, m.attempt, m.max_attempts, m.receipt::text as receipt, m.dead,
+                        ${epochMs('m.enqueued_at')} as enqueued, ${epochMs('m.visible_at')} as visible, m.priority, m.seq::text as seq`,
+        );
+        const live = rows
+          .filter((r) => !r.dead)
+          .sort((a, b) => b.priority - a.priority || (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1));
+        for (const r of live) {
+          out.push({
+            id: r.id,
+            queue: r.queue,
+            body: r.body,
+            headers: r.headers,
+            attempt: r.attempt,
+            maxAttempts: r.max_attempts,
+            receipt: r.receipt ?? '',
+            enqueuedAt: new Date(r.enqueued),
+            visibleUntil: new Date(r.visible),
+          });
+        }
+        // Messages whose attempts had run out were dead-lettered instead: look for more to deliver.
+        if (rows.length === live.length || out.length >= o.max || rows.length < want) return out;
+      }
+    },
+
+    async ack(receipt) {
+      ctx.check('queue.ack');
+      const r = validateReceipt(receipt);
+      if (!UUID.test(r)) throw new StaleReceiptError('queue.ack');
+      const rows = await ctx.run<{ ok: number }>(
+        { operation: 'queue.ack' },
+        sql`delete from ${table} where receipt = ${r}::uuid and not dead and visible_at > ${NOW} returning 1 as ok`,
+      );
+      if (rows.length === 0) throw new StaleReceiptError('queue.ack');
+    },
+
+    async nack(receipt, options) {
+      ctx.check('queue.nack');
+      const r = validateReceipt(receipt);
+      const o = validateNack(options);
+      if (!UUID.test(r)) throw new StaleReceiptError('queue.nack');
+      const rows = await ctx.run<{ queue: string; dead: boolean }>(
+        { operation: 'queue.nack' },
+        sql`update ${table} set
+              dead = ${o.deadLetter} or attempt >= max_attempts,
+              dead_lettered_at = case when ${o.deadLetter} or attempt >= max_attempts then ${NOW} end,
+              reason = case
+                when ${o.deadLetter} then coalesce(${o.reason}::text, 'dead-lettered by nack')
+                when attempt >= max_attempts then coalesce(${o.reason}::text, 'nacked on the last allowed attempt')
+                else coalesce(${o.reason}::text, reason) end,
+              visible_at = case when ${o.deadLetter} or attempt >= max_attempts then visible_at
+                                else ${NOW} + ${o.delayMs}::float8 * interval '1 millisecond' end,
+              receipt = null
+            where receipt = ${r}::uuid and not dead and visible_at > ${NOW}
+            returning queue, dead`,
+      );
+      const row = rows[0];
+      if (row === undefined) throw new StaleReceiptError('queue.nack');
+      if (!row.dead) ctx.announce({ kind: 'queue', queue: row.queue });
+    },
+
+    async extendVisibility(receipt, ms) {
+      ctx.check('queue.extendVisibility');
+      const r = validateReceipt(receipt);
+      const duration = validateVisibilityExtension(ms);
+      if (!UUID.test(r)) throw new StaleReceiptError('queue.extendVisibility');
+      const rows = await ctx.run<{ ok: number }>(
+        { operation: 'queue.extendVisibility' },
+        sql`update ${table} set visible_at = ${NOW} + ${duration}::float8 * interval '1 millisecond'
+            where receipt = ${r}::uuid and not dead and visible_at > ${NOW} returning 1 as ok`,
+      );
+      if (rows.length === 0) throw new StaleReceiptError('queue.extendVisibility');
+    },
+
+    async stats(queue) {
+      ctx.check('queue.stats');
+      const name = validateQueueName(queue);
+      const [row] = await ctx.run<{ ready: number; in_flight: number; delayed: number; dead: number; oldest: number | null }>(
+        { operation: 'queue.stats', queue: name },
+        sql`select
+              count(*) filter (where not dead and visible_at <= ${NOW})::int as ready,
+              count(*) filter (where not dead and visible_at > ${NOW} and receipt is not null)::int as in_flight,
+              count(*) filter (where not dead and visible_at > ${NOW} and receipt is null)::int as delayed,
+              count(*) filter (where dead)::int as dead,
+              round(extract(epoch from (${NOW} - min(enqueued_at) filter (where not dead and visible_at <= ${NOW}))) * 1000)::float8 as oldest
+            from ${table} where queue = ${name}`,
+      );
+      return {
+        ready: row?.ready ?? 0,
+        inFlight: row?.in_flight ?? 0,
+        delayed: row?.delayed ?? 0,
+        deadLettered: row?.dead ?? 0,
+        oldestReadyAgeMs: row?.oldest == null ? null : Math.max(0, row.oldest),
+      };
+    },
+
+    async deadLetters(queue, options) {
+      ctx.check('queue.deadLetters');
+      const name = validateQueueName(queue);
+      const limit = validateLimit((options as { limit?: unknown } | undefined)?.limit, 'options.limit') ?? 100;
+      const rows = await ctx.run<{ id: string; body: JsonValue; headers: MessageHeaders; attempt: number; reason: string | null; enqueued: number; dead_at: number }>(
+        { operation: 'queue.deadLetters', queue: name },
+        sql`select id::text as id, body, headers, attempt, reason, ${epochMs('enqueued_at')} as enqueued, ${epochMs('dead_lettered_at')} as dead_at
+            from ${table} where queue = ${name} and dead order by dead_lettered_at, seq limit ${limit}`,
+      );
+      return rows.map(
+        (r): DeadLetter => ({
+          id: r.id,
+          queue: name,
+          body: r.body,
+          headers: r.headers,
+          attempt: r.attempt,
+          reason: r.reason,
+          enqueuedAt: new Date(r.enqueued),
+          deadLetteredAt: new Date(r.dead_at),
+        }),
+      );
+    },
+
+    async redrive(queue, ids) {
+      ctx.check('queue.redrive');
+      const name = validateQueueName(queue);
+      const wanted = validateMessageIds(ids);
+      const only =
+        wanted === undefined
+          ? sql``
+          : sql` and id in (select jsonb_array_elements_text(${JSON.stringify(wanted.filter((id) => UUID.test(id)))}::jsonb)::uuid)`;
+      const [row] = await ctx.run<{ n: number }>(
+        { operation: 'queue.redrive', queue: name },
+        sql`with moved as (
+              update ${table} set dead = false, attempt = 0, receipt = null, visible_at = ${NOW}, reason = null, dead_lettered_at = null
+              where queue = ${name} and dead${only} returning 1
+            ) select count(*)::int as n from moved`,
+      );
+      const moved = row?.n ?? 0;
+      if (moved > 0) ctx.announce({ kind: 'queue', queue: name });
+      return moved;
+    },
+
+    async purge(queue) {
+      ctx.check('queue.purge');
+      const name = validateQueueName(queue);
+      const [row] = await ctx.run<{ n: number }>(
+        { operation: 'queue.purge', queue: name },
+        sql`with gone as (delete from ${table} where queue = ${name} returning 1) select count(*)::int as n from gone`,
+      );
+      return row?.n ?? 0;
+    },
+  };
+}

@@ -1,0 +1,192 @@
+import {
+  type Capabilities,
+  ChangeEmitter,
+  type ChangeNotice,
+  defineCapabilities,
+  isStrataError,
+  StoreClosedError,
+  type StoreTransaction,
+  type StrataStore,
+  validateInteger,
+} from '@strata/core';
+import { sql } from 'drizzle-orm';
+import { pgCheckpoints } from './checkpoints.js';
+import { namesOf, type PgContext, type PgNames, type PgSettings, pgContext } from './context.js';
+import { pgEvents } from './events.js';
+import { mapPgError } from './map-pg-error.js';
+import { type AnyPgDatabase, migrate, validateSchemaName } from './migrate.js';
+import { pgQueue } from './queue.js';
+import { rowsOf } from './rows.js';
+import { pgSnapshots } from './snapshots.js';
+
+/** Options of {@link createPostgresStore}. */
+export interface PostgresStoreOptions {
+  /** The PostgreSQL schema that holds Strata's tables. @defaultValue `'strata'` */
+  schema?: string;
+  /** Apply the shipped migrations before returning the store. @defaultValue true */
+  migrate?: boolean;
+  /** Events fetched per internal page by `readStream` and `readAll`. @defaultValue 500 */
+  readPageSize?: number;
+  /** Snapshots kept per stream. @defaultValue 3 */
+  snapshotsToKeep?: number;
+  /** Default deliveries before a message is dead-lettered. @defaultValue 5 */
+  maxAttempts?: number;
+  /** Pool size when the store opens its own node-postgres pool from a connection string. @defaultValue 10 */
+  poolSize?: number;
+}
+
+/** Row counts of a Strata schema, for tests and monitoring. */
+export interface PostgresRowCounts {
+  /** Stored events. */
+  events: number;
+  /** Streams. */
+  streams: number;
+  /** Queue messages in every state. */
+  messages: number;
+  /** Snapshots. */
+  snapshots: number;
+  /** Checkpoints. */
+  checkpoints: number;
+}
+
+/** A Strata store on PostgreSQL. */
+export interface PostgresStore extends StrataStore {
+  /** The Drizzle database the store runs on. */
+  readonly db: AnyPgDatabase;
+  /** The PostgreSQL schema holding its tables. */
+  readonly schema: string;
+  /**
+   * Strata's contracts inside a transaction the application opened with Drizzle, so that its own
+   * writes and Strata's commit or roll back together. The application commits; wake-ups for these
+   * writes are not announced in process (LISTEN/NOTIFY subscribers still see them).
+   *
+   * @example
+   * ```ts
+   * await db.transaction(async (tx) => {
+   *   await tx.insert(orders).values(order)
+   *   await store.join(tx).events.append(`order-${order.id}`, [{ type: 'OrderPlaced', data: order }])
+   * })
+   * ```
+   */
+  join(tx: AnyPgDatabase): StoreTransaction;
+  /** Counts the rows of each table of the schema. */
+  rowCounts(): Promise<PostgresRowCounts>;
+}
+
+/**
+ * Creates a Strata store on PostgreSQL, from a connection string (the store opens and closes its own
+ * node-postgres pool) or from a Drizzle database the application owns (node-postgres, PGlite, …; the
+ * store never closes it). Applies the shipped migrations unless `migrate: false`.
+ *
+ * @example
+ * ```ts
+ * const store = await createPostgresStore(process.env.DATABASE_URL!)
+ * const same = await createPostgresStore(drizzle(pool), { schema: 'billing' })
+ * ```
+ * @throws `VALIDATION` on bad options; `CONNECTION` when the database cannot be reached
+ */
+export async function createPostgresStore(connection: string | AnyPgDatabase, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
+  const schema = validateSchemaName(options.schema ?? 'strata');
+  const settings: PgSettings = {
+    readPageSize: validateInteger(options.readPageSize ?? 500, 'options.readPageSize', 1, 100_000),
+    snapshotsToKeep: validateInteger(options.snapshotsToKeep ?? 3, 'options.snapshotsToKeep', 1, 1000),
+    maxAttempts: validateInteger(options.maxAttempts ?? 5, 'options.maxAttempts', 1, 1000),
+  };
+  let db: AnyPgDatabase;
+  let release: () => Promise<void> = async () => undefined;
+  if (typeof connection === 'string') {
+    const poolSize = validateInteger(options.poolSize ?? 10, 'options.poolSize', 1, 1000);
+    const [{ default: pg }, { drizzle }] = await Promise.all([import('pg'), import('drizzle-orm/node-postgres')]);
+    const pool = new pg.Pool({ connectionString: connection, max: poolSize });
+    // An idle client losing its connection must not crash the process; the next query reports it.
+    pool.on('error', () => undefined);
+    db = drizzle(pool) as unknown as AnyPgDatabase;
+    release = () => pool.end();
+  } else {
+    db = connection;
+  }
+  if (options.migrate ?? true) {
+    try {
+      await migrate(db, { schema });
+    } catch (error) {
+      await release();
+      throw error;
+    }
+  }
+  return postgresStore(db, schema, settings, release);
+}
+
+function contracts(ctx: PgContext): StoreTransaction {
+  return { events: pgEvents(ctx), queue: pgQueue(ctx), snapshots: pgSnapshots(ctx), checkpoints: pgCheckpoints(ctx) };
+}
+
+function postgresStore(db: AnyPgDatabase, schema: string, settings: PgSettings, release: () => Promise<void>): PostgresStore {
+  const names: PgNames = namesOf(schema);
+  const emitter = new ChangeEmitter();
+  let closed = false;
+  const capabilities: Readonly<Capabilities> = defineCapabilities({
+    transactions: true,
+    snapshots: true,
+    queue: true,
+    checkpoints: true,
+    wakeUps: true,
+    crossProcessWakeUps: false,
+  });
+  const root = pgContext(db, names, settings, () => !closed, 'store', (n) => emitter.emit(n));
+
+  return {
+    capabilities,
+    wakeUps: emitter,
+    db,
+    schema,
+    ...contracts(root),
+
+    async transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+      if (closed) throw new StoreClosedError('transaction');
+      const notices: ChangeNotice[] = [];
+      let active = true;
+      let failure: { error: unknown } | undefined;
+      try {
+        const result = await db.transaction(async (tx) => {
+          const ctx = pgContext(tx as AnyPgDatabase, names, settings, () => active, 'transaction', (n) => notices.push(n));
+          try {
+            return await fn(contracts(ctx));
+          } catch (error) {
+            failure = { error };
+            throw error;
+          }
+        });
+        active = false;
+        for (const n of notices) emitter.emit(n);
+        return result;
+      } catch (error) {
+        if (failure !== undefined && error === failure.error) throw error;
+        throw isStrataError(error) ? error : mapPgError(error, { operation: 'transaction' });
+      } finally {
+        active = false;
+      }
+    },
+
+    join(tx) {
+      return contracts(pgContext(tx, names, settings, () => !closed, 'store', () => undefined));
+    },
+
+    async rowCounts() {
+      const [row] = rowsOf<PostgresRowCounts>(
+        await db.execute(sql`select
+          (select count(*) from ${names.events})::int as events,
+          (select count(*) from ${names.streams})::int as streams,
+          (select count(*) from ${names.messages})::int as messages,
+          (select count(*) from ${names.snapshots})::int as snapshots,
+          (select count(*) from ${names.checkpoints})::int as checkpoints`),
+      );
+      return row ?? { events: 0, streams: 0, messages: 0, snapshots: 0, checkpoints: 0 };
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      await release();
+    },
+  };
+}

@@ -1,0 +1,16 @@
+import { runConformance } from '@strata/core/conformance';
+import { createPostgresStore, type PostgresStore } from '../src/index.js';
+import { fileDatabase } from './fixtures.js';
+
+const fixture = await fileDatabase();
+
+// The full suite on a real PostgreSQL server: each case gets a freshly migrated schema of its own.
+runConformance({
+  name: 'postgres',
+  factory: (settings) => createPostgresStore(fixture.db, { ...settings, schema: fixture.schemaName() }),
+  teardown: async (store) => {
+    await store.close();
+    await fixture.dropSchema((store as PostgresStore).schema);
+  },
+  probes: (store) => ({ counts: () => (store as PostgresStore).rowCounts() }),
+});

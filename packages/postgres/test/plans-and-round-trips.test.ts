@@ -1,0 +1,97 @@
+import type { StoredEvent } from '@strata/core';
+import { sql } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import { describe, expect, it } from 'vitest';
+import { type AnyPgDatabase, createPostgresStore, rowsOf } from '../src/index.js';
+import { fileDatabase } from './fixtures.js';
+
+const fx = await fileDatabase();
+
+async function collect(it: AsyncIterable<StoredEvent>) {
+  const out: StoredEvent[] = [];
+  for await (const e of it) out.push(e);
+  return out;
+}
+
+/** The text of every node of an EXPLAIN (FORMAT JSON) plan: node types and index names. */
+function planNodes(plan: unknown): string[] {
+  const out: string[] = [];
+  const walk = (n: Record<string, unknown>) => {
+    out.push(`${String(n['Node Type'])}${n['Index Name'] ? `:${String(n['Index Name'])}` : ''}`);
+    for (const child of (n.Plans as Record<string, unknown>[] | undefined) ?? []) walk(child);
+  };
+  walk((plan as [{ Plan: Record<string, unknown> }])[0].Plan);
+  return out;
+}
+
+describe('query plans', () => {
+  it('use the indexes for readAll by position, stream reads, type and correlation filters, and queue claims', { timeout: 120_000 }, async () => {
+    // Capture the statements the adapter really sends, then EXPLAIN them with their parameters.
+    const captured: { query: string; params: unknown[] }[] = [];
+    const db = drizzle(fx.pool, { logger: { logQuery: (query, params) => captured.push({ query, params }) } }) as unknown as AnyPgDatabase;
+    const schema = fx.schemaName();
+    const store = await createPostgresStore(db, { schema });
+    for (let s = 0; s < 200; s++) {
+      await store.events.append(
+        `order-${s}`,
+        Array.from({ length: 100 }, (_, i) => ({
+          type: i % 50 === 0 ? 'Rare' : 'Common',
+          data: { i },
+          metadata: { correlationId: `c-${s}-${i % 10}` },
+        })),
+      );
+    }
+    await store.queue.send('q', Array.from({ length: 2000 }, (_, i) => ({ body: i })));
+    await fx.pool.query(`analyze "${schema}".events; analyze "${schema}".queue_messages`);
+
+    const plan = async (run: () => Promise<unknown>, match: RegExp) => {
+      captured.length = 0;
+      await run();
+      const q = captured.find((c) => match.test(c.query));
+      if (q === undefined) throw new Error(`no statement matched ${match}`);
+      const res = await fx.pool.query(`explain (format json) ${q.query}`, q.params);
+      return planNodes(res.rows[0]['QUERY PLAN']);
+    };
+
+    expect(await plan(() => collect(store.events.readAll({ after: 5000n, limit: 100 })), /order by position/)).toContain('Index Scan:events_pkey');
+    expect((await plan(() => collect(store.events.readStream('order-7', { fromVersion: 20 })), /order by version/)).join()).toMatch(
+      /Index Scan:events_stream_version_idx/,
+    );
+    expect((await plan(() => collect(store.events.readAll({ types: ['Rare'] })), /type = /)).join()).toMatch(/events_type_position_idx/);
+    expect((await plan(() => collect(store.events.readAll({ types: ['Rare', 'Scarce'] })), /type = any/)).join()).toMatch(/events_type_position_idx/);
+    expect((await plan(() => collect(store.events.readAll({ correlationId: 'c-3-4' })), /correlationId/)).join()).toMatch(/events_correlation_idx/);
+    // Under the C collation the (stream_id, version) index serves LIKE prefixes; elsewhere the text_pattern_ops one does.
+    const prefix = (await plan(() => collect(store.events.readAll({ streamPrefix: 'order-19' })), /like/)).join();
+    expect(prefix).toMatch(/events_stream_prefix_idx|events_stream_version_idx/);
+    expect(prefix).not.toMatch(/Seq Scan/);
+    expect((await plan(() => store.queue.receive('q', { max: 10 }), /skip locked/)).join()).toMatch(/queue_ready_idx/);
+    await store.close();
+  });
+});
+
+describe('names round-trip exactly', () => {
+  const names = [`'); drop table strata.events; --`, `"double" and 'single' quotes`, 'emoji 🎉🚀 and 日本語', 'x'.repeat(255), `${'ü'.repeat(254)}🎉`, 'back\\slash %_ like'];
+
+  it('as stream ids, queue names, consumer names and dedup ids, also in the database itself', async () => {
+    const store = await createPostgresStore(fx.db, { schema: fx.schemaName() });
+    for (const name of names) {
+      await store.events.append(name, [{ type: name, data: { name } }]);
+      await store.queue.send(name, { body: name, dedupId: name, headers: { [name.slice(0, 50)]: name } });
+      await store.checkpoints.set(name, 1n);
+      await store.snapshots.save(name, { version: 1, state: name });
+    }
+    for (const name of names) {
+      const [e] = await collect(store.events.readStream(name));
+      expect([e?.streamId, e?.type, e?.data]).toEqual([name, name, { name }]);
+      const [d] = await store.queue.receive(name);
+      expect([d?.queue, d?.body, d?.headers]).toEqual([name, name, { [name.slice(0, 50)]: name }]);
+      expect((await store.queue.send(name, { body: 'again', dedupId: name }))[0]).toBe(d?.id);
+      expect((await store.checkpoints.get(name))?.consumer).toBe(name);
+      expect((await store.snapshots.load(name))?.state).toBe(name);
+    }
+    const stored = rowsOf<{ stream_id: string }>(await fx.db.execute(sql.raw(`select stream_id from "${store.schema}".streams order by stream_id`)));
+    expect(stored.map((r) => r.stream_id).sort()).toEqual([...names].sort());
+    expect(await store.rowCounts()).toMatchObject({ events: names.length, streams: names.length, messages: names.length, checkpoints: names.length });
+    await store.close();
+  });
+});
