@@ -17,7 +17,6 @@ export { type ErrorSubject, mapPgError } from './map-pg-error.js';
 export { type AnyPgDatabase, type MigrateOptions, type MigrateResult, migrate, migrationHash, validateSchemaName } from './migrate.js';
 export { MIGRATIONS, type ShippedMigration } from './migrations.generated.js';
 export { rowsOf } from './rows.js';
-export { strataTables, type StrataTables } from './schema.js';
 export {
   createPostgresStore,
   type PostgresRowCounts,

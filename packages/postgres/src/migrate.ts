@@ -29,7 +29,7 @@ const LOCK_CLASS = 0x5354_5241; // "STRA"
  * Checks a schema name: a plain SQL identifier (letters, digits, underscores; at most 63 characters),
  * because it is spliced into DDL and function bodies.
  *
- * @throws {@link ValidationError} (`VALIDATION`)
+ * @throws `ValidationError` (`VALIDATION`)
  */
 export function validateSchemaName(name: unknown): string {
   if (typeof name !== 'string' || !SCHEMA_NAME.test(name)) {

@@ -1,3 +1,10 @@
+/**
+ * Drizzle definitions of Strata's tables, published as `@strata/postgres/schema` for applications
+ * that want to query them with Drizzle (joins with their own read models, reports).
+ *
+ * @module
+ */
+
 import { sql } from 'drizzle-orm';
 import {
   bigint,
