@@ -27,6 +27,21 @@ export const MAX_INT32 = 2_147_483_647;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Whether `value` is a UUID in its canonical 8-4-4-4-12 hex form (any case). */
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
+
+/** The reasons a store records when it dead-letters a message without one given by the caller. */
+export const DEAD_LETTER_REASONS = Object.freeze({
+  /** Received again after the visibility timeout of its last allowed delivery passed. */
+  attemptsExhausted: 'visibility timeout expired on the last allowed attempt',
+  /** `nack` with `deadLetter: true` and no reason. */
+  nackedToDeadLetter: 'dead-lettered by nack',
+  /** `nack` on the last allowed delivery, with no reason. */
+  nackedOnLastAttempt: 'nacked on the last allowed attempt',
+});
+
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';

@@ -1,5 +1,7 @@
 import {
+  DEAD_LETTER_REASONS,
   type DeadLetter,
+  isUuid,
   type Delivery,
   type JsonValue,
   type MessageHeaders,
@@ -17,8 +19,6 @@ import {
 import { sql } from 'drizzle-orm';
 import { epochMs, NOW, type PgContext } from './context.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const ATTEMPTS_EXHAUSTED = 'visibility timeout expired on the last allowed attempt';
 
 interface DeliveryRow {
   id: string;
@@ -115,7 +115,7 @@ export function pgQueue(ctx: PgContext): MessageQueue {
                 receipt = case when m.attempt >= m.max_attempts then null else gen_random_uuid() end,
                 visible_at = case when m.attempt >= m.max_attempts then m.visible_at
                                   else ${NOW} + ${o.visibilityTimeoutMs}::float8 * interval '1 millisecond' end,
-                reason = case when m.attempt >= m.max_attempts then coalesce(m.reason, ${ATTEMPTS_EXHAUSTED}) else m.reason end,
+                reason = case when m.attempt >= m.max_attempts then coalesce(m.reason, ${DEAD_LETTER_REASONS.attemptsExhausted}) else m.reason end,
                 dead_lettered_at = case when m.attempt >= m.max_attempts then ${NOW} end
               from picked where m.id = picked.id
               returning m.id::text as id, m.queue, m.body, m.headers, m.attempt, m.max_attempts, m.receipt::text as receipt, m.dead,
@@ -145,7 +145,7 @@ export function pgQueue(ctx: PgContext): MessageQueue {
     async ack(receipt) {
       ctx.check('queue.ack');
       const r = validateReceipt(receipt);
-      if (!UUID.test(r)) throw new StaleReceiptError('queue.ack');
+      if (!isUuid(r)) throw new StaleReceiptError('queue.ack');
       const rows = await ctx.run<{ ok: number }>(
         { operation: 'queue.ack' },
         sql`delete from ${table} where receipt = ${r}::uuid and not dead and visible_at > ${NOW} returning 1 as ok`,
@@ -157,15 +157,15 @@ export function pgQueue(ctx: PgContext): MessageQueue {
       ctx.check('queue.nack');
       const r = validateReceipt(receipt);
       const o = validateNack(options);
-      if (!UUID.test(r)) throw new StaleReceiptError('queue.nack');
+      if (!isUuid(r)) throw new StaleReceiptError('queue.nack');
       const rows = await ctx.run<{ queue: string; dead: boolean }>(
         { operation: 'queue.nack' },
         sql`update ${table} set
               dead = ${o.deadLetter} or attempt >= max_attempts,
               dead_lettered_at = case when ${o.deadLetter} or attempt >= max_attempts then ${NOW} end,
               reason = case
-                when ${o.deadLetter} then coalesce(${o.reason}::text, 'dead-lettered by nack')
-                when attempt >= max_attempts then coalesce(${o.reason}::text, 'nacked on the last allowed attempt')
+                when ${o.deadLetter} then coalesce(${o.reason}::text, ${DEAD_LETTER_REASONS.nackedToDeadLetter})
+                when attempt >= max_attempts then coalesce(${o.reason}::text, ${DEAD_LETTER_REASONS.nackedOnLastAttempt})
                 else coalesce(${o.reason}::text, reason) end,
               visible_at = case when ${o.deadLetter} or attempt >= max_attempts then visible_at
                                 else ${NOW} + ${o.delayMs}::float8 * interval '1 millisecond' end,
@@ -182,7 +182,7 @@ export function pgQueue(ctx: PgContext): MessageQueue {
       ctx.check('queue.extendVisibility');
       const r = validateReceipt(receipt);
       const duration = validateVisibilityExtension(ms);
-      if (!UUID.test(r)) throw new StaleReceiptError('queue.extendVisibility');
+      if (!isUuid(r)) throw new StaleReceiptError('queue.extendVisibility');
       const rows = await ctx.run<{ ok: number }>(
         { operation: 'queue.extendVisibility' },
         sql`update ${table} set visible_at = ${NOW} + ${duration}::float8 * interval '1 millisecond'
@@ -243,7 +243,7 @@ export function pgQueue(ctx: PgContext): MessageQueue {
       const only =
         wanted === undefined
           ? sql``
-          : sql` and id in (select jsonb_array_elements_text(${JSON.stringify(wanted.filter((id) => UUID.test(id)))}::jsonb)::uuid)`;
+          : sql` and id in (select jsonb_array_elements_text(${JSON.stringify(wanted.filter(isUuid))}::jsonb)::uuid)`;
       const [row] = await ctx.run<{ n: number }>(
         { operation: 'queue.redrive', queue: name },
         sql`with moved as (

@@ -1,4 +1,5 @@
 import type { Delivery } from '../queue/types.js';
+import { DEAD_LETTER_REASONS } from '../validation.js';
 import { assert, defineCases, fingerprint, rejects, sleep } from './helpers.js';
 
 const on = { requires: (c: { queue: boolean }) => c.queue };
@@ -307,6 +308,7 @@ export const queueCases = defineCases('queue', {
       const dead = await store.queue.deadLetters('q');
       assert.equal(dead.length, 1);
       assert.equal(dead[0]?.attempt, 2);
+      assert.equal(dead[0]?.reason, DEAD_LETTER_REASONS.attemptsExhausted);
     },
   },
   'max-attempts.per-message': {
@@ -338,6 +340,7 @@ export const queueCases = defineCases('queue', {
         await store.queue.nack(d?.receipt ?? '', { deadLetter: true });
       }
       assert.deepEqual((await store.queue.deadLetters('q')).map((d) => d.body), [1, 2, 3]);
+      assert.equal((await store.queue.deadLetters('q'))[0]?.reason, DEAD_LETTER_REASONS.nackedToDeadLetter);
       assert.deepEqual((await store.queue.deadLetters('q', { limit: 2 })).map((d) => d.body), [1, 2]);
       assert.deepEqual(await store.queue.deadLetters('other'), []);
     },

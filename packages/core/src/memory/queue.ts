@@ -2,6 +2,7 @@ import { StaleReceiptError } from '../errors.js';
 import { cloneJson } from '../json.js';
 import type { DeadLetter, Delivery, MessageQueue, QueueStats } from '../queue/types.js';
 import {
+  DEAD_LETTER_REASONS,
   randomId,
   validateLimit,
   validateMessageIds,
@@ -14,8 +15,6 @@ import {
 } from '../validation.js';
 import type { TablesAccess } from './access.js';
 import type { MessageRow, Tables } from './tables.js';
-
-const ATTEMPTS_EXHAUSTED = 'visibility timeout expired on the last allowed attempt';
 
 /** The row a receipt owns right now, or a {@link StaleReceiptError}. */
 function owned(t: Tables, receipt: string, operation: string, now: number): MessageRow {
@@ -95,7 +94,7 @@ export function memoryQueue(access: TablesAccess): MessageQueue {
         for (const row of ready) {
           if (out.length >= o.max) break;
           if (row.attempt >= row.maxAttempts) {
-            t.putMessage(row, { ...row, dead: true, receipt: null, reason: row.reason ?? ATTEMPTS_EXHAUSTED, deadLetteredAt: now });
+            t.putMessage(row, { ...row, dead: true, receipt: null, reason: row.reason ?? DEAD_LETTER_REASONS.attemptsExhausted, deadLetteredAt: now });
             continue;
           }
           const taken: MessageRow = { ...row, attempt: row.attempt + 1, receipt: randomId(), visibleAt: now + o.visibilityTimeoutMs };
@@ -132,7 +131,7 @@ export function memoryQueue(access: TablesAccess): MessageQueue {
         const now = Date.now();
         const row = owned(t, r, 'queue.nack', now);
         if (o.deadLetter || row.attempt >= row.maxAttempts) {
-          const reason = o.reason ?? (o.deadLetter ? 'dead-lettered by nack' : 'nacked on the last allowed attempt');
+          const reason = o.reason ?? (o.deadLetter ? DEAD_LETTER_REASONS.nackedToDeadLetter : DEAD_LETTER_REASONS.nackedOnLastAttempt);
           t.putMessage(row, { ...row, dead: true, receipt: null, reason, deadLetteredAt: now });
         } else {
           t.putMessage(row, { ...row, receipt: null, visibleAt: now + o.delayMs, reason: o.reason ?? row.reason });
