@@ -12,6 +12,7 @@ export const sourceAliases = [
   { find: /^@strata\/core$/, replacement: `${root}packages/core/src/index.ts` },
   { find: /^@strata\/postgres$/, replacement: `${root}packages/postgres/src/index.ts` },
   { find: /^@strata\/pglite$/, replacement: `${root}packages/pglite/src/index.ts` },
+  { find: /^@strata\/sqlite$/, replacement: `${root}packages/sqlite/src/index.ts` },
   { find: /^@strata\/testing$/, replacement: `${root}packages/testing/src/index.ts` },
 ];
 

@@ -62,8 +62,10 @@ export type {
   StoredEvent,
   StreamInfo,
 } from './events/types.js';
+export { expectedVersionMatches, resolveRetry, type StoredEventRef } from './events/append-rules.js';
 export { createUpcasters, type Upcaster, type UpcastResult, type Upcasters } from './events/upcasters.js';
 export { ChangeEmitter, silentWakeUps } from './internal/emitter.js';
+export { Mutex } from './internal/mutex.js';
 export { assertJson, cloneJson, type JsonArray, type JsonObject, type JsonPrimitive, type JsonValue, jsonEqual, MAX_JSON_DEPTH } from './json.js';
 export { createMemoryStore, type MemoryFeature, type MemoryStoreOptions } from './memory/index.js';
 export { type ConsumeContext, type ConsumeOptions, consume, type MessageHandler } from './queue/consume.js';

@@ -1,6 +1,7 @@
-import { ConcurrencyError, EventIdConflictError } from '../errors.js';
+import { ConcurrencyError } from '../errors.js';
+import { expectedVersionMatches, resolveRetry } from '../events/append-rules.js';
 import type { AppendResult, EventStore, StoredEvent, StreamInfo } from '../events/types.js';
-import { cloneJson, jsonEqual } from '../json.js';
+import { cloneJson } from '../json.js';
 import { validateAppend, validateReadAll, validateReadStream, validateStreamId } from '../validation.js';
 import type { TablesAccess } from './access.js';
 import type { EventRow, StreamRow, Tables } from './tables.js';
@@ -17,13 +18,6 @@ function toStored(row: EventRow): StoredEvent {
     schemaVersion: row.schemaVersion,
     recordedAt: new Date(row.recordedAt),
   };
-}
-
-function versionMatches(expected: number | string, actual: number): boolean {
-  if (expected === 'any') return true;
-  if (expected === 'no_stream') return actual === 0;
-  if (expected === 'stream_exists') return actual > 0;
-  return expected === actual;
 }
 
 /** The memory event store over some tables. */
@@ -119,12 +113,12 @@ export function memoryEvents(access: TablesAccess): EventStore {
 
 function appendTo(t: Tables, input: ReturnType<typeof validateAppend>): AppendResult {
   const { streamId, events, expectedVersion } = input;
-  const retried = idempotentResult(t, streamId, events);
+  const retried = resolveRetry(streamId, events, (id) => t.eventIds.get(id));
   if (retried !== undefined) return retried;
 
   const stream = t.streams.get(streamId);
   const actual = stream?.version ?? 0;
-  if (!versionMatches(expectedVersion, actual)) throw ConcurrencyError.forStream(streamId, expectedVersion, actual);
+  if (!expectedVersionMatches(expectedVersion, actual)) throw ConcurrencyError.forStream(streamId, expectedVersion, actual);
 
   const now = Date.now();
   const shared = stream?.events ?? [];
@@ -155,41 +149,4 @@ function appendTo(t: Tables, input: ReturnType<typeof validateAppend>): AppendRe
   const last = events[events.length - 1];
   t.notices.push({ kind: 'events', streamId, type: last?.type ?? '', position });
   return { version, firstPosition, lastPosition: position };
-}
-
-/** The original result when every event is already stored exactly here; `undefined` when none is. */
-function idempotentResult(
-  t: Tables,
-  streamId: string,
-  events: ReturnType<typeof validateAppend>['events'],
-): AppendResult | undefined {
-  let first: EventRow | undefined;
-  let last: EventRow | undefined;
-  for (let i = 0; i < events.length; i++) {
-    const e = events[i]!;
-    const row = t.eventIds.get(e.id);
-    if (row === undefined) {
-      if (i === 0) {
-        // Fast path: only look further when the first id is unknown if some later id is known.
-        if (events.every((x) => !t.eventIds.has(x.id))) return undefined;
-      }
-      throw new EventIdConflictError(streamId, e.id, 'belongs to a retried batch that is only partly stored');
-    }
-    if (row.streamId !== streamId) throw new EventIdConflictError(streamId, e.id, 'is already stored in another stream');
-    if (first !== undefined && row.version !== first.version + i) {
-      throw new EventIdConflictError(streamId, e.id, 'is already stored at another version');
-    }
-    if (
-      row.type !== e.type ||
-      row.schemaVersion !== e.schemaVersion ||
-      !jsonEqual(row.data, e.data) ||
-      !jsonEqual(row.metadata as Record<string, never>, e.metadata as Record<string, never>)
-    ) {
-      throw new EventIdConflictError(streamId, e.id, 'is already stored with other content');
-    }
-    first ??= row;
-    last = row;
-  }
-  if (first === undefined || last === undefined) return undefined;
-  return { version: last.version, firstPosition: first.position, lastPosition: last.position };
 }

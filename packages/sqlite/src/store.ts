@@ -1,0 +1,312 @@
+import {
+  type Capabilities,
+  ChangeEmitter,
+  type ChangeNotice,
+  defineCapabilities,
+  Mutex,
+  StoreClosedError,
+  type StoreTransaction,
+  type StrataStore,
+  ValidationError,
+  validateInteger,
+  type WakeUpSource,
+} from '@strata/core';
+import type BetterSqlite3 from 'better-sqlite3';
+import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import { sqliteCheckpoints } from './checkpoints.js';
+import { type SqliteContext, type SqliteSettings, Statements } from './connection.js';
+import { sqliteEvents } from './events.js';
+import { mapSqliteError } from './map-sqlite-error.js';
+import { migrate } from './migrate.js';
+import { sqliteQueue } from './queue.js';
+import { sqliteSnapshots } from './snapshots.js';
+
+/** A Drizzle database on better-sqlite3 (any schema). */
+// biome-ignore lint/suspicious/noExplicitAny: any schema
+export type AnySqliteDatabase = BetterSQLite3Database<any> & {
+  /** The better-sqlite3 connection underneath. */
+  $client: BetterSqlite3.Database;
+};
+
+/** Options of {@link createSqliteStore}. */
+export interface SqliteStoreOptions {
+  /** Apply the shipped migrations when opening. @defaultValue true */
+  migrate?: boolean;
+  /** How long a write waits for another connection's lock before failing with `TIMEOUT`. @defaultValue 5000 */
+  busyTimeoutMs?: number;
+  /** `PRAGMA synchronous`: `'full'` survives power loss; `'normal'` (safe in WAL mode) is faster. @defaultValue `'full'` */
+  synchronous?: 'full' | 'normal';
+  /** How often to look for commits by other processes (`PRAGMA data_version`) while someone listens. @defaultValue 100 */
+  changePollIntervalMs?: number;
+  /** Events fetched per internal page by `readStream` and `readAll`. @defaultValue 500 */
+  readPageSize?: number;
+  /** Snapshots kept per stream. @defaultValue 3 */
+  snapshotsToKeep?: number;
+  /** Default deliveries before a message is dead-lettered. @defaultValue 5 */
+  maxAttempts?: number;
+}
+
+/** Row counts of a Strata SQLite database, for tests and monitoring. */
+export interface SqliteRowCounts {
+  /** Stored events. */
+  events: number;
+  /** Streams. */
+  streams: number;
+  /** Queue messages in every state. */
+  messages: number;
+  /** Snapshots. */
+  snapshots: number;
+  /** Checkpoints. */
+  checkpoints: number;
+}
+
+/** A Strata store on SQLite. */
+export interface SqliteStore extends StrataStore {
+  /** The Drizzle database over the connection, for the application's own queries. */
+  readonly db: AnySqliteDatabase;
+  /** The better-sqlite3 connection. */
+  readonly client: BetterSqlite3.Database;
+  /** Counts the rows of each Strata table. */
+  rowCounts(): Promise<SqliteRowCounts>;
+}
+
+/**
+ * Creates a Strata store on SQLite: a file path or `':memory:'` (the store opens and closes the
+ * connection), or a better-sqlite3 connection or Drizzle database the application owns (never closed by
+ * the store). Sets WAL mode and a busy timeout, and applies the shipped migrations unless `migrate: false`.
+ *
+ * Every write runs in a `BEGIN IMMEDIATE` transaction, so several processes sharing one file stay
+ * correct: expected versions, queue claims and checkpoint compare-and-set hold across them. Calls are
+ * serialized on the connection; other processes' commits are noticed by polling `PRAGMA data_version`.
+ *
+ * @example
+ * ```ts
+ * const store = await createSqliteStore('./app.db')
+ * await store.events.append('order-1', [{ type: 'OrderPlaced', data: { total: 42 } }], { expectedVersion: 'no_stream' })
+ * ```
+ * @throws `VALIDATION` on bad options; `CONNECTION` when the file cannot be opened
+ */
+export async function createSqliteStore(connection: string | BetterSqlite3.Database | AnySqliteDatabase = ':memory:', options: SqliteStoreOptions = {}): Promise<SqliteStore> {
+  const settings: SqliteSettings = {
+    readPageSize: validateInteger(options.readPageSize ?? 500, 'options.readPageSize', 1, 100_000),
+    snapshotsToKeep: validateInteger(options.snapshotsToKeep ?? 3, 'options.snapshotsToKeep', 1, 1000),
+    maxAttempts: validateInteger(options.maxAttempts ?? 5, 'options.maxAttempts', 1, 1000),
+  };
+  const busyTimeoutMs = validateInteger(options.busyTimeoutMs ?? 5000, 'options.busyTimeoutMs', 0, 3_600_000);
+  const pollMs = validateInteger(options.changePollIntervalMs ?? 100, 'options.changePollIntervalMs', 1, 3_600_000);
+  const synchronous = options.synchronous ?? 'full';
+  if (synchronous !== 'full' && synchronous !== 'normal') throw new ValidationError('options.synchronous', "must be 'full' or 'normal'");
+
+  const { drizzle } = await import('drizzle-orm/better-sqlite3');
+  let client: BetterSqlite3.Database;
+  let owned = false;
+  if (typeof connection === 'string') {
+    const { default: Database } = await import('better-sqlite3');
+    try {
+      client = new Database(connection, { timeout: busyTimeoutMs });
+    } catch (error) {
+      throw mapSqliteError(error, { operation: 'open' });
+    }
+    owned = true;
+  } else if ('$client' in connection) {
+    client = connection.$client;
+  } else {
+    client = connection;
+  }
+  try {
+    client.pragma('journal_mode = WAL');
+    client.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    client.pragma(`synchronous = ${synchronous}`);
+    if (options.migrate ?? true) migrate(client);
+  } catch (error) {
+    if (owned) client.close();
+    throw mapSqliteError(error, { operation: 'open' });
+  }
+  const db = (typeof connection === 'object' && '$client' in connection ? connection : drizzle(client)) as AnySqliteDatabase;
+  return sqliteStore(client, db, settings, pollMs, owned);
+}
+
+function contracts(ctx: SqliteContext): StoreTransaction {
+  return { events: sqliteEvents(ctx), queue: sqliteQueue(ctx), snapshots: sqliteSnapshots(ctx), checkpoints: sqliteCheckpoints(ctx) };
+}
+
+function sqliteStore(client: BetterSqlite3.Database, db: AnySqliteDatabase, settings: SqliteSettings, pollMs: number, owned: boolean): SqliteStore {
+  const statements = new Statements(client);
+  const mutex = new Mutex();
+  const emitter = new ChangeEmitter();
+  let closed = false;
+
+  /** Runs `fn` atomically: its own IMMEDIATE transaction, or a savepoint when a transaction is open. */
+  const atomically = <T>(fn: () => T): T => client.transaction(fn).immediate();
+
+  const context = (isOpen: () => boolean, what: 'store' | 'transaction', locked: boolean, announce: (n: ChangeNotice) => void): SqliteContext => {
+    const check = (operation: string) => {
+      if (!isOpen()) throw new StoreClosedError(operation, what);
+    };
+    const guard = <T>(fn: () => T): Promise<T> => (locked ? Promise.resolve().then(fn) : mutex.run(fn));
+    return {
+      settings,
+      sql: statements,
+      check,
+      read(subject, fn) {
+        return guard(() => {
+          check(subject.operation);
+          try {
+            return fn();
+          } catch (error) {
+            throw mapSqliteError(error, subject);
+          }
+        });
+      },
+      write(subject, fn) {
+        return guard(() => {
+          check(subject.operation);
+          const notices: ChangeNotice[] = [];
+          let result: ReturnType<typeof fn>;
+          try {
+            result = atomically(() => fn((n) => notices.push(n)));
+          } catch (error) {
+            throw mapSqliteError(error, subject);
+          }
+          for (const n of notices) announce(n);
+          return result;
+        });
+      },
+    };
+  };
+
+  const root = context(() => !closed, 'store', false, (n) => emitter.emit(n));
+  const wakeUps = crossProcessWakeUps(client, emitter, mutex, pollMs, () => closed);
+  const capabilities: Readonly<Capabilities> = defineCapabilities({
+    transactions: true,
+    snapshots: true,
+    queue: true,
+    checkpoints: true,
+    wakeUps: true,
+    crossProcessWakeUps: true,
+  });
+
+  return {
+    capabilities,
+    wakeUps,
+    db,
+    client,
+    ...contracts(root),
+
+    transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+      if (closed) return Promise.reject(new StoreClosedError('transaction'));
+      return mutex.run(async () => {
+        if (closed) throw new StoreClosedError('transaction');
+        try {
+          client.exec('BEGIN IMMEDIATE');
+        } catch (error) {
+          throw mapSqliteError(error, { operation: 'transaction' });
+        }
+        const notices: ChangeNotice[] = [];
+        let active = true;
+        try {
+          const result = await fn(contracts(context(() => active, 'transaction', true, (n) => notices.push(n))));
+          active = false;
+          try {
+            client.exec('COMMIT');
+          } catch (error) {
+            throw mapSqliteError(error, { operation: 'transaction' });
+          }
+          for (const n of notices) emitter.emit(n);
+          return result;
+        } finally {
+          active = false;
+          if (client.inTransaction) client.exec('ROLLBACK');
+        }
+      });
+    },
+
+    rowCounts() {
+      return mutex.run(() => {
+        const count = (table: string) => (client.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+        return {
+          events: count('strata_events'),
+          streams: count('strata_streams'),
+          messages: count('strata_queue_messages'),
+          snapshots: count('strata_snapshots'),
+          checkpoints: count('strata_checkpoints'),
+        };
+      });
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      await mutex.run(() => {
+        if (owned && client.open) client.close();
+      });
+    },
+  };
+}
+
+/**
+ * Announces commits made through this store at once, and — while anyone listens — commits made by
+ * other connections or processes, noticed by polling `PRAGMA data_version`, which changes whenever
+ * another connection commits.
+ */
+function crossProcessWakeUps(client: BetterSqlite3.Database, emitter: ChangeEmitter, mutex: Mutex, pollMs: number, isClosed: () => boolean): WakeUpSource {
+  let listeners = 0;
+  let timer: ReturnType<typeof setInterval> | undefined;
+  let version = 0;
+  let head = 0n;
+  let seq = 0;
+  const look = () => {
+    const row = client.prepare('SELECT CAST(position AS TEXT) AS p, stream_id AS s, type FROM strata_events ORDER BY position DESC LIMIT 1').get() as
+      | { p: string; s: string; type: string }
+      | undefined;
+    const queues = client.prepare('SELECT queue, max(seq) AS m FROM strata_queue_messages WHERE seq > ? GROUP BY queue').all(seq) as { queue: string; m: number }[];
+    return { row, queues };
+  };
+  const poll = () =>
+    mutex.run(() => {
+      if (isClosed() || !client.open) return;
+      const now = client.pragma('data_version', { simple: true }) as number;
+      if (now === version) return;
+      version = now;
+      const { row, queues } = look();
+      if (row !== undefined && BigInt(row.p) > head) {
+        head = BigInt(row.p);
+        emitter.emit({ kind: 'events', streamId: row.s, type: row.type, position: head });
+      }
+      for (const q of queues) {
+        seq = Math.max(seq, q.m);
+        emitter.emit({ kind: 'queue', queue: q.queue });
+      }
+    });
+  const start = () =>
+    mutex.run(() => {
+      if (isClosed() || !client.open) return;
+      version = client.pragma('data_version', { simple: true }) as number;
+      const { row, queues } = look();
+      head = row === undefined ? 0n : BigInt(row.p);
+      for (const q of queues) seq = Math.max(seq, q.m);
+      timer = setInterval(() => void poll().catch(() => undefined), pollMs);
+      timer.unref();
+    });
+  return {
+    onChange(listener) {
+      const off = emitter.onChange(listener);
+      if (++listeners === 1) void start().catch(() => undefined);
+      let done = false;
+      return () => {
+        if (done) return;
+        done = true;
+        off();
+        if (--listeners === 0) {
+          // Stop once the start above has run, so that a quick unsubscribe leaves no timer behind.
+          void mutex.run(() => {
+            if (listeners === 0 && timer !== undefined) {
+              clearInterval(timer);
+              timer = undefined;
+            }
+          });
+        }
+      };
+    },
+  };
+}
