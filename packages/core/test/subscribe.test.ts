@@ -58,6 +58,23 @@ describe('subscribe', () => {
     expect((await store.checkpoints.get('c'))?.position).toBe(2n);
   });
 
+  it('without transactions, a failure checkpoints the events handled before it, and stops there', async () => {
+    const store = createMemoryStore({ disable: ['transactions'] });
+    await store.events.append('s', [1, 2, 3, 4].map((n) => ({ type: 'N', data: { n } })));
+    const seen: number[] = [];
+    const sub = subscribe(store, {
+      from: { consumer: 'c' },
+      handler: (e) => {
+        if ((e.data as { n: number }).n === 3) throw new Error('no');
+        seen.push((e.data as { n: number }).n);
+      },
+      pollIntervalMs: 10,
+    });
+    await expect(sub.done).rejects.toThrow('no');
+    expect(seen).toEqual([1, 2]);
+    expect((await store.checkpoints.get('c'))?.position).toBe(2n);
+  });
+
   it('rejects bad options at once', () => {
     const store = createMemoryStore();
     expect(() => subscribe(store, { handler: () => undefined, types: [] })).toThrow(expect.objectContaining({ code: 'VALIDATION' }));

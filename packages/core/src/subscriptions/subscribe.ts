@@ -157,26 +157,64 @@ export function subscribe(store: StrataStore, options: SubscribeOptions): Subscr
     return held;
   };
 
-  const deliver = async (event: StoredEvent): Promise<void> => {
-    const seen = options.upcasters === undefined ? event : options.upcasters.apply(event);
-    const call = async (tx: StoreTransaction | undefined) => {
-      try {
-        await options.handler(seen, { tx, signal });
-      } catch (error) {
-        throw new HandlerFailure(error);
+  /**
+   * Delivers a run of events: the handler once per event, then one checkpoint for the run (at least
+   * once). In transactional mode the run is a single event whose handler writes and checkpoint share a
+   * transaction, so that a failure rolls back only that event's effects and nothing is handled twice.
+   * Returns how many were delivered and checkpointed and, when the handler threw, its error.
+   */
+  const deliverRun = async (run: StoredEvent[]): Promise<{ delivered: number; error?: HandlerFailure }> => {
+    let failedAt = -1;
+    const handle = async (tx: StoreTransaction | undefined, upTo: number) => {
+      for (let k = 0; k < upTo; k++) {
+        const event = run[k] as StoredEvent;
+        const seen = options.upcasters === undefined ? event : options.upcasters.apply(event);
+        try {
+          await options.handler(seen, { tx, signal });
+        } catch (error) {
+          failedAt = k;
+          throw new HandlerFailure(error);
+        }
       }
     };
-    if (consumer === undefined) return call(undefined);
-    if (transactional) {
-      await store.transaction(async (tx) => {
-        await call(tx);
-        await tx.checkpoints.set(consumer, event.position, { expected: checkpoint });
-      });
-    } else {
-      await call(undefined);
-      await store.checkpoints.set(consumer, event.position, { expected: checkpoint });
+    const commit = async (upTo: number): Promise<void> => {
+      const last = run[upTo - 1] as StoredEvent;
+      if (consumer === undefined) return handle(undefined, upTo);
+      if (transactional) {
+        await store.transaction(async (tx) => {
+          await handle(tx, upTo);
+          await tx.checkpoints.set(consumer, last.position, { expected: checkpoint });
+        });
+      } else {
+        try {
+          await handle(undefined, upTo);
+        } finally {
+          // At least once: record what was handled, even when a later event failed.
+          const done = failedAt >= 0 ? failedAt : upTo;
+          if (done > 0) {
+            const through = (run[done - 1] as StoredEvent).position;
+            await store.checkpoints.set(consumer, through, { expected: checkpoint });
+            checkpoint = through;
+          }
+        }
+      }
+      checkpoint = last.position;
+    };
+    try {
+      await commit(run.length);
+      return { delivered: run.length };
+    } catch (error) {
+      if (!(error instanceof HandlerFailure)) throw error;
+      return { delivered: failedAt, error };
     }
-    checkpoint = event.position;
+  };
+
+  /** Moves a named consumer's checkpoint past an event the handler gave up on. */
+  const skip = async (event: StoredEvent): Promise<void> => {
+    if (consumer !== undefined) {
+      await store.checkpoints.set(consumer, event.position, { expected: checkpoint });
+      checkpoint = event.position;
+    }
   };
 
   const run = async (): Promise<void> => {
@@ -198,23 +236,26 @@ export function subscribe(store: StrataStore, options: SubscribeOptions): Subscr
           ...(filters.streamPrefix === undefined ? {} : { streamPrefix: filters.streamPrefix }),
         });
         for await (const e of read) batch.push(e);
-        for (const event of batch) {
+        for (let i = 0; i < batch.length; ) {
           if (signal.aborted || !(await holdLease())) break;
-          for (;;) {
-            try {
-              await deliver(event);
-              break;
-            } catch (error) {
-              if (!(error instanceof HandlerFailure)) throw error;
-              const action = options.onError === undefined ? 'stop' : await options.onError(error.error, event);
-              if (action === 'skip') break;
-              if (action === 'stop') throw new StopWith(error.error);
-              await sleep(backoffDelay(++failures, 100, 30_000), signal);
-              if (signal.aborted) return;
-            }
+          const { delivered, error } = await deliverRun(transactional ? batch.slice(i, i + 1) : batch.slice(i));
+          if (delivered > 0) {
+            failures = 0;
+            position = (batch[i + delivered - 1] as StoredEvent).position;
+            i += delivered;
           }
-          failures = 0;
-          position = event.position;
+          if (error === undefined) continue;
+          const failed = batch[i] as StoredEvent;
+          const action = options.onError === undefined ? 'stop' : await options.onError(error.error, failed);
+          if (action === 'stop') throw new StopWith(error.error);
+          if (action === 'skip') {
+            await skip(failed);
+            position = failed.position;
+            i++;
+            continue;
+          }
+          await sleep(backoffDelay(++failures, 100, 30_000), signal);
+          if (signal.aborted) return;
         }
         if (batch.length < batchSize) await bell.wait(consumer === undefined ? pollMs : Math.min(pollMs, leaseTtlMs / 3), signal);
       } catch (error) {

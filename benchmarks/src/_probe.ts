@@ -1,0 +1,33 @@
+import { getPostgreSQLEventStore, readMessagesBatch } from '@event-driven-io/emmett-postgresql';
+import { dumbo } from '@event-driven-io/dumbo';
+import PgBoss from 'pg-boss';
+
+const url = process.argv[2]!;
+const es = getPostgreSQLEventStore(url);
+const r = await es.appendToStream('order-1', [{ type: 'A', data: { n: 1 } }, { type: 'B', data: { n: 2 } }]);
+console.log('append', r);
+const read = await es.readStream('order-1');
+console.log('read', read.currentStreamVersion, read.events.length, read.events[0]);
+const pool = dumbo({ connectionString: url });
+const batch = await readMessagesBatch(pool.execute, { after: 0n, batchSize: 10 });
+console.log('batch', Object.keys(batch), batch.messages.length, batch.currentGlobalPosition, batch.areMessagesLeft);
+let got = 0;
+const consumer = es.consumer({ stopWhen: { noMessagesLeft: true }, pulling: { batchSize: 100 } });
+consumer.reactor({ processorId: 'p1', startFrom: 'BEGINNING', eachMessage: async () => { got++; } });
+await consumer.start();
+console.log('consumer got', got);
+await consumer.close?.();
+await pool.close();
+await es.close();
+
+const boss = new PgBoss({ connectionString: url, schedule: false, supervise: false, migrate: true });
+boss.on('error', (e) => console.error('boss error', e));
+await boss.start();
+await boss.createQueue('q');
+const id = await boss.send('q', { a: 1 });
+const ids = await boss.insert([{ name: 'q', data: { b: 1 } }, { name: 'q', data: { b: 2 } }]);
+console.log('boss', id, ids);
+const jobs = await boss.fetch('q', { batchSize: 100 });
+console.log('fetched', jobs.length, Object.keys(jobs[0] ?? {}));
+console.log(await boss.complete('q', jobs.map((j) => j.id)));
+await boss.stop({ graceful: false, wait: true });
