@@ -70,6 +70,7 @@ export { assertJson, cloneJson, type JsonArray, type JsonObject, type JsonPrimit
 export { createMemoryStore, type MemoryFeature, type MemoryStoreOptions } from './memory/index.js';
 export { type ConsumeContext, type ConsumeOptions, consume, type MessageHandler } from './queue/consume.js';
 export type {
+  AckManyResult,
   DeadLetter,
   DeadLettersOptions,
   Delivery,

@@ -37,70 +37,73 @@ export const MAX_JSON_DEPTH = 512;
  * @throws {@link ValidationError} (`VALIDATION`) when the value is not storable JSON
  */
 export function assertJson(value: unknown, field: string): asserts value is JsonValue {
-  const path: (string | number)[] = [];
-  const ancestors = new Set<object>();
+  // Fast path: scalars need no walk.
+  if (value === null || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) return;
+  if (typeof value === 'string' && !value.includes('\u0000') && value.isWellFormed()) return;
+  walk(value, 0, { field, path: [], ancestors: new Set() });
+}
 
-  const fail = (problem: string): never => {
-    throw new ValidationError(formatPath(field, path), problem);
-  };
+interface Walk {
+  readonly field: string;
+  readonly path: (string | number)[];
+  readonly ancestors: Set<object>;
+}
 
-  const checkString = (s: string, what: string): void => {
-    if (s.includes('\u0000')) fail(`${what} contains U+0000, which PostgreSQL jsonb cannot store`);
-    if (!s.isWellFormed()) fail(`${what} contains a lone UTF-16 surrogate, which UTF-8 storage cannot hold`);
-  };
+function fail(w: Walk, problem: string): never {
+  throw new ValidationError(formatPath(w.field, w.path), problem);
+}
 
-  const walk = (v: unknown, depth: number): void => {
-    switch (typeof v) {
-      case 'string':
-        checkString(v, 'is a string that');
-        return;
-      case 'number':
-        if (!Number.isFinite(v)) fail(`is ${String(v)}, which is not a JSON number`);
-        return;
-      case 'boolean':
-        return;
-      case 'undefined':
-        fail('is undefined, which is not JSON');
-        return;
-      case 'bigint':
-        fail('is a BigInt, which is not JSON (store it as a string)');
-        return;
-      case 'function':
-        fail('is a function, which is not JSON');
-        return;
-      case 'symbol':
-        fail('is a symbol, which is not JSON');
-        return;
+function checkString(w: Walk, s: string, what: string): void {
+  if (s.includes('\u0000')) fail(w, `${what} contains U+0000, which PostgreSQL jsonb cannot store`);
+  if (!s.isWellFormed()) fail(w, `${what} contains a lone UTF-16 surrogate, which UTF-8 storage cannot hold`);
+}
+
+function walk(v: unknown, depth: number, w: Walk): void {
+  switch (typeof v) {
+    case 'string':
+      checkString(w, v, 'is a string that');
+      return;
+    case 'number':
+      if (!Number.isFinite(v)) fail(w, `is ${String(v)}, which is not a JSON number`);
+      return;
+    case 'boolean':
+      return;
+    case 'undefined':
+      fail(w, 'is undefined, which is not JSON');
+    case 'bigint':
+      fail(w, 'is a BigInt, which is not JSON (store it as a string)');
+    case 'function':
+      fail(w, 'is a function, which is not JSON');
+    case 'symbol':
+      fail(w, 'is a symbol, which is not JSON');
+  }
+  if (v === null) return;
+  const obj = v as object;
+  if (depth >= MAX_JSON_DEPTH) fail(w, `nests deeper than ${MAX_JSON_DEPTH} levels`);
+  if (w.ancestors.has(obj)) fail(w, 'contains a cycle');
+  w.ancestors.add(obj);
+  if (Array.isArray(obj)) {
+    for (let i = 0; i < obj.length; i++) {
+      w.path.push(i);
+      if (!(i in obj)) fail(w, 'is a hole in a sparse array, which is not JSON');
+      walk(obj[i], depth + 1, w);
+      w.path.pop();
     }
-    if (v === null) return;
-    const obj = v as object;
-    if (depth >= MAX_JSON_DEPTH) fail(`nests deeper than ${MAX_JSON_DEPTH} levels`);
-    if (ancestors.has(obj)) fail('contains a cycle');
-    ancestors.add(obj);
-    if (Array.isArray(obj)) {
-      for (let i = 0; i < obj.length; i++) {
-        path.push(i);
-        if (!(i in obj)) fail('is a hole in a sparse array, which is not JSON');
-        walk(obj[i], depth + 1);
-        path.pop();
-      }
-    } else {
-      const proto = Object.getPrototypeOf(obj) as unknown;
-      if (proto !== Object.prototype && proto !== null) {
-        const name = (obj as { constructor?: { name?: unknown } }).constructor?.name;
-        fail(`is ${typeof name === 'string' && name !== '' ? `a ${name}` : 'an object with a custom prototype'}, not a plain object`);
-      }
-      for (const key of Object.keys(obj)) {
-        path.push(key);
-        checkString(key, 'has a key that');
-        walk((obj as Record<string, unknown>)[key], depth + 1);
-        path.pop();
-      }
+  } else {
+    const proto = Object.getPrototypeOf(obj) as unknown;
+    if (proto !== Object.prototype && proto !== null) {
+      const name = (obj as { constructor?: { name?: unknown } }).constructor?.name;
+      fail(w, `is ${typeof name === 'string' && name !== '' ? `a ${name}` : 'an object with a custom prototype'}, not a plain object`);
     }
-    ancestors.delete(obj);
-  };
-
-  walk(value, 0);
+    for (const key in obj) {
+      if (!Object.hasOwn(obj, key)) continue;
+      w.path.push(key);
+      checkString(w, key, 'has a key that');
+      walk((obj as Record<string, unknown>)[key], depth + 1, w);
+      w.path.pop();
+    }
+  }
+  w.ancestors.delete(obj);
 }
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;

@@ -17,6 +17,7 @@ export function unsupportedQueue(): MessageQueue {
     send: r('send'),
     receive: r('receive'),
     ack: r('ack'),
+    ackMany: r('ackMany'),
     nack: r('nack'),
     extendVisibility: r('extendVisibility'),
     stats: r('stats'),

@@ -159,9 +159,48 @@ export interface ValidatedAppend {
   expectedVersion: ExpectedVersion;
 }
 
-/** A random UUID (v4), lowercase. */
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+let pool = new Uint8Array(0);
+let offset = 0;
+
+/**
+ * A new UUID (version 7, lowercase): 48 bits of Unix milliseconds, then random bits. Ids made close in
+ * time sort close together, so a database index on them grows at its right edge instead of touching a
+ * random page per insert (several times fewer pages written per append).
+ */
 export function randomId(): string {
-  return globalThis.crypto.randomUUID();
+  if (offset + 10 > pool.length) {
+    pool = globalThis.crypto.getRandomValues(new Uint8Array(4096));
+    offset = 0;
+  }
+  const r = pool;
+  const o = offset;
+  offset += 10;
+  const ms = Date.now();
+  const hi = Math.floor(ms / 0x1_0000_0000);
+  const lo = ms >>> 0;
+  return (
+    HEX[(hi >>> 8) & 0xff]! +
+    HEX[hi & 0xff]! +
+    HEX[lo >>> 24]! +
+    HEX[(lo >>> 16) & 0xff]! +
+    '-' +
+    HEX[(lo >>> 8) & 0xff]! +
+    HEX[lo & 0xff]! +
+    '-' +
+    HEX[0x70 | (r[o]! & 0x0f)]! +
+    HEX[r[o + 1]!]! +
+    '-' +
+    HEX[0x80 | (r[o + 2]! & 0x3f)]! +
+    HEX[r[o + 3]!]! +
+    '-' +
+    HEX[r[o + 4]!]! +
+    HEX[r[o + 5]!]! +
+    HEX[r[o + 6]!]! +
+    HEX[r[o + 7]!]! +
+    HEX[r[o + 8]!]! +
+    HEX[r[o + 9]!]!
+  );
 }
 
 /**
@@ -383,6 +422,13 @@ export function validateReceive(queue: unknown, options: unknown): ValidatedRece
         ? 30_000
         : validateInteger(o.visibilityTimeoutMs, 'options.visibilityTimeoutMs', 1, MAX_VISIBILITY_TIMEOUT_MS),
   };
+}
+
+/** Checks the receipts given to `ackMany`: an array (possibly empty) of receipts. @throws {@link ValidationError} */
+export function validateReceipts(value: unknown): string[] {
+  if (!Array.isArray(value)) throw new ValidationError('receipts', 'must be an array of receipts');
+  if (value.length > 10_000) throw new ValidationError('receipts', 'must hold at most 10000 receipts');
+  return value.map((r, i) => validateName(r, `receipts[${i}]`));
 }
 
 /** Checks a delivery receipt. @throws {@link ValidationError} */

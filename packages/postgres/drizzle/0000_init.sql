@@ -9,7 +9,7 @@ CREATE TABLE "strata"."checkpoints" (
 CREATE TABLE "strata"."events" (
 	"position" bigint PRIMARY KEY NOT NULL,
 	"transaction_id" "xid8" NOT NULL,
-	"stream_id" text NOT NULL,
+	"stream_id" text collate "C" NOT NULL,
 	"version" bigint NOT NULL,
 	"event_id" uuid NOT NULL,
 	"type" text NOT NULL,
@@ -53,7 +53,7 @@ CREATE TABLE "strata"."snapshots" (
 );
 --> statement-breakpoint
 CREATE TABLE "strata"."streams" (
-	"stream_id" text PRIMARY KEY NOT NULL,
+	"stream_id" text collate "C" PRIMARY KEY NOT NULL,
 	"version" bigint NOT NULL,
 	"created_at" timestamp (3) with time zone NOT NULL,
 	"updated_at" timestamp (3) with time zone NOT NULL
@@ -62,7 +62,6 @@ CREATE TABLE "strata"."streams" (
 CREATE UNIQUE INDEX "events_stream_version_idx" ON "strata"."events" USING btree ("stream_id","version");--> statement-breakpoint
 CREATE UNIQUE INDEX "events_event_id_idx" ON "strata"."events" USING btree ("event_id");--> statement-breakpoint
 CREATE INDEX "events_type_position_idx" ON "strata"."events" USING btree ("type","position");--> statement-breakpoint
-CREATE INDEX "events_stream_prefix_idx" ON "strata"."events" USING btree ("stream_id" text_pattern_ops,"position");--> statement-breakpoint
 CREATE INDEX "events_correlation_idx" ON "strata"."events" USING btree (("metadata" ->> 'correlationId'),"position") WHERE "strata"."events"."metadata" ? 'correlationId';--> statement-breakpoint
 CREATE INDEX "queue_ready_idx" ON "strata"."queue_messages" USING btree ("queue","priority" DESC NULLS LAST,"seq") WHERE not "strata"."queue_messages"."dead";--> statement-breakpoint
 CREATE INDEX "queue_dead_idx" ON "strata"."queue_messages" USING btree ("queue","dead_lettered_at","seq") WHERE "strata"."queue_messages"."dead";--> statement-breakpoint

@@ -23,6 +23,7 @@ export interface PgNames {
   readonly checkpoints: SQL;
   readonly leases: SQL;
   readonly appendEvents: SQL;
+  readonly claimMessages: SQL;
 }
 
 /** Builds the qualified names of schema `schema` (already validated as a plain identifier). */
@@ -36,6 +37,7 @@ export function namesOf(schema: string): PgNames {
     checkpoints: q('checkpoints'),
     leases: q('consumer_leases'),
     appendEvents: q('append_events'),
+    claimMessages: q('claim_messages'),
   };
 }
 
@@ -87,7 +89,8 @@ export const NOW = sql.raw(`date_trunc('milliseconds', statement_timestamp())`);
 
 /** SQL text turning a timestamptz column into epoch milliseconds (a float8 holding an integer). */
 export function epochMsText(column: string): string {
-  return `round(extract(epoch from ${column}) * 1000)::float8`;
+  // date_part returns float8; extract returns numeric, whose arithmetic is several times slower per row.
+  return `round(date_part('epoch', ${column}) * 1000)`;
 }
 
 /** {@link epochMsText} as a SQL chunk. */

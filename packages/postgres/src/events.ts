@@ -102,27 +102,38 @@ export function pgEvents(ctx: PgContext): EventStore {
     async *readStream(streamId, options) {
       ctx.check('events.readStream');
       const o = validateReadStream(streamId, options);
+      const forward = o.direction === 'forward';
+      const subject = { operation: 'events.readStream', streamId: o.streamId };
       let remaining = o.limit;
       let lo = o.fromVersion;
       let hi = o.toVersion;
+      if (!forward || o.asOf !== undefined) {
+        // Reading backward, or past rows that asOf filters out, needs to know where the stream ends.
+        const [row] = await ctx.run<{ v: string }>(subject, sql`select version::text as v from ${names.streams} where stream_id = ${o.streamId}`);
+        hi = Math.min(hi, Number(row?.v ?? 0));
+      }
       const asOf = o.asOf === undefined ? sql`` : sql` and recorded_at <= ${o.asOf.toISOString()}::timestamptz`;
+      const order = sql.raw(forward ? 'asc' : 'desc');
       while (remaining > 0 && lo <= hi) {
+        // Versions are dense, so a page is an exact version range: the query touches only its rows,
+        // whatever plan stale statistics lead the planner to.
         const n = Math.min(pageSize, remaining);
-        const order = o.direction === 'forward' ? sql.raw('asc') : sql.raw('desc');
+        const from = forward ? lo : Math.max(lo, hi - n + 1);
+        const to = forward ? Math.min(hi, lo + n - 1) : hi;
         const rows = await ctx.run<EventRow>(
-          { operation: 'events.readStream', streamId: o.streamId },
+          subject,
           sql`select ${COLUMNS} from ${names.events}
-              where stream_id = ${o.streamId} and version >= ${lo} and version <= ${hi}${asOf}
-              order by version ${order} limit ${n}`,
+              where stream_id = ${o.streamId} and version >= ${from} and version <= ${to}${asOf}
+              order by version ${order}`,
         );
         for (const r of rows) {
           yield toEvent(r);
-          remaining--;
+          if (--remaining === 0) return;
         }
-        if (rows.length < n) return;
-        const last = Number(rows[rows.length - 1]?.v);
-        if (o.direction === 'forward') lo = last + 1;
-        else hi = last - 1;
+        if (forward) {
+          if (o.asOf === undefined && rows.length < to - from + 1) return; // past the end of the stream
+          lo = to + 1;
+        } else hi = from - 1;
       }
     },
 
@@ -136,6 +147,8 @@ export function pgEvents(ctx: PgContext): EventStore {
       }
       if (o.streamId !== undefined) filters.push(sql` and stream_id = ${o.streamId}`);
       if (o.streamPrefix !== undefined) {
+        // stream_id is COLLATE "C", so the planner turns the literal prefix into a range on the
+        // (stream_id, version) index.
         const literal = o.streamPrefix.replace(/[\\%_]/g, (c) => `\\${c}`);
         filters.push(sql` and stream_id like ${`${literal}%`} escape '\\'`);
       }

@@ -12,6 +12,7 @@ import {
   validateNack,
   validateQueueName,
   validateReceipt,
+  validateReceipts,
   validateReceive,
   validateSend,
   validateVisibilityExtension,
@@ -41,38 +42,51 @@ export function pgQueue(ctx: PgContext): MessageQueue {
 
   /** Sends and returns ids, `null` where a dedup id belongs to a message another transaction is still committing. */
   const insert = async (queue: string, list: ReturnType<typeof validateSend>['messages']): Promise<(string | null)[]> => {
+    const subject = { operation: 'queue.send', queue };
+    const single = list.length === 1 ? list[0] : undefined;
+    if (single !== undefined && single.dedupId === undefined) {
+      // The common case, one message without a dedup id: a plain insert with bound values.
+      await ctx.run(
+        subject,
+        sql`insert into ${table} (id, queue, body, headers, priority, max_attempts, visible_at, enqueued_at)
+            values (${single.id}::uuid, ${queue}, ${JSON.stringify(single.body)}::jsonb, ${JSON.stringify(single.headers)}::jsonb,
+                    ${single.priority}, ${single.maxAttempts}, ${NOW} + ${single.delayMs}::float8 * interval '1 millisecond', ${NOW})`,
+      );
+      return [single.id];
+    }
     const payload = JSON.stringify(
-      list.map((m, ord) => ({
-        ord,
-        id: m.id,
-        body: m.body,
-        headers: m.headers,
-        priority: m.priority,
-        maxAttempts: m.maxAttempts,
-        dedupId: m.dedupId ?? null,
-        delayMs: m.delayMs,
-      })),
+      list.map((m) => ({ id: m.id, body: m.body, headers: m.headers, priority: m.priority, maxAttempts: m.maxAttempts, dedupId: m.dedupId ?? null, delayMs: m.delayMs })),
     );
-    const rows = await ctx.run<{ ord: number; id: string | null }>(
-      { operation: 'queue.send', queue },
-      sql`with input as (
-            select (m->>'ord')::int as ord, (m->>'id')::uuid as id, m->'body' as body, m->'headers' as headers,
-                   (m->>'priority')::int as priority, (m->>'maxAttempts')::int as max_attempts,
-                   m->>'dedupId' as dedup_id, (m->>'delayMs')::float8 as delay_ms
-            from jsonb_array_elements(${payload}::jsonb) as m
-          ), ins as (
+    const input = sql`select ord, (m->>'id')::uuid as id, m->'body' as body, m->'headers' as headers,
+                             (m->>'priority')::int as priority, (m->>'maxAttempts')::int as max_attempts,
+                             m->>'dedupId' as dedup_id, (m->>'delayMs')::float8 as delay_ms
+                      from jsonb_array_elements(${payload}::jsonb) with ordinality as t(m, ord)`;
+    if (list.every((m) => m.dedupId === undefined)) {
+      await ctx.run(
+        subject,
+        sql`insert into ${table} (id, queue, body, headers, priority, max_attempts, visible_at, enqueued_at)
+            select id, ${queue}, body, headers, priority, max_attempts, ${NOW} + delay_ms * interval '1 millisecond', ${NOW}
+            from (${input}) as input order by ord`,
+      );
+      return list.map((m) => m.id);
+    }
+    // Dedup ids: skip those already queued (or sent earlier in this batch) and return their ids.
+    const rows = await ctx.run<{ id: string | null }>(
+      subject,
+      sql`with input as (${input}),
+          ins as (
             insert into ${table} (id, queue, body, headers, priority, max_attempts, dedup_id, visible_at, enqueued_at)
             select id, ${queue}, body, headers, priority, max_attempts, dedup_id, ${NOW} + delay_ms * interval '1 millisecond', ${NOW}
             from input order by ord
             on conflict (queue, dedup_id) where dedup_id is not null do nothing
             returning id, dedup_id
           )
-          select input.ord, coalesce(
-            (select ins.id from ins where ins.id = input.id),
-            (select ins.id from ins where ins.dedup_id = input.dedup_id),
-            (select m.id from ${table} m where m.queue = ${queue} and m.dedup_id = input.dedup_id)
-          )::text as id
-          from input order by input.ord`,
+          select coalesce(mine.id, batch.id, queued.id)::text as id
+          from input
+          left join ins mine on mine.id = input.id
+          left join ins batch on input.dedup_id is not null and batch.dedup_id = input.dedup_id
+          left join ${table} queued on input.dedup_id is not null and queued.queue = ${queue} and queued.dedup_id = input.dedup_id
+          order by input.ord`,
     );
     return rows.map((r) => r.id);
   };
@@ -102,24 +116,9 @@ export function pgQueue(ctx: PgContext): MessageQueue {
         const want = o.max - out.length;
         const rows = await ctx.run<DeliveryRow>(
           { operation: 'queue.receive', queue: o.queue },
-          sql`with picked as (
-                select id from ${table}
-                where queue = ${o.queue} and not dead and visible_at <= ${NOW}
-                order by priority desc nulls last, seq
-                limit ${want}
-                for update skip locked
-              )
-              update ${table} m set
-                dead = m.attempt >= m.max_attempts,
-                attempt = case when m.attempt >= m.max_attempts then m.attempt else m.attempt + 1 end,
-                receipt = case when m.attempt >= m.max_attempts then null else gen_random_uuid() end,
-                visible_at = case when m.attempt >= m.max_attempts then m.visible_at
-                                  else ${NOW} + ${o.visibilityTimeoutMs}::float8 * interval '1 millisecond' end,
-                reason = case when m.attempt >= m.max_attempts then coalesce(m.reason, ${DEAD_LETTER_REASONS.attemptsExhausted}) else m.reason end,
-                dead_lettered_at = case when m.attempt >= m.max_attempts then ${NOW} end
-              from picked where m.id = picked.id
-              returning m.id::text as id, m.queue, m.body, m.headers, m.attempt, m.max_attempts, m.receipt::text as receipt, m.dead,
-                        ${epochMs('m.enqueued_at')} as enqueued, ${epochMs('m.visible_at')} as visible, m.priority, m.seq::text as seq`,
+          sql`select id::text as id, queue, body, headers, attempt, max_attempts, receipt::text as receipt, dead,
+                     ${epochMs('enqueued_at')} as enqueued, ${epochMs('visible_at')} as visible, priority, seq::text as seq
+              from ${ctx.names.claimMessages}(${o.queue}, ${want}, ${o.visibilityTimeoutMs}, ${DEAD_LETTER_REASONS.attemptsExhausted})`,
         );
         const live = rows
           .filter((r) => !r.dead)
@@ -151,6 +150,28 @@ export function pgQueue(ctx: PgContext): MessageQueue {
         sql`delete from ${table} where receipt = ${r}::uuid and not dead and visible_at > ${NOW} returning 1 as ok`,
       );
       if (rows.length === 0) throw new StaleReceiptError('queue.ack');
+    },
+
+    async ackMany(receipts) {
+      ctx.check('queue.ackMany');
+      const list = validateReceipts(receipts);
+      const candidates = [...new Set(list.filter(isUuid).map((r) => r.toLowerCase()))];
+      const rows =
+        candidates.length === 0
+          ? []
+          : await ctx.run<{ receipt: string }>(
+              { operation: 'queue.ackMany' },
+              sql`delete from ${table} where receipt = any(${`{${candidates.join(',')}}`}::uuid[])
+                  and not dead and visible_at > ${NOW} returning receipt::text as receipt`,
+            );
+      const done = new Set(rows.map((r) => r.receipt));
+      const stale: string[] = [];
+      for (const r of list) {
+        const key = r.toLowerCase();
+        if (done.has(key)) done.delete(key);
+        else stale.push(r);
+      }
+      return { acked: rows.length, stale };
     },
 
     async nack(receipt, options) {

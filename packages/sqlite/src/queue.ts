@@ -11,6 +11,7 @@ import {
   validateNack,
   validateQueueName,
   validateReceipt,
+  validateReceipts,
   validateReceive,
   validateSend,
   validateVisibilityExtension,
@@ -121,6 +122,21 @@ export function sqliteQueue(ctx: SqliteContext): MessageQueue {
       const r = validateReceipt(receipt);
       await ctx.write({ operation: 'queue.ack' }, () => {
         if (S.get(SQL.ack).run(r, Date.now()).changes === 0) throw new StaleReceiptError('queue.ack');
+      });
+    },
+
+    async ackMany(receipts) {
+      ctx.check('queue.ackMany');
+      const list = validateReceipts(receipts);
+      return ctx.write({ operation: 'queue.ackMany' }, () => {
+        const now = Date.now();
+        const stale: string[] = [];
+        let acked = 0;
+        for (const r of list) {
+          if (S.get(SQL.ack).run(r, now).changes === 1) acked++;
+          else stale.push(r);
+        }
+        return { acked, stale };
       });
     },
 

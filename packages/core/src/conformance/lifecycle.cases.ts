@@ -27,6 +27,7 @@ export const lifecycleCases = defineCases('lifecycle', {
       await rejects(store.queue.send('q', { body: 1 }), 'CLOSED');
       await rejects(store.queue.receive('q'), 'CLOSED');
       await rejects(store.queue.ack('r'), 'CLOSED');
+      await rejects(store.queue.ackMany(['r']), 'CLOSED');
       await rejects(store.queue.stats('q'), 'CLOSED');
       await rejects(store.queue.purge('q'), 'CLOSED');
     },

@@ -211,6 +211,37 @@ export const queueCases = defineCases('queue', {
       await rejects(store.queue.ack('not-a-receipt-at-all'), 'STALE_RECEIPT');
     },
   },
+  'ack-many.acks-every-owned-message': {
+    ...on,
+    async run({ store }) {
+      await store.queue.send('q', Array.from({ length: 5 }, (_, i) => ({ body: i })));
+      const ds = await store.queue.receive('q', { max: 5 });
+      assert.deepEqual(await store.queue.ackMany(ds.map((d) => d.receipt)), { acked: 5, stale: [] });
+      const s = await store.queue.stats('q');
+      assert.equal(s.ready + s.inFlight + s.delayed + s.deadLettered, 0);
+    },
+  },
+  'ack-many.reports-stale-receipts-and-leaves-them': {
+    ...on,
+    async run({ store, ms }) {
+      await store.queue.send('q', [{ body: 'a' }, { body: 'b' }, { body: 'c' }, { body: 'd' }]);
+      const [a, b, c] = await store.queue.receive('q', { max: 3, visibilityTimeoutMs: 60_000 });
+      const [d] = await store.queue.receive('q', { visibilityTimeoutMs: ms(40) });
+      await store.queue.ack(a?.receipt ?? '');
+      await sleep(ms(80));
+      const result = await store.queue.ackMany([a?.receipt ?? '', b?.receipt ?? '', 'unknown-receipt', d?.receipt ?? '', b?.receipt ?? '']);
+      assert.deepEqual(result, { acked: 1, stale: [a?.receipt, 'unknown-receipt', d?.receipt, b?.receipt] });
+      const s = await store.queue.stats('q');
+      assert.deepEqual([s.inFlight, s.ready], [1, 1], 'c stays in flight, d is ready again');
+      await store.queue.ack(c?.receipt ?? '');
+    },
+  },
+  'ack-many.empty-list': {
+    ...on,
+    async run({ store }) {
+      assert.deepEqual(await store.queue.ackMany([]), { acked: 0, stale: [] });
+    },
+  },
   'nack.redelivers-at-once': {
     ...on,
     async run({ store }) {
@@ -540,6 +571,7 @@ export const queueCases = defineCases('queue', {
       await rejects(q.send('q', { body: 1 }), 'NOT_SUPPORTED');
       await rejects(q.receive('q'), 'NOT_SUPPORTED');
       await rejects(q.ack('r'), 'NOT_SUPPORTED');
+      await rejects(q.ackMany(['r']), 'NOT_SUPPORTED');
       await rejects(q.nack('r'), 'NOT_SUPPORTED');
       await rejects(q.extendVisibility('r', 1), 'NOT_SUPPORTED');
       await rejects(q.stats('q'), 'NOT_SUPPORTED');

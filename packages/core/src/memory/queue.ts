@@ -9,6 +9,7 @@ import {
   validateNack,
   validateQueueName,
   validateReceipt,
+  validateReceipts,
   validateReceive,
   validateSend,
   validateVisibilityExtension,
@@ -120,6 +121,25 @@ export function memoryQueue(access: TablesAccess): MessageQueue {
       const r = validateReceipt(receipt);
       await access.write('queue.ack', (t) => {
         t.putMessage(owned(t, r, 'queue.ack', Date.now()), null);
+      });
+    },
+
+    async ackMany(receipts) {
+      access.read('queue.ackMany');
+      const list = validateReceipts(receipts);
+      return access.write('queue.ackMany', (t) => {
+        const now = Date.now();
+        const stale: string[] = [];
+        let acked = 0;
+        for (const r of list) {
+          try {
+            t.putMessage(owned(t, r, 'queue.ackMany', now), null);
+            acked++;
+          } catch {
+            stale.push(r);
+          }
+        }
+        return { acked, stale };
       });
     },
 

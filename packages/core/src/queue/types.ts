@@ -56,6 +56,14 @@ export interface Delivery<TBody = JsonValue> {
   visibleUntil: Date;
 }
 
+/** What {@link MessageQueue.ackMany} did. */
+export interface AckManyResult {
+  /** How many messages were acked (deleted). */
+  acked: number;
+  /** The receipts that no longer owned their message (or were repeated), in the order given. */
+  stale: string[];
+}
+
 /** Options of {@link MessageQueue.nack}. */
 export interface NackOptions {
   /** Keep the message invisible for this long before redelivery. @defaultValue 0 */
@@ -121,6 +129,11 @@ export interface MessageQueue {
   receive(queue: string, options?: ReceiveOptions): Promise<Delivery[]>;
   /** Deletes the delivered message. @throws `STALE_RECEIPT` when the receipt no longer owns it */
   ack(receipt: string): Promise<void>;
+  /**
+   * Acks many deliveries in one call (one round trip where the adapter can): deletes the messages the
+   * receipts still own and reports the stale receipts, which change nothing. Never throws for them.
+   */
+  ackMany(receipts: readonly string[]): Promise<AckManyResult>;
   /**
    * Gives the message back for redelivery (after `delayMs`), or dead-letters it when `deadLetter` is
    * set or its attempts ran out. @throws `STALE_RECEIPT` when the receipt no longer owns it

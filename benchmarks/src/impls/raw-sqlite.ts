@@ -1,0 +1,105 @@
+import Database from 'better-sqlite3';
+import type { BenchEvent, EventSubject, QueueSubject } from './types.js';
+
+// The raw better-sqlite3 baselines: prepared statements reused, the same durability settings as
+// Strata's defaults (WAL, synchronous FULL), one IMMEDIATE transaction per write.
+
+function open(file: string): Database.Database {
+  const db = new Database(file, { timeout: 5000 });
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  return db;
+}
+
+export function rawSqliteEvents(file: string): EventSubject {
+  const db = open(file);
+  db.exec(`CREATE TABLE IF NOT EXISTS raw_events (position INTEGER PRIMARY KEY AUTOINCREMENT, stream_id TEXT NOT NULL,
+    version INTEGER NOT NULL, event_id TEXT NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL, metadata TEXT NOT NULL,
+    recorded_at INTEGER NOT NULL, UNIQUE (stream_id, version))`);
+  const insert = db.prepare('INSERT INTO raw_events (stream_id, version, event_id, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  const append = db.transaction((stream: string, events: BenchEvent[], expected: number) => {
+    const now = Date.now();
+    events.forEach((e, i) => insert.run(stream, expected + i + 1, globalThis.crypto.randomUUID(), e.type, JSON.stringify(e.data), '{}', now));
+  });
+  const byStream = db.prepare('SELECT position, stream_id, version, event_id, type, data, metadata, recorded_at FROM raw_events WHERE stream_id = ? ORDER BY version');
+  const page = db.prepare('SELECT position, stream_id, version, event_id, type, data, metadata, recorded_at FROM raw_events WHERE position > ? ORDER BY position LIMIT ?');
+  const parse = (r: { position: number; version: number; data: string; metadata: string }) => ({ ...r, data: JSON.parse(r.data) as unknown, metadata: JSON.parse(r.metadata) as unknown });
+  const readPage = (after: number, size: number) => (page.all(after, size) as { position: number; version: number; data: string; metadata: string }[]).map(parse);
+  return {
+    name: 'raw better-sqlite3',
+    baseline: 'raw better-sqlite3',
+    async append(stream, events, expected) {
+      append.immediate(stream, events, expected);
+    },
+    async readStream(stream) {
+      return (byStream.all(stream) as { position: number; version: number; data: string; metadata: string }[]).map(parse).length;
+    },
+    async readAll(pageSize) {
+      let after = 0;
+      let n = 0;
+      for (;;) {
+        const rows = readPage(after, pageSize);
+        n += rows.length;
+        if (rows.length < pageSize) return n;
+        after = (rows[rows.length - 1] as { position: number }).position;
+        await Promise.resolve();
+      }
+    },
+    async catchUp(total, batchSize) {
+      let after = 0;
+      let n = 0;
+      while (n < total) {
+        const rows = readPage(after, batchSize);
+        n += rows.length;
+        if (rows.length === 0) break;
+        after = (rows[rows.length - 1] as { position: number }).position;
+        await Promise.resolve();
+      }
+      return n;
+    },
+    async close() {
+      db.close();
+    },
+  };
+}
+
+export function rawSqliteQueue(file: string): QueueSubject {
+  const db = open(file);
+  db.exec(`CREATE TABLE IF NOT EXISTS raw_queue (id INTEGER PRIMARY KEY AUTOINCREMENT, queue TEXT NOT NULL, body TEXT NOT NULL, visible_at INTEGER NOT NULL);
+    CREATE INDEX IF NOT EXISTS raw_queue_ready ON raw_queue (queue, id)`);
+  const insert = db.prepare('INSERT INTO raw_queue (queue, body, visible_at) VALUES (?, ?, ?)');
+  const sendMany = db.transaction((queue: string, bodies: unknown[]) => {
+    const now = Date.now();
+    for (const b of bodies) insert.run(queue, JSON.stringify(b), now);
+  });
+  const ready = db.prepare('SELECT id, body FROM raw_queue WHERE queue = ? AND visible_at <= ? ORDER BY id LIMIT ?');
+  const hide = db.prepare('UPDATE raw_queue SET visible_at = ? WHERE id = ?');
+  const claim = db.transaction((queue: string, max: number) => {
+    const now = Date.now();
+    const rows = (ready.all(queue, now, max) as { id: number; body: string }[]).map((r) => ({ id: r.id, body: JSON.parse(r.body) as unknown }));
+    for (const r of rows) hide.run(now + 60_000, r.id);
+    return rows;
+  });
+  const del = db.prepare('DELETE FROM raw_queue WHERE id = ?');
+  const ack = db.transaction((ids: number[]) => {
+    for (const id of ids) del.run(id);
+  });
+  return {
+    name: 'raw better-sqlite3',
+    baseline: 'raw better-sqlite3',
+    async send(queue, body) {
+      insert.run(queue, JSON.stringify(body), Date.now());
+    },
+    async sendMany(queue, bodies) {
+      sendMany.immediate(queue, bodies);
+    },
+    async receiveAndAck(queue, max) {
+      const rows = claim.immediate(queue, max);
+      if (rows.length > 0) ack.immediate(rows.map((r) => r.id));
+      return rows.length;
+    },
+    async close() {
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,39 @@
+/** An event as the workloads write it. */
+export interface BenchEvent {
+  type: string;
+  data: { i: number; text: string };
+}
+
+/** What every event-store implementation under test offers the workloads. */
+export interface EventSubject {
+  readonly name: string;
+  /** The raw baseline this implementation is compared with. */
+  readonly baseline: string;
+  /** Appends `events` to `stream`, expecting it at `expected` (0: new stream). */
+  append(stream: string, events: BenchEvent[], expected: number): Promise<void>;
+  /** Reads a whole stream; returns how many events it read. */
+  readStream(stream: string): Promise<number>;
+  /** Reads every event in global order, in pages of `pageSize`; returns how many. */
+  readAll(pageSize: number): Promise<number>;
+  /** Runs the implementation's subscription from the start until it has handled `total` events. */
+  catchUp(total: number, batchSize: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** What every queue implementation under test offers the workloads. */
+export interface QueueSubject {
+  readonly name: string;
+  readonly baseline: string;
+  /** Sends one message. */
+  send(queue: string, body: unknown): Promise<void>;
+  /** Sends many messages in one call. */
+  sendMany(queue: string, bodies: unknown[]): Promise<void>;
+  /** Receives up to `max` messages and acks each; returns how many. */
+  receiveAndAck(queue: string, max: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** A small, realistic payload. */
+export function benchEvent(i: number): BenchEvent {
+  return { type: i % 10 === 0 ? 'OrderShipped' : 'OrderLineAdded', data: { i, text: `line ${i} of an order, with some text` } };
+}

@@ -1,0 +1,281 @@
+// `pnpm bench`: Strata against raw drivers, Emmett and pg-boss, side by side in one run, on one
+// PostgreSQL server started here with its durable defaults (fsync and synchronous_commit on).
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createPgliteStore } from '@strata/pglite';
+import { createPostgresStore } from '@strata/postgres';
+import { createSqliteStore } from '@strata/sqlite';
+import { createTestDatabase, startPostgres } from '@strata/testing';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { emmettEvents } from './impls/emmett.js';
+import { pgBossQueue } from './impls/pg-boss.js';
+import { rawPgEvents, rawPgQueue } from './impls/raw-pg.js';
+import { rawSqliteEvents, rawSqliteQueue } from './impls/raw-sqlite.js';
+import { strataEvents, strataQueue } from './impls/strata.js';
+import { benchEvent, type EventSubject, type QueueSubject } from './impls/types.js';
+import { drain, merge, percentile, repeated, repeatedFor, type Sample, timed } from './measure.js';
+import { writeReport } from './report.js';
+
+const scale = Number(process.env.BENCH_SCALE ?? 1);
+const DURATION = Math.round(1500 * scale);
+const ROUNDS = 2;
+const STREAM_EVENTS = 10_000;
+const ALL_EVENTS = 100_000;
+const RSS_EVENTS = Math.round(1_000_000 * Math.min(1, scale));
+const PAGE = 1000;
+
+export interface Result {
+  suite: string;
+  workload: string;
+  implementation: string;
+  opsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  ratioVsRaw: number | null;
+  baseline: string;
+  unit: string;
+  peakRssMb?: number;
+}
+
+const results: Result[] = [];
+const log = (line: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+/** Runs `run` for every subject, `ROUNDS` times, rotating the order each round, and records the merged samples. */
+async function compare<S extends { name: string; baseline: string }>(
+  suite: string,
+  workload: string,
+  unit: string,
+  subjects: S[],
+  run: (s: S, round: number) => Promise<Sample>,
+  warmup = false,
+) {
+  // Read workloads run once untimed first, so that no implementation pays for JIT and cache warm-up.
+  if (warmup) for (const s of subjects) await run(s, -1);
+  const samples = new Map<string, Sample[]>();
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let k = 0; k < subjects.length; k++) {
+      const s = subjects[(k + round) % subjects.length] as S;
+      const sample = await run(s, round);
+      samples.set(s.name, [...(samples.get(s.name) ?? []), sample]);
+    }
+  }
+  const rows = subjects.map((s) => {
+    const m = merge(samples.get(s.name) ?? []);
+    return { s, opsPerSec: m.ops / (m.ms / 1000), p50: percentile(m.latencies, 50), p99: percentile(m.latencies, 99) };
+  });
+  for (const r of rows) {
+    const base = rows.find((x) => x.s.name === r.s.baseline);
+    results.push({
+      suite,
+      workload,
+      implementation: r.s.name,
+      opsPerSec: round2(r.opsPerSec),
+      p50Ms: round2(r.p50),
+      p99Ms: round2(r.p99),
+      ratioVsRaw: base === undefined ? null : round2(r.opsPerSec / base.opsPerSec),
+      baseline: r.s.baseline,
+      unit,
+    });
+  }
+  log(`${workload}: ${rows.map((r) => `${r.s.name} ${Math.round(r.opsPerSec)}`).join(' · ')}`);
+}
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+async function main() {
+  const started = Date.now();
+  log('starting PostgreSQL (durable defaults: fsync and synchronous_commit on)');
+  const server = await startPostgres({ settings: {} });
+  const work = mkdtempSync(join(tmpdir(), 'strata-bench-'));
+  const db = async (name: string) => createTestDatabase(server.url, `bench_${name}`);
+  const [rawDb, strataDb, emmettDb, bossDb] = await Promise.all([db('raw'), db('strata'), db('emmett'), db('boss')]);
+  const pgVersion = await (async () => {
+    const c = new pg.Client(server.url);
+    await c.connect();
+    const v = (await c.query('show server_version')).rows[0].server_version as string;
+    const fsync = (await c.query('show fsync')).rows[0].fsync as string;
+    const sync = (await c.query('show synchronous_commit')).rows[0].synchronous_commit as string;
+    await c.end();
+    return { version: v, fsync, synchronousCommit: sync };
+  })();
+
+  const strataPg = await createPostgresStore(strataDb.url, { readPageSize: PAGE });
+  const strataPglite = await createPgliteStore({ readPageSize: PAGE });
+  const strataSqlite = await createSqliteStore(join(work, 'strata.db'), { readPageSize: PAGE });
+
+  const eventSubjects: EventSubject[] = [
+    await rawPgEvents(rawDb.url),
+    strataEvents('strata postgres', 'raw pg', strataPg),
+    strataEvents('strata pglite', 'raw pg', strataPglite),
+    await emmettEvents(emmettDb.url),
+    rawSqliteEvents(join(work, 'raw.db')),
+    strataEvents('strata sqlite', 'raw better-sqlite3', strataSqlite),
+  ];
+  const queueSubjects: QueueSubject[] = [
+    await rawPgQueue(rawDb.url),
+    strataQueue('strata postgres', 'raw pg', strataPg),
+    strataQueue('strata pglite', 'raw pg', strataPglite),
+    await pgBossQueue(bossDb.url),
+    rawSqliteQueue(join(work, 'raw-queue.db')),
+    strataQueue('strata sqlite', 'raw better-sqlite3', strataSqlite),
+  ];
+
+  // Read workloads first, on 100,000 events: one stream of 10,000 and 90 streams of 1,000.
+  for (const s of eventSubjects) {
+    const t = Date.now();
+    for (let b = 0; b < STREAM_EVENTS / PAGE; b++) await s.append('big', Array.from({ length: PAGE }, (_, i) => benchEvent(b * PAGE + i)), b * PAGE);
+    for (let k = 0; k < (ALL_EVENTS - STREAM_EVENTS) / PAGE; k++) await s.append(`load-${k}`, Array.from({ length: PAGE }, (_, i) => benchEvent(i)), 0);
+    log(`loaded ${ALL_EVENTS} events into ${s.name} in ${Date.now() - t} ms`);
+  }
+  await compare('events', 'read a 10,000-event stream', 'events/s', eventSubjects, (s) => repeatedFor(DURATION, () => s.readStream('big')), true);
+  await compare('events', 'read all 100,000 events in pages of 1,000', 'events/s', eventSubjects, (s) => repeatedFor(DURATION, () => s.readAll(PAGE)), true);
+  await compare('events', 'subscription catch-up over 100,000 events', 'events/s', eventSubjects, (s) => repeated(1, () => s.catchUp(ALL_EVENTS, PAGE)));
+
+  // Write workloads: distinct streams per implementation, round and caller.
+  await compare('events', 'append 1 event per transaction, 1 caller', 'appends/s', eventSubjects, (s, round) => {
+    let v = 0;
+    return timed(DURATION, 1, async () => {
+      await s.append(`one-${round}`, [benchEvent(v)], v++);
+      return 1;
+    });
+  });
+  await compare('events', 'append 1 event per transaction, 8 callers on distinct streams', 'appends/s', eventSubjects, (s, round) => {
+    const v = new Array<number>(8).fill(0);
+    return timed(DURATION, 8, async (caller) => {
+      await s.append(`eight-${round}-${caller}`, [benchEvent(v[caller] ?? 0)], (v[caller] = (v[caller] ?? 0) + 1) - 1);
+      return 1;
+    });
+  });
+  await compare('events', 'append 100 events in one call', 'appends/s', eventSubjects, (s, round) => {
+    let v = 0;
+    return timed(DURATION, 1, async () => {
+      await s.append(`hundred-${round}`, Array.from({ length: 100 }, (_, i) => benchEvent(v + i)), v);
+      v += 100;
+      return 1;
+    });
+  });
+
+  // Queue workloads.
+  await compare('queue', 'send one message', 'messages/s', queueSubjects, (s, round) =>
+    timed(DURATION, 1, async () => {
+      await s.send(`send-one-${round}`, { n: 1, text: 'a small job' });
+      return 1;
+    }),
+  );
+  const thousand = Array.from({ length: 1000 }, (_, i) => ({ n: i, text: 'a small job' }));
+  await compare('queue', 'send 1,000 messages per call', 'messages/s', queueSubjects, (s, round) =>
+    timed(DURATION, 1, async () => {
+      await s.sendMany(`send-many-${round}`, thousand);
+      return 1000;
+    }),
+  );
+  for (const workers of [1, 4]) {
+    await compare('queue', `receive and ack in batches of 100, ${workers} worker${workers > 1 ? 's' : ''}`, 'messages/s', queueSubjects, async (s, round) => {
+      const queue = `drain-${workers}-${round}`;
+      for (let i = 0; i < 5; i++) await s.sendMany(queue, thousand);
+      return drain(workers, () => s.receiveAndAck(queue, 100));
+    });
+  }
+
+  for (const s of [...eventSubjects, ...queueSubjects.filter((q) => q.name === 'raw pg' || q.name === 'pg-boss' || q.name === 'raw better-sqlite3')]) await s.close();
+
+  await memory(server.url, strataDb.url, rawDb.url, work);
+
+  await writeReport(results, {
+    date: new Date().toISOString(),
+    node: process.version,
+    os: `${platform()} ${release()}`,
+    cpus: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}`,
+    memoryGb: round2(totalmem() / 2 ** 30),
+    postgres: pgVersion,
+    sqlite: (new Database(':memory:').prepare('select sqlite_version() as v').get() as { v: string }).v,
+    durationPerRoundMs: DURATION,
+    rounds: ROUNDS,
+    scale,
+    commit: gitCommit(),
+    totalSeconds: Math.round((Date.now() - started) / 1000),
+  });
+  await Promise.all([rawDb, strataDb, emmettDb, bossDb].map((d) => d.drop()));
+  await server.stop();
+  rmSync(work, { recursive: true, force: true });
+  log(`done in ${Math.round((Date.now() - started) / 1000)} s`);
+}
+
+function gitCommit(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Peak RSS of a process reading 1,000,000 events through readAll, measured in a fresh child process each. */
+async function memory(serverUrl: string, strataUrl: string, rawUrl: string, work: string) {
+  log(`loading ${RSS_EVENTS} events for the memory workload`);
+  const store = await createPostgresStore(strataUrl, { schema: 'rss', poolSize: 1 });
+  await store.close();
+  const strata = new pg.Client(strataUrl);
+  await strata.connect();
+  await strata.query(`insert into rss.events (position, transaction_id, stream_id, version, event_id, type, schema_version, data, metadata, recorded_at)
+    select pg_current_xact_id()::text::bigint * 1048576 + g, pg_current_xact_id(), 'stream-' || (g % 1000), g / 1000 + 1, gen_random_uuid(),
+           'OrderLineAdded', 1, jsonb_build_object('i', g, 'text', 'line ' || g || ' of an order, with some text'), '{}'::jsonb, now()
+    from generate_series(0, ${RSS_EVENTS - 1}) as g`);
+  await strata.end();
+  const raw = new pg.Client(rawUrl);
+  await raw.connect();
+  await raw.query(`create table raw_rss_events as
+    select g::bigint as position, 'stream-' || (g % 1000) as stream_id, g / 1000 + 1 as version, 'OrderLineAdded' as type,
+           jsonb_build_object('i', g, 'text', 'line ' || g || ' of an order, with some text') as data, now() as recorded_at
+    from generate_series(1, ${RSS_EVENTS}) as g`);
+  await raw.query('alter table raw_rss_events add primary key (position)');
+  await raw.end();
+  const sqliteFile = join(work, 'rss.db');
+  const sqlite = await createSqliteStore(sqliteFile, { synchronous: 'normal' });
+  sqlite.client.exec(`WITH RECURSIVE g(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM g WHERE n < ${RSS_EVENTS - 1})
+    INSERT INTO strata_events (stream_id, version, event_id, type, schema_version, data, metadata, correlation_id, recorded_at)
+    SELECT 'stream-' || (n % 1000), n / 1000 + 1, lower(hex(randomblob(16))), 'OrderLineAdded', 1,
+           json_object('i', n, 'text', 'line ' || n || ' of an order, with some text'), '{}', NULL, 0 FROM g`);
+  await sqlite.close();
+
+  const child = fileURLToPath(new URL('rss-child.mjs', import.meta.url));
+  const runs: [string, string, string, string][] = [
+    ['raw pg', 'raw-pg', rawUrl, ''],
+    ['strata postgres', 'strata-postgres', strataUrl, 'rss'],
+    ['strata sqlite', 'strata-sqlite', sqliteFile, ''],
+  ];
+  const measured: { name: string; events: number; ms: number; peakRssMb: number }[] = [];
+  for (const [name, kind, target, schema] of runs) {
+    const out = await new Promise<string>((resolve, reject) => {
+      const p = spawn(process.execPath, [child, kind, target, schema], { stdio: ['ignore', 'pipe', 'inherit'], cwd: fileURLToPath(new URL('..', import.meta.url)) });
+      let text = '';
+      p.stdout.on('data', (d: Buffer) => (text += d.toString()));
+      p.on('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`${name} memory run exited with ${code}`))));
+    });
+    const r = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { events: number; ms: number; peakRssMb: number };
+    if (r.events !== RSS_EVENTS) throw new Error(`${name} read ${r.events} events, expected ${RSS_EVENTS}`);
+    measured.push({ name, ...r });
+    log(`peak RSS reading ${RSS_EVENTS} events: ${name} ${Math.round(r.peakRssMb)} MB in ${Math.round(r.ms)} ms`);
+  }
+  for (const m of measured) {
+    const base = measured.find((x) => x.name === 'raw pg');
+    results.push({
+      suite: 'memory',
+      workload: `read ${RSS_EVENTS.toLocaleString('en')} events through readAll (peak RSS)`,
+      implementation: m.name,
+      opsPerSec: round2(m.events / (m.ms / 1000)),
+      p50Ms: round2(m.ms),
+      p99Ms: round2(m.ms),
+      ratioVsRaw: base === undefined ? null : round2(m.events / m.ms / (base.events / base.ms)),
+      baseline: 'raw pg',
+      unit: 'events/s',
+      peakRssMb: round2(m.peakRssMb),
+    });
+  }
+}
+
+await main();
+process.exit(0);

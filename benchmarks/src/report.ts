@@ -1,0 +1,60 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import type { Result } from './main.js';
+
+/** The ratios the issue asks Strata to reach against the raw baseline of the same run. */
+export const TARGETS: { workload: RegExp; implementation: string; min: number; label: string }[] = [
+  { workload: /^append 1 event per transaction/, implementation: 'strata postgres', min: 0.9, label: 'appends, 1 event' },
+  { workload: /^append 100 events/, implementation: 'strata postgres', min: 0.8, label: 'appends, 100 events' },
+  { workload: /^read a 10,000-event stream/, implementation: 'strata postgres', min: 0.8, label: 'stream read' },
+  { workload: /^read all/, implementation: 'strata postgres', min: 0.7, label: 'gap-safe read-all' },
+  { workload: /^subscription catch-up/, implementation: 'strata postgres', min: 0.5, label: 'subscription catch-up' },
+  { workload: /^send /, implementation: 'strata postgres', min: 0.9, label: 'queue send' },
+  { workload: /^receive and ack/, implementation: 'strata postgres', min: 0.7, label: 'receive-and-ack' },
+  { workload: /^append /, implementation: 'strata sqlite', min: 0.8, label: 'SQLite appends vs raw better-sqlite3' },
+];
+
+/** Writes `results/latest.json` and `results/latest.md`. */
+export async function writeReport(results: Result[], environment: Record<string, unknown>): Promise<void> {
+  const dir = new URL('../results/', import.meta.url);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(new URL('latest.json', dir), `${JSON.stringify({ environment, results }, null, 2)}\n`);
+
+  const lines: string[] = [];
+  lines.push('# Benchmark results', '');
+  lines.push(`Run ${String(environment.date)} on ${String(environment.cpus)}, ${String(environment.memoryGb)} GiB, ${String(environment.os)}, Node.js ${String(environment.node)}.`);
+  const pgInfo = environment.postgres as { version: string; fsync: string; synchronousCommit: string };
+  lines.push(`PostgreSQL ${pgInfo.version} (fsync ${pgInfo.fsync}, synchronous_commit ${pgInfo.synchronousCommit}), SQLite ${String(environment.sqlite)} (WAL, synchronous FULL).`);
+  lines.push(`Each workload ran ${String(environment.rounds)} rounds per implementation, alternating the order; commit ${String(environment.commit)}; ${String(environment.totalSeconds)} s in all.`, '');
+  const workloads = [...new Set(results.map((r) => `${r.suite}\u0000${r.workload}`))];
+  for (const key of workloads) {
+    const [suite, workload] = key.split('\u0000') as [string, string];
+    const rows = results.filter((r) => r.suite === suite && r.workload === workload);
+    lines.push(`## ${workload}`, '');
+    const rss = rows.some((r) => r.peakRssMb !== undefined);
+    lines.push(`| implementation | ${rows[0]?.unit ?? 'ops/s'} | p50 ms | p99 ms | vs raw |${rss ? ' peak RSS MB |' : ''}`);
+    lines.push(`|---|---:|---:|---:|---:|${rss ? '---:|' : ''}`);
+    for (const r of rows) {
+      lines.push(
+        `| ${r.implementation} | ${Math.round(r.opsPerSec).toLocaleString('en')} | ${r.p50Ms} | ${r.p99Ms} | ${r.ratioVsRaw === null ? '—' : `${r.ratioVsRaw.toFixed(2)} (${r.baseline})`} |${rss ? ` ${Math.round(r.peakRssMb ?? 0)} |` : ''}`,
+      );
+    }
+    lines.push('');
+  }
+  lines.push('## Targets', '', '| target | workload | ratio | met |', '|---|---|---:|---|');
+  for (const t of TARGETS) {
+    for (const r of results.filter((x) => x.implementation === t.implementation && t.workload.test(x.workload))) {
+      lines.push(`| ${t.label} ≥ ${t.min} | ${r.workload} | ${r.ratioVsRaw?.toFixed(2) ?? '—'} | ${(r.ratioVsRaw ?? 0) >= t.min ? 'yes' : 'no'} |`);
+    }
+  }
+  const rss = results.find((r) => r.suite === 'memory' && r.implementation === 'strata postgres');
+  if (rss?.peakRssMb !== undefined) lines.push(`| peak RSS < 150 MB | ${rss.workload} | ${Math.round(rss.peakRssMb)} MB | ${rss.peakRssMb < 150 ? 'yes' : 'no'} |`);
+  lines.push('', '## Against Emmett and pg-boss', '', '| workload | competitor | competitor ops/s | strata postgres ops/s | ahead |', '|---|---|---:|---:|---|');
+  for (const competitor of ['emmett', 'pg-boss']) {
+    for (const r of results.filter((x) => x.implementation === competitor)) {
+      const ours = results.find((x) => x.workload === r.workload && x.implementation === 'strata postgres');
+      if (ours === undefined) continue;
+      lines.push(`| ${r.workload} | ${competitor} | ${Math.round(r.opsPerSec).toLocaleString('en')} | ${Math.round(ours.opsPerSec).toLocaleString('en')} | ${ours.opsPerSec > r.opsPerSec ? 'yes' : 'no'} |`);
+    }
+  }
+  writeFileSync(new URL('latest.md', dir), `${lines.join('\n')}\n`);
+}
