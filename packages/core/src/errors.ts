@@ -290,3 +290,26 @@ export class MigrationError extends StrataError {
     this.name = 'MigrationError';
   }
 }
+
+/** What a failed operation was about, for error messages: the operation and its stream, queue or consumer. */
+export interface ErrorSubject {
+  /** The operation, such as `events.append`. */
+  operation: string;
+  /** The stream concerned. */
+  streamId?: string | undefined;
+  /** The queue concerned. */
+  queue?: string | undefined;
+  /** The consumer concerned. */
+  consumer?: string | undefined;
+}
+
+/**
+ * Names an operation and what it was about — `events.append on stream "order-1"` — for the messages of
+ * errors that adapters map from driver errors. Never includes bound values.
+ */
+export function describeSubject(subject: ErrorSubject): string {
+  if (subject.streamId !== undefined) return `${subject.operation} on stream ${JSON.stringify(subject.streamId)}`;
+  if (subject.queue !== undefined) return `${subject.operation} on queue ${JSON.stringify(subject.queue)}`;
+  if (subject.consumer !== undefined) return `${subject.operation} for consumer ${JSON.stringify(subject.consumer)}`;
+  return subject.operation;
+}

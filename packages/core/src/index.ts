@@ -23,6 +23,8 @@ export {
   ConcurrencyError,
   type ConcurrencyErrorDetails,
   ConnectionError,
+  describeSubject,
+  type ErrorSubject,
   EventIdConflictError,
   isStrataError,
   MigrationError,
@@ -66,7 +68,7 @@ export { expectedVersionMatches, resolveRetry, type StoredEventRef } from './eve
 export { createUpcasters, type Upcaster, type UpcastResult, type Upcasters } from './events/upcasters.js';
 export { ChangeEmitter, silentWakeUps } from './internal/emitter.js';
 export { Mutex } from './internal/mutex.js';
-export { assertJson, cloneJson, type JsonArray, type JsonObject, type JsonPrimitive, type JsonValue, jsonEqual, MAX_JSON_DEPTH } from './json.js';
+export { assertJson, cloneJson, contentHash, type JsonArray, type JsonObject, type JsonPrimitive, type JsonValue, jsonEqual, MAX_JSON_DEPTH } from './json.js';
 export { createMemoryStore, type MemoryFeature, type MemoryStoreOptions } from './memory/index.js';
 export { type ConsumeContext, type ConsumeOptions, consume, type MessageHandler } from './queue/consume.js';
 export type {

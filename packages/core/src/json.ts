@@ -150,3 +150,16 @@ export function cloneJson<T extends JsonValue>(value: T): T {
   if (value === null || typeof value !== 'object') return value;
   return structuredClone(value);
 }
+
+/**
+ * A stable 32-bit fingerprint of a text (FNV-1a, 8 hex digits). Adapters record it for each applied
+ * migration to notice a migration edited after it ran. Not a cryptographic hash.
+ */
+export function contentHash(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0).toString(16).padStart(8, '0');
+}

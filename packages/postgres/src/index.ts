@@ -13,8 +13,10 @@
  *
  * @packageDocumentation
  */
-export { type ErrorSubject, mapPgError } from './map-pg-error.js';
-export { type AnyPgDatabase, type MigrateOptions, type MigrateResult, migrate, migrationHash, validateSchemaName } from './migrate.js';
+export type { ErrorSubject } from '@strata/core';
+export { mapPgError } from './map-pg-error.js';
+export { type AnyPgDatabase, type MigrateOptions, type MigrateResult, migrate, validateSchemaName } from './migrate.js';
+export { contentHash as migrationHash } from '@strata/core';
 export { MIGRATIONS, type ShippedMigration } from './migrations.generated.js';
 export { rowsOf } from './rows.js';
 export {

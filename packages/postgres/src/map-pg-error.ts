@@ -1,16 +1,4 @@
-import { ConcurrencyError, ConnectionError, EventIdConflictError, isStrataError, StrataError } from '@strata/core';
-
-/** What a failed operation was about, for the message. */
-export interface ErrorSubject {
-  /** The operation, such as `events.append`. */
-  operation: string;
-  /** The stream concerned. */
-  streamId?: string | undefined;
-  /** The queue concerned. */
-  queue?: string | undefined;
-  /** The consumer concerned. */
-  consumer?: string | undefined;
-}
+import { ConcurrencyError, ConnectionError, describeSubject, type ErrorSubject, EventIdConflictError, isStrataError, StrataError } from '@strata/core';
 
 interface DriverError {
   code?: unknown;
@@ -33,17 +21,6 @@ function driverCode(error: unknown): { code: string | undefined; constraint: str
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', '57P01', '57P02', '57P03']);
 
-function describe(subject: ErrorSubject): string {
-  const on = subject.streamId !== undefined
-    ? ` on stream ${JSON.stringify(subject.streamId)}`
-    : subject.queue !== undefined
-      ? ` on queue ${JSON.stringify(subject.queue)}`
-      : subject.consumer !== undefined
-        ? ` for consumer ${JSON.stringify(subject.consumer)}`
-        : '';
-  return `${subject.operation}${on}`;
-}
-
 /**
  * Turns a driver error (node-postgres, PGlite, wrapped by Drizzle or not) into a {@link StrataError},
  * keeping the original as `cause`. The message names the operation and the stream, queue or consumer,
@@ -52,7 +29,7 @@ function describe(subject: ErrorSubject): string {
 export function mapPgError(error: unknown, subject: ErrorSubject): StrataError {
   if (isStrataError(error)) return error;
   const { code, constraint } = driverCode(error);
-  const where = describe(subject);
+  const where = describeSubject(subject);
   // Driver messages may quote bound values; they stay in `cause`, out of the message.
   const why = constraint === undefined ? '' : ` (constraint ${constraint})`;
   if (code === '23505') {

@@ -1,4 +1,4 @@
-import { MigrationError, ValidationError } from '@strata/core';
+import { contentHash, MigrationError, ValidationError } from '@strata/core';
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { mapPgError } from './map-pg-error.js';
@@ -36,16 +36,6 @@ export function validateSchemaName(name: unknown): string {
     throw new ValidationError('options.schema', 'must be a plain SQL identifier: a letter or underscore, then letters, digits or underscores, at most 63 characters');
   }
   return name;
-}
-
-/** A stable fingerprint of a migration's text (FNV-1a, 32 bits, hex), to detect edited migrations. */
-export function migrationHash(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0).toString(16).padStart(8, '0');
 }
 
 /** The statements of a migration, with schema `"strata"` renamed to `schema`. */
@@ -89,7 +79,7 @@ export async function migrate(db: AnyPgDatabase, options: MigrateOptions = {}): 
       );
       const applied: string[] = [];
       for (const m of MIGRATIONS) {
-        const hash = migrationHash(m.sql);
+        const hash = contentHash(m.sql);
         const previous = done.get(m.idx);
         if (previous !== undefined) {
           if (previous.hash !== hash) {

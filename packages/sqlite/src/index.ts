@@ -13,8 +13,10 @@
  *
  * @packageDocumentation
  */
-export { type ErrorSubject, mapSqliteError } from './map-sqlite-error.js';
-export { type MigrateResult, migrate, migrationHash } from './migrate.js';
+export type { ErrorSubject } from '@strata/core';
+export { mapSqliteError } from './map-sqlite-error.js';
+export { type MigrateResult, migrate } from './migrate.js';
+export { contentHash as migrationHash } from '@strata/core';
 export { MIGRATIONS, type ShippedMigration } from './migrations.generated.js';
 export {
   type AnySqliteDatabase,

@@ -1,23 +1,4 @@
-import { ConcurrencyError, ConnectionError, EventIdConflictError, isStrataError, StrataError } from '@strata/core';
-
-/** What a failed operation was about, for the message. */
-export interface ErrorSubject {
-  /** The operation, such as `events.append`. */
-  operation: string;
-  /** The stream concerned. */
-  streamId?: string | undefined;
-  /** The queue concerned. */
-  queue?: string | undefined;
-  /** The consumer concerned. */
-  consumer?: string | undefined;
-}
-
-function describe(subject: ErrorSubject): string {
-  if (subject.streamId !== undefined) return `${subject.operation} on stream ${JSON.stringify(subject.streamId)}`;
-  if (subject.queue !== undefined) return `${subject.operation} on queue ${JSON.stringify(subject.queue)}`;
-  if (subject.consumer !== undefined) return `${subject.operation} for consumer ${JSON.stringify(subject.consumer)}`;
-  return subject.operation;
-}
+import { ConcurrencyError, ConnectionError, describeSubject, type ErrorSubject, EventIdConflictError, isStrataError, StrataError } from '@strata/core';
 
 /**
  * Turns a better-sqlite3 error into a {@link StrataError}, keeping the original as `cause`: a busy
@@ -30,7 +11,7 @@ export function mapSqliteError(error: unknown, subject: ErrorSubject): StrataErr
   if (isStrataError(error)) return error;
   const code = typeof (error as { code?: unknown } | null)?.code === 'string' ? (error as { code: string }).code : undefined;
   const message = error instanceof Error ? error.message : '';
-  const where = describe(subject);
+  const where = describeSubject(subject);
   if (code === 'SQLITE_BUSY' || code?.startsWith('SQLITE_BUSY_') || code === 'SQLITE_LOCKED' || code?.startsWith('SQLITE_LOCKED_')) {
     return new StrataError('TIMEOUT', `${where}: the database stayed locked by another connection past the busy timeout`, { cause: error, retryable: true });
   }

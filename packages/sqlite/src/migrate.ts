@@ -1,4 +1,4 @@
-import { MigrationError } from '@strata/core';
+import { contentHash, MigrationError } from '@strata/core';
 import type BetterSqlite3 from 'better-sqlite3';
 import { mapSqliteError } from './map-sqlite-error.js';
 import { MIGRATIONS } from './migrations.generated.js';
@@ -7,16 +7,6 @@ import { MIGRATIONS } from './migrations.generated.js';
 export interface MigrateResult {
   /** Tags of the migrations applied by this call (empty when the database was up to date). */
   applied: string[];
-}
-
-/** A stable fingerprint of a migration's text (FNV-1a, 32 bits, hex), to detect edited migrations. */
-export function migrationHash(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0).toString(16).padStart(8, '0');
 }
 
 /**
@@ -37,7 +27,7 @@ export function migrate(client: BetterSqlite3.Database): MigrateResult {
         );
         const applied: string[] = [];
         for (const m of MIGRATIONS) {
-          const hash = migrationHash(m.sql);
+          const hash = contentHash(m.sql);
           const previous = done.get(m.idx);
           if (previous !== undefined) {
             if (previous.hash !== hash) throw new MigrationError(`migration ${m.tag} was applied with different content (hash ${previous.hash}, shipped ${hash})`);
