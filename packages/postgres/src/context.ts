@@ -1,6 +1,7 @@
 import { type ChangeNotice, StoreClosedError } from '@strata/core';
 import { type SQL, sql } from 'drizzle-orm';
-import { type ErrorSubject, mapPgError } from './map-pg-error.js';
+import type { ErrorSubject } from '@strata/core';
+import { mapPgError } from './map-pg-error.js';
 import type { AnyPgDatabase } from './migrate.js';
 import { rowsOf } from './rows.js';
 
