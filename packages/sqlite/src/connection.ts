@@ -1,7 +1,6 @@
-import { type ChangeNotice, StoreClosedError } from '@strata/core';
+import type { ChangeNotice } from '@strata/core';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { ErrorSubject } from '@strata/core';
-import { mapSqliteError } from './map-sqlite-error.js';
 
 /** Store settings after defaults. */
 export interface SqliteSettings {
