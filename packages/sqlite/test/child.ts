@@ -27,6 +27,8 @@ if (mode === 'append-expected') {
   }
   out({ appended, conflicts });
 } else if (mode === 'receive') {
+  const startAt = Number(args[0] ?? 0);
+  while (Date.now() < startAt) await new Promise((r) => setTimeout(r, 1));
   const got: unknown[] = [];
   for (let idle = 0; idle < 20; ) {
     const batch = await store.queue.receive('work', { max: 10, visibilityTimeoutMs: 600_000 });

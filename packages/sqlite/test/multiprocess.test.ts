@@ -84,7 +84,9 @@ describe('several processes on one SQLite file', () => {
     const store = await createSqliteStore(file);
     const total = 2000;
     await store.queue.send('work', Array.from({ length: total }, (_, i) => ({ body: i })));
-    const workers = [start('receive', file), start('receive', file)];
+    // Both start receiving at the same instant, whatever their start-up times.
+    const startAt = String(Date.now() + 3000);
+    const workers = [start('receive', file, startAt), start('receive', file, startAt)];
     const codes = await Promise.all(workers.map((w) => w.done));
     workers.forEach((w, i) => expect(codes[i], w.output()).toBe(0));
     const [a, b] = workers.map((w) => JSON.parse(w.lines.at(-1) ?? '[]') as number[]);
