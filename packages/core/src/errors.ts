@@ -180,9 +180,10 @@ export class ValidationError extends StrataError {
   /**
    * @param field - path of the rejected argument
    * @param problem - what is wrong with it, completing "`field` …"
+   * @param options - cause, when a database limit was hit
    */
-  constructor(field: string, problem: string) {
-    super('VALIDATION', `${field} ${problem}`);
+  constructor(field: string, problem: string, options: Omit<StrataErrorOptions, 'retryable'> = {}) {
+    super('VALIDATION', `${field} ${problem}`, options);
     this.name = 'ValidationError';
     this.field = field;
   }
@@ -267,15 +268,37 @@ export class SerializationError extends StrataError {
   }
 }
 
-/** The database could not be reached or dropped the connection. Code `CONNECTION`, retryable. */
+/** Options of {@link ConnectionError}. */
+export interface ConnectionErrorOptions extends StrataErrorOptions {
+  /**
+   * The connection was lost after a write had been sent (a `COMMIT`, or a statement outside a
+   * transaction), so it may have been applied. @defaultValue false
+   */
+  outcomeUnknown?: boolean;
+}
+
+/**
+ * The database could not be reached, dropped the connection, or the connection is no longer usable
+ * (a killed backend, a cut socket, a server restart, a closed PGlite, a vanished SQLite file). Code
+ * `CONNECTION`, retryable: the same call may succeed once the database is back.
+ *
+ * When `outcomeUnknown` is false the call changed nothing (it failed before anything was sent, or
+ * inside a transaction that the server rolled back with the connection). When it is true the write
+ * may have been applied: retry appends with the same event ids (an idempotent retry returns the
+ * original result), and sends with the same `dedupId`.
+ */
 export class ConnectionError extends StrataError {
+  /** Whether the write may have been applied before the connection was lost. */
+  readonly outcomeUnknown: boolean;
+
   /**
    * @param message - the operation and what failed
-   * @param options - cause
+   * @param options - cause, and whether the outcome is unknown
    */
-  constructor(message: string, options: StrataErrorOptions = {}) {
+  constructor(message: string, options: ConnectionErrorOptions = {}) {
     super('CONNECTION', message, options);
     this.name = 'ConnectionError';
+    this.outcomeUnknown = options.outcomeUnknown ?? false;
   }
 }
 

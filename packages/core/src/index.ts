@@ -23,6 +23,7 @@ export {
   ConcurrencyError,
   type ConcurrencyErrorDetails,
   ConnectionError,
+  type ConnectionErrorOptions,
   describeSubject,
   type ErrorSubject,
   EventIdConflictError,
@@ -68,7 +69,20 @@ export { expectedVersionMatches, resolveRetry, type StoredEventRef } from './eve
 export { createUpcasters, type Upcaster, type UpcastResult, type Upcasters } from './events/upcasters.js';
 export { ChangeEmitter, silentWakeUps } from './internal/emitter.js';
 export { Mutex } from './internal/mutex.js';
-export { assertJson, cloneJson, contentHash, type JsonArray, type JsonObject, type JsonPrimitive, type JsonValue, jsonEqual, MAX_JSON_DEPTH } from './json.js';
+export {
+  assertJson,
+  cloneJson,
+  contentHash,
+  type JsonArray,
+  type JsonObject,
+  type JsonPrimitive,
+  type JsonValue,
+  jsonEqual,
+  MAX_JSON_DEPTH,
+  MAX_PAYLOAD_BYTES,
+  PayloadBudget,
+} from './json.js';
+export { ConnectionHealth, type LogFields, safeLogger, silentLogger, type StrataLogger } from './logger.js';
 export { createMemoryStore, type MemoryFeature, type MemoryStoreOptions } from './memory/index.js';
 export { type ConsumeContext, type ConsumeOptions, consume, type MessageHandler } from './queue/consume.js';
 export type {
@@ -90,6 +104,7 @@ export {
   type SubscribeOptions,
   type Subscription,
   type SubscriptionContext,
+  type ReadErrorInfo,
   type SubscriptionErrorAction,
   type SubscriptionStart,
   type ConsumerStart,

@@ -24,6 +24,45 @@ export type JsonValue = JsonPrimitive | JsonArray | JsonObject;
 export const MAX_JSON_DEPTH = 512;
 
 /**
+ * Largest payload of one call — the data and metadata of all events of one append, the bodies of one
+ * send, one snapshot's state — in bytes of strings and keys: PostgreSQL's limit for one jsonb value
+ * (2^28 − 1 bytes), applied on every adapter so that the same input gets the same answer everywhere.
+ */
+export const MAX_PAYLOAD_BYTES = 268_435_455;
+
+/**
+ * A running total of the string and key lengths of one call's payload, shared by the
+ * {@link assertJson} calls that check its parts. Lengths count UTF-16 code units, never more than the
+ * UTF-8 bytes stored, so the total is a lower bound of the payload's size: a payload over the limit
+ * by this measure is refused at once, before its strings are even scanned.
+ */
+export class PayloadBudget {
+  /** Code units counted so far. */
+  used = 0;
+
+  /**
+   * @param field - the argument named when the budget is exceeded, such as `events`
+   * @param limit - the most code units allowed
+   * @defaultValue limit: {@link MAX_PAYLOAD_BYTES}
+   */
+  constructor(
+    readonly field: string,
+    readonly limit: number = MAX_PAYLOAD_BYTES,
+  ) {}
+
+  /** Counts `units` more; throws once the total passes the limit. @throws {@link ValidationError} */
+  spend(units: number): void {
+    this.used += units;
+    if (this.used > this.limit) {
+      throw new ValidationError(
+        this.field,
+        `holds more than ${this.limit} bytes of strings and keys, the most one append, send or snapshot may hold (PostgreSQL's limit for one jsonb value); store large blobs elsewhere and keep a reference`,
+      );
+    }
+  }
+}
+
+/**
  * Checks that `value` is JSON that every adapter stores and returns unchanged, and throws a
  * {@link ValidationError} naming the offending path otherwise.
  *
@@ -34,19 +73,23 @@ export const MAX_JSON_DEPTH = 512;
  *
  * @param value - the value to check
  * @param field - the argument's name, used as the root of the path in the message
- * @throws {@link ValidationError} (`VALIDATION`) when the value is not storable JSON
+ * @param budget - the payload budget of the call this value belongs to; a fresh one (the
+ *   {@link MAX_PAYLOAD_BYTES} limit for this value alone) when omitted
+ * @throws {@link ValidationError} (`VALIDATION`) when the value is not storable JSON or too large
  */
-export function assertJson(value: unknown, field: string): asserts value is JsonValue {
+export function assertJson(value: unknown, field: string, budget: PayloadBudget = new PayloadBudget(field)): asserts value is JsonValue {
   // Fast path: scalars need no walk.
   if (value === null || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) return;
+  if (typeof value === 'string') budget.spend(value.length);
   if (typeof value === 'string' && !value.includes('\u0000') && value.isWellFormed()) return;
-  walk(value, 0, { field, path: [], ancestors: new Set() });
+  walk(value, 0, { field, path: [], ancestors: new Set(), budget });
 }
 
 interface Walk {
   readonly field: string;
   readonly path: (string | number)[];
   readonly ancestors: Set<object>;
+  readonly budget: PayloadBudget;
 }
 
 function fail(w: Walk, problem: string): never {
@@ -61,6 +104,8 @@ function checkString(w: Walk, s: string, what: string): void {
 function walk(v: unknown, depth: number, w: Walk): void {
   switch (typeof v) {
     case 'string':
+      // Measured before it is scanned, so that an oversized string is refused without reading it.
+      if (depth > 0) w.budget.spend(v.length);
       checkString(w, v, 'is a string that');
       return;
     case 'number':
@@ -98,6 +143,7 @@ function walk(v: unknown, depth: number, w: Walk): void {
     for (const key in obj) {
       if (!Object.hasOwn(obj, key)) continue;
       w.path.push(key);
+      w.budget.spend(key.length);
       checkString(w, key, 'has a key that');
       walk((obj as Record<string, unknown>)[key], depth + 1, w);
       w.path.pop();

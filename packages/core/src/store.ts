@@ -1,4 +1,5 @@
 import type { Capabilities } from './capabilities.js';
+import type { StrataLogger } from './logger.js';
 import type { EventStore } from './events/types.js';
 import type { MessageQueue } from './queue/types.js';
 import type { SnapshotStore } from './snapshots/types.js';
@@ -25,6 +26,11 @@ export interface StrataStore extends StoreTransaction {
   readonly capabilities: Readonly<Capabilities>;
   /** Announces commits; a no-op source when `capabilities.wakeUps` is false. */
   readonly wakeUps: WakeUpSource;
+  /**
+   * The logger given to the adapter's factory, if any. `subscribe()` and `consume()` use it when they
+   * are not given one of their own.
+   */
+  readonly logger?: StrataLogger;
   /**
    * Runs `fn` in one transaction across events, queue, snapshots and checkpoints: its writes commit
    * together when `fn` resolves, and none remain when it throws (the error is rethrown). Using the

@@ -7,10 +7,16 @@
  */
 import { ValidationError } from './errors.js';
 import type { AppendOptions, EventMetadata, ExpectedVersion, NewEvent, ReadAllOptions, ReadStreamOptions } from './events/types.js';
-import { assertJson, type JsonValue } from './json.js';
+import { assertJson, type JsonValue, PayloadBudget } from './json.js';
 import type { MessageHeaders, NackOptions, OutgoingMessage, ReceiveOptions, SendOptions } from './queue/types.js';
 import type { SnapshotInput } from './snapshots/types.js';
 import type { LeaseOptions, SetCheckpointOptions } from './subscriptions/types.js';
+
+/**
+ * Most events one append may hold: PostgreSQL positions leave room for 2^20 events per transaction,
+ * and the limit applies on every adapter so that the same input gets the same answer everywhere.
+ */
+export const MAX_EVENTS_PER_APPEND = 1_048_576;
 
 /** Longest stream id, event type, queue name, consumer name or dedup id, in Unicode code points. */
 export const MAX_NAME_LENGTH = 255;
@@ -213,7 +219,11 @@ export function validateAppend(streamId: unknown, events: unknown, options: unkn
   const id = validateStreamId(streamId);
   if (!Array.isArray(events)) throw new ValidationError('events', `must be an array, got a value ${describe(events)}`);
   if (events.length === 0) throw new ValidationError('events', 'must not be empty');
+  if (events.length > MAX_EVENTS_PER_APPEND) {
+    throw new ValidationError('events', `holds ${events.length} events; one append may hold at most ${MAX_EVENTS_PER_APPEND}`);
+  }
   const opts = validateOptionsObject(options, 'options') as AppendOptions;
+  const budget = new PayloadBudget('events');
   const expectedVersion = validateExpectedVersion(opts.expectedVersion, 'options.expectedVersion');
   const seen = new Set<string>();
   const out: ValidatedEvent[] = new Array<ValidatedEvent>(events.length);
@@ -221,11 +231,11 @@ export function validateAppend(streamId: unknown, events: unknown, options: unkn
     const e = validateOptionsObject(events[i] ?? null, `events[${i}]`) as Partial<NewEvent> & Record<string, unknown>;
     const type = validateName(e.type, `events[${i}].type`);
     if (!('data' in e)) throw new ValidationError(`events[${i}].data`, 'is missing');
-    assertJson(e.data, `events[${i}].data`);
+    assertJson(e.data, `events[${i}].data`, budget);
     let metadata: EventMetadata = {};
     if (e.metadata !== undefined) {
       metadata = validateOptionsObject(e.metadata, `events[${i}].metadata`) as EventMetadata;
-      assertJson(metadata, `events[${i}].metadata`);
+      assertJson(metadata, `events[${i}].metadata`, budget);
       for (const key of ['correlationId', 'causationId', 'userId'] as const) {
         const v = metadata[key];
         if (v !== undefined && typeof v !== 'string') {
@@ -393,11 +403,12 @@ export function validateSend(
     maxAttempts: defaultMaxAttempts,
   });
   const single = !Array.isArray(messages);
+  const budget = new PayloadBudget(single ? 'message' : 'messages');
   const out = list.map((raw, i): ValidatedMessage => {
     const field = single ? 'message' : `messages[${i}]`;
     const m = validateOptionsObject(raw ?? null, field) as Partial<OutgoingMessage> & Record<string, unknown>;
     if (!('body' in m)) throw new ValidationError(`${field}.body`, 'is missing');
-    assertJson(m.body, `${field}.body`);
+    assertJson(m.body, `${field}.body`, budget);
     const settings = validateSendSettings(m, field, callDefaults);
     return {
       id: randomId(),

@@ -1,9 +1,6 @@
-import { type ChangeNotice, StoreClosedError } from '@strata/core';
+import { type ChangeNotice, type ErrorSubject, StoreClosedError } from '@strata/core';
 import { type SQL, sql } from 'drizzle-orm';
-import type { ErrorSubject } from '@strata/core';
-import { mapPgError } from './map-pg-error.js';
-import type { AnyPgDatabase } from './migrate.js';
-import { rowsOf } from './rows.js';
+import type { PgExecutor } from './session.js';
 
 /** Store settings after defaults. */
 export interface PgSettings {
@@ -57,9 +54,9 @@ export interface PgContext {
   announce(notice: ChangeNotice): void;
 }
 
-/** A context over `db`; `isOpen` says whether statements may still run, `what` names it in errors. */
+/** A context over `executor`; `isOpen` says whether statements may still run, `what` names it in errors. */
 export function pgContext(
-  db: AnyPgDatabase,
+  executor: PgExecutor,
   names: PgNames,
   settings: PgSettings,
   isOpen: () => boolean,
@@ -75,11 +72,7 @@ export function pgContext(
     check,
     async run<T>(subject: ErrorSubject, query: SQL): Promise<T[]> {
       check(subject.operation);
-      try {
-        return rowsOf<T>(await db.execute(query));
-      } catch (error) {
-        throw mapPgError(error, subject);
-      }
+      return executor.execute<T>(subject, query);
     },
     announce,
   };

@@ -14,6 +14,7 @@ import {
 } from '@strata/core';
 import { type SQL, sql } from 'drizzle-orm';
 import { epochMs, epochMsText, type PgContext } from './context.js';
+import { assertFitsJsonb } from './limits.js';
 
 interface EventRow {
   p: string;
@@ -78,9 +79,10 @@ export function pgEvents(ctx: PgContext): EventStore {
       const input = validateAppend(streamId, events, options);
       const [kind, expected] = expectation(input.expectedVersion);
       const checkIds = events.some((e) => e.id !== undefined);
-      const payload = JSON.stringify(
-        input.events.map((e) => ({ id: e.id, type: e.type, schemaVersion: e.schemaVersion, data: e.data, metadata: e.metadata })),
-      );
+      const rows = input.events.map((e) => ({ id: e.id, type: e.type, schemaVersion: e.schemaVersion, data: e.data, metadata: e.metadata }));
+      const payload = JSON.stringify(rows);
+      // The batch travels as one jsonb array.
+      assertFitsJsonb(payload, () => rows as unknown as JsonValue, 'events');
       const [row] = await ctx.run<{ outcome: number; v: string; f: string | null; l: string | null; c: string | null }>(
         { operation: 'events.append', streamId: input.streamId },
         sql`select outcome, stream_version::text as v, first_position::text as f, last_position::text as l, conflict_id::text as c

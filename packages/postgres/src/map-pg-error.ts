@@ -1,34 +1,151 @@
-import { ConcurrencyError, ConnectionError, describeSubject, type ErrorSubject, EventIdConflictError, isStrataError, StrataError } from '@strata/core';
+import {
+  ConcurrencyError,
+  ConnectionError,
+  describeSubject,
+  type ErrorSubject,
+  EventIdConflictError,
+  isStrataError,
+  StrataError,
+  ValidationError,
+} from '@strata/core';
 
 interface DriverError {
   code?: unknown;
   constraint?: unknown;
+  message?: unknown;
   cause?: unknown;
 }
 
-/** The SQLSTATE (or Node.js socket code) of a driver error, looking through wrappers such as Drizzle's. */
-function driverCode(error: unknown): { code: string | undefined; constraint: string | undefined } {
+interface DriverFacts {
+  /** SQLSTATE or Node.js socket code, looking through wrappers such as Drizzle's. */
+  code: string | undefined;
+  constraint: string | undefined;
+  /** The message of the error that carries `code`: the driver's own, never Drizzle's wrapper (which quotes parameters). */
+  codeMessage: string | undefined;
+  /** Messages of the error and its causes, outermost first. */
+  messages: string[];
+}
+
+function factsOf(error: unknown): DriverFacts {
+  const facts: DriverFacts = { code: undefined, constraint: undefined, codeMessage: undefined, messages: [] };
   let current: unknown = error;
   for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
     const e = current as DriverError;
-    if (typeof e.code === 'string') {
-      return { code: e.code, constraint: typeof e.constraint === 'string' ? e.constraint : undefined };
+    if (typeof e.message === 'string') facts.messages.push(e.message);
+    if (facts.code === undefined && typeof e.code === 'string') {
+      facts.code = e.code;
+      if (typeof e.message === 'string') facts.codeMessage = e.message;
+      if (typeof e.constraint === 'string') facts.constraint = e.constraint;
     }
     current = e.cause;
   }
-  return { code: undefined, constraint: undefined };
+  return facts;
 }
 
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', '57P01', '57P02', '57P03']);
+/**
+ * SQLSTATEs and socket codes of a connection that is gone or cannot be had: class 08 (connection
+ * exception) is matched by prefix; 57P01–57P03 and 57P05 are the server shutting down, crashing,
+ * starting or ending an idle session; 25P03 ends a session idle in a transaction; 53300 is "too many
+ * connections"; the rest are Node.js socket errors.
+ */
+const LOSS_CODES = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  '57P05',
+  '25P03',
+  '53300',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENETRESET',
+  'ERR_STREAM_DESTROYED',
+  'ERR_STREAM_WRITE_AFTER_END',
+  'ERR_SOCKET_CLOSED',
+]);
+
+/** Codes for which nothing can have reached the server. */
+const NEVER_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', '57P03', '53300']);
 
 /**
- * Turns a driver error (node-postgres, PGlite, wrapped by Drizzle or not) into a {@link StrataError},
- * keeping the original as `cause`. The message names the operation and the stream, queue or consumer,
- * never the bound values. Strata errors pass through unchanged.
+ * How node-postgres, pg-pool and PGlite say a connection is lost or unusable without a code. Exact
+ * messages (the drivers' own wording), not substrings, so that nothing from a payload can match.
  */
-export function mapPgError(error: unknown, subject: ErrorSubject): StrataError {
+const LOSS_MESSAGES = new Set([
+  'Connection terminated unexpectedly',
+  'Connection terminated',
+  'Client has encountered a connection error and is not queryable',
+  'Client was closed and is not queryable',
+  'Cannot use a pool after calling end on the pool',
+  'PGlite is closed',
+  'PGlite is closing',
+]);
+
+/** Of {@link LOSS_MESSAGES}, those raised before a statement is sent. */
+const NEVER_SENT_MESSAGES = new Set([
+  'Client has encountered a connection error and is not queryable',
+  'Client was closed and is not queryable',
+  'Cannot use a pool after calling end on the pool',
+  'PGlite is closed',
+  'PGlite is closing',
+]);
+
+/** How node-postgres and pg-pool say a connection could not be had in time. */
+const TIMEOUT_MESSAGES = new Set(['timeout exceeded when trying to connect', 'Connection terminated due to connection timeout', 'Query read timeout']);
+
+/**
+ * Whether `error` says the connection is lost or unusable (a killed backend, a cut socket, a server
+ * restart or shutdown, a closed client, pool or PGlite), in any of the ways node-postgres, pg-pool
+ * and PGlite report it, wrapped by Drizzle or not. Such a connection must not be reused.
+ */
+export function isConnectionLoss(error: unknown): boolean {
+  if (isStrataError(error)) return error.code === 'CONNECTION';
+  const { code, messages } = factsOf(error);
+  if (code !== undefined && (LOSS_CODES.has(code) || code.startsWith('08'))) return true;
+  return messages.some((m) => LOSS_MESSAGES.has(m));
+}
+
+/** Options of {@link mapPgError}. */
+export interface MapPgErrorOptions {
+  /**
+   * Whether a write may have reached the server before the failure: true for a statement outside a
+   * transaction and for `COMMIT`, false inside a transaction (the server rolls it back with the
+   * connection) and while connecting. Sets `outcomeUnknown` of a `CONNECTION` error. @defaultValue false
+   */
+  mayHaveApplied?: boolean;
+}
+
+/** The argument a limit error is about, for the `field` of the `VALIDATION` error. */
+function limitField(operation: string): string {
+  if (operation === 'events.append') return 'events';
+  if (operation === 'queue.send') return 'messages';
+  if (operation === 'snapshots.save') return 'snapshot.state';
+  return operation;
+}
+
+/**
+ * Turns a driver error (node-postgres, pg-pool, PGlite, wrapped by Drizzle or not) into a
+ * {@link StrataError}, keeping the original as `cause`. The message names the operation and the
+ * stream, queue or consumer, never the bound values. Strata errors pass through unchanged.
+ *
+ * - a lost or unusable connection, however the driver says it: `CONNECTION`, retryable;
+ * - no connection in time, a cancelled statement: `TIMEOUT`, retryable;
+ * - a unique violation of an event id or stream version: `EVENT_ID_CONFLICT` or `CONCURRENCY`;
+ * - a serialization failure or deadlock: `CONCURRENCY`, retryable;
+ * - a limit of PostgreSQL or of Strata's schema (SQLSTATE class 54): `VALIDATION`, with the reason;
+ * - anything else: `INTERNAL`, with the SQLSTATE.
+ */
+export function mapPgError(error: unknown, subject: ErrorSubject, options: MapPgErrorOptions = {}): StrataError {
   if (isStrataError(error)) return error;
-  const { code, constraint } = driverCode(error);
+  const { code, constraint, codeMessage, messages } = factsOf(error);
   const where = describeSubject(subject);
   // Driver messages may quote bound values; they stay in `cause`, out of the message.
   const why = constraint === undefined ? '' : ` (constraint ${constraint})`;
@@ -43,9 +160,23 @@ export function mapPgError(error: unknown, subject: ErrorSubject): StrataError {
   if (code === '40001' || code === '40P01') {
     return new ConcurrencyError(`${where}: ${code === '40P01' ? 'deadlock' : 'serialization failure'}, retry${why}`, {}, { cause: error });
   }
-  if (code !== undefined && (CONNECTION_CODES.has(code) || code.startsWith('08'))) {
-    return new ConnectionError(`${where}: connection failed${why}`, { cause: error });
+  if (messages.some((m) => TIMEOUT_MESSAGES.has(m))) {
+    return new StrataError('TIMEOUT', `${where}: no answer from the database in time (${messages.find((m) => TIMEOUT_MESSAGES.has(m))})`, { cause: error });
+  }
+  if (isConnectionLoss(error)) {
+    const neverSent = (code !== undefined && NEVER_SENT_CODES.has(code)) || messages.some((m) => NEVER_SENT_MESSAGES.has(m));
+    const outcomeUnknown = options.mayHaveApplied === true && !neverSent;
+    const reason = code ?? messages.find((m) => LOSS_MESSAGES.has(m)) ?? 'lost';
+    return new ConnectionError(
+      `${where}: the database connection is lost or unusable (${reason})${outcomeUnknown ? '; the write may or may not have been applied' : ''}`,
+      { cause: error, outcomeUnknown },
+    );
   }
   if (code === '57014') return new StrataError('TIMEOUT', `${where}: the statement was cancelled${why}`, { cause: error });
+  if (code?.startsWith('54')) {
+    // Class 54 (program limit exceeded): the server's message states the limit, never a value.
+    const reason = codeMessage !== undefined && codeMessage.length < 300 ? codeMessage.replace(/^strata: /, '') : 'a limit of PostgreSQL was exceeded';
+    return new ValidationError(limitField(subject.operation), `exceeds a limit (${where}): ${reason} (SQLSTATE ${code})`, { cause: error });
+  }
   return new StrataError('INTERNAL', `${where} failed${code === undefined ? '' : ` (SQLSTATE ${code})`}${why}`, { cause: error });
 }

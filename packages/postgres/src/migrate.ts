@@ -1,9 +1,8 @@
-import { contentHash, MigrationError, ValidationError } from '@strata/core';
+import { contentHash, MigrationError, silentLogger, ValidationError, validateInteger } from '@strata/core';
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import { mapPgError } from './map-pg-error.js';
 import { MIGRATIONS, type ShippedMigration } from './migrations.generated.js';
-import { rowsOf } from './rows.js';
+import { type PgSession, sessionOf } from './session.js';
 
 /** Any Drizzle PostgreSQL database or transaction: node-postgres, PGlite, … */
 // biome-ignore lint/suspicious/noExplicitAny: any driver's query result and schema
@@ -13,6 +12,8 @@ export type AnyPgDatabase = PgDatabase<PgQueryResultHKT, any, any>;
 export interface MigrateOptions {
   /** The PostgreSQL schema that holds Strata's tables. @defaultValue `'strata'` */
   schema?: string;
+  /** Longest wait for a connection of a node-postgres pool, in ms; past it, `TIMEOUT`. @defaultValue 10000 */
+  connectionTimeoutMs?: number;
 }
 
 /** What {@link migrate} did. */
@@ -57,43 +58,43 @@ function statements(migration: ShippedMigration, schema: string): string[] {
  * ```ts
  * await migrate(drizzle(pool), { schema: 'strata' })
  * ```
- * @throws `VALIDATION` on a bad schema name; `MIGRATION` when an applied migration was edited since
+ * @throws `VALIDATION` on a bad schema name; `MIGRATION` when an applied migration was edited since;
+ *   `CONNECTION` or `TIMEOUT` when the database cannot be reached
  */
 export async function migrate(db: AnyPgDatabase, options: MigrateOptions = {}): Promise<MigrateResult> {
   const schema = validateSchemaName(options.schema ?? 'strata');
+  const connectionTimeoutMs = validateInteger(options.connectionTimeoutMs ?? 10_000, 'options.connectionTimeoutMs', 1, 3_600_000);
+  return migrateWith(sessionOf(db, { connectionTimeoutMs, logger: silentLogger }), schema);
+}
+
+/** {@link migrate} over a session the caller already has (the store's). */
+export async function migrateWith(session: PgSession, schema: string): Promise<MigrateResult> {
   const q = `"${schema}"`;
-  try {
-    return await db.transaction(async (tx) => {
-      await tx.execute(sql`select pg_advisory_xact_lock(${LOCK_CLASS}, hashtext(${schema}))`);
-      await tx.execute(sql.raw(`create schema if not exists ${q}`));
-      await tx.execute(
-        sql.raw(
-          `create table if not exists ${q}."__strata_migrations" (id integer primary key, tag text not null, hash text not null, applied_at timestamptz not null default now())`,
-        ),
-      );
-      const done = new Map(
-        rowsOf<{ id: number; tag: string; hash: string }>(await tx.execute(sql.raw(`select id, tag, hash from ${q}."__strata_migrations"`))).map((r) => [
-          r.id,
-          r,
-        ]),
-      );
-      const applied: string[] = [];
-      for (const m of MIGRATIONS) {
-        const hash = contentHash(m.sql);
-        const previous = done.get(m.idx);
-        if (previous !== undefined) {
-          if (previous.hash !== hash) {
-            throw new MigrationError(`migration ${m.tag} was applied to schema ${schema} with different content (hash ${previous.hash}, shipped ${hash})`);
-          }
-          continue;
+  const subject = { operation: 'migrate' };
+  return session.transaction(subject, async (tx) => {
+    const run = <T>(statement: Parameters<typeof tx.execute>[1]) => tx.execute<T>(subject, statement);
+    await run(sql`select pg_advisory_xact_lock(${LOCK_CLASS}, hashtext(${schema}))`);
+    await run(sql.raw(`create schema if not exists ${q}`));
+    await run(
+      sql.raw(
+        `create table if not exists ${q}."__strata_migrations" (id integer primary key, tag text not null, hash text not null, applied_at timestamptz not null default now())`,
+      ),
+    );
+    const done = new Map((await run<{ id: number; tag: string; hash: string }>(sql.raw(`select id, tag, hash from ${q}."__strata_migrations"`))).map((r) => [r.id, r]));
+    const applied: string[] = [];
+    for (const m of MIGRATIONS) {
+      const hash = contentHash(m.sql);
+      const previous = done.get(m.idx);
+      if (previous !== undefined) {
+        if (previous.hash !== hash) {
+          throw new MigrationError(`migration ${m.tag} was applied to schema ${schema} with different content (hash ${previous.hash}, shipped ${hash})`);
         }
-        for (const statement of statements(m, schema)) await tx.execute(sql.raw(statement));
-        await tx.execute(sql`insert into ${sql.raw(q)}."__strata_migrations" (id, tag, hash) values (${m.idx}, ${m.tag}, ${hash})`);
-        applied.push(m.tag);
+        continue;
       }
-      return { applied };
-    });
-  } catch (error) {
-    throw mapPgError(error, { operation: 'migrate' });
-  }
+      for (const statement of statements(m, schema)) await run(sql.raw(statement));
+      await run(sql`insert into ${sql.raw(q)}."__strata_migrations" (id, tag, hash) values (${m.idx}, ${m.tag}, ${hash})`);
+      applied.push(m.tag);
+    }
+    return { applied };
+  });
 }

@@ -19,6 +19,7 @@ import {
 } from '@strata/core';
 import { sql } from 'drizzle-orm';
 import { epochMs, NOW, type PgContext } from './context.js';
+import { assertFitsJsonb } from './limits.js';
 
 
 interface DeliveryRow {
@@ -46,17 +47,20 @@ export function pgQueue(ctx: PgContext): MessageQueue {
     const single = list.length === 1 ? list[0] : undefined;
     if (single !== undefined && single.dedupId === undefined) {
       // The common case, one message without a dedup id: a plain insert with bound values.
+      const body = JSON.stringify(single.body);
+      assertFitsJsonb(body, () => single.body, 'messages[0].body');
       await ctx.run(
         subject,
         sql`insert into ${table} (id, queue, body, headers, priority, max_attempts, visible_at, enqueued_at)
-            values (${single.id}::uuid, ${queue}, ${JSON.stringify(single.body)}::jsonb, ${JSON.stringify(single.headers)}::jsonb,
+            values (${single.id}::uuid, ${queue}, ${body}::jsonb, ${JSON.stringify(single.headers)}::jsonb,
                     ${single.priority}, ${single.maxAttempts}, ${NOW} + ${single.delayMs}::float8 * interval '1 millisecond', ${NOW})`,
       );
       return [single.id];
     }
-    const payload = JSON.stringify(
-      list.map((m) => ({ id: m.id, body: m.body, headers: m.headers, priority: m.priority, maxAttempts: m.maxAttempts, dedupId: m.dedupId ?? null, delayMs: m.delayMs })),
-    );
+    const batch = list.map((m) => ({ id: m.id, body: m.body, headers: m.headers, priority: m.priority, maxAttempts: m.maxAttempts, dedupId: m.dedupId ?? null, delayMs: m.delayMs }));
+    const payload = JSON.stringify(batch);
+    // The batch travels as one jsonb array.
+    assertFitsJsonb(payload, () => batch as unknown as JsonValue, 'messages');
     const input = sql`select ord, (m->>'id')::uuid as id, m->'body' as body, m->'headers' as headers,
                              (m->>'priority')::int as priority, (m->>'maxAttempts')::int as max_attempts,
                              m->>'dedupId' as dedup_id, (m->>'delayMs')::float8 as delay_ms

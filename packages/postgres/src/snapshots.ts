@@ -1,6 +1,7 @@
 import { type JsonValue, type SnapshotStore, validateSnapshot, validateSnapshotLoad, validateStreamId } from '@strata/core';
 import { sql } from 'drizzle-orm';
 import { epochMs, NOW, type PgContext } from './context.js';
+import { assertFitsJsonb } from './limits.js';
 
 /** The PostgreSQL snapshot store, keeping the newest K snapshots per stream. */
 export function pgSnapshots(ctx: PgContext): SnapshotStore {
@@ -10,6 +11,8 @@ export function pgSnapshots(ctx: PgContext): SnapshotStore {
     async save(streamId, snapshot) {
       ctx.check('snapshots.save');
       const s = validateSnapshot(streamId, snapshot);
+      const state = JSON.stringify(s.state);
+      assertFitsJsonb(state, () => s.state, 'snapshot.state');
       // One statement: delete what falls out of the newest K once this version is in, and insert it
       // only if it is itself among the newest K.
       await ctx.run(
@@ -23,7 +26,7 @@ export function pgSnapshots(ctx: PgContext): SnapshotStore {
                 and r.rn + (case when ${s.version} > r.version then 1 else 0 end) > ${keep}
             )
             insert into ${table} (stream_id, version, state, schema_version, created_at)
-            select ${s.streamId}, ${s.version}, ${JSON.stringify(s.state)}::jsonb, ${s.schemaVersion}, ${NOW}
+            select ${s.streamId}, ${s.version}, ${state}::jsonb, ${s.schemaVersion}, ${NOW}
             where (select count(*) from ranked where version > ${s.version}) < ${keep}
             on conflict (stream_id, version) do update
               set state = excluded.state, schema_version = excluded.schema_version, created_at = excluded.created_at`,

@@ -3,9 +3,10 @@ import {
   ChangeEmitter,
   type ChangeNotice,
   defineCapabilities,
-  isStrataError,
+  safeLogger,
   StoreClosedError,
   type StoreTransaction,
+  type StrataLogger,
   type StrataStore,
   validateInteger,
 } from '@strata/core';
@@ -13,10 +14,9 @@ import { sql } from 'drizzle-orm';
 import { pgCheckpoints } from './checkpoints.js';
 import { namesOf, type PgContext, type PgNames, type PgSettings, pgContext } from './context.js';
 import { pgEvents } from './events.js';
-import { mapPgError } from './map-pg-error.js';
-import { type AnyPgDatabase, migrate, validateSchemaName } from './migrate.js';
+import { type AnyPgDatabase, migrateWith, validateSchemaName } from './migrate.js';
 import { pgQueue } from './queue.js';
-import { rowsOf } from './rows.js';
+import { type PgSession, drizzleSession, sessionOf } from './session.js';
 import { pgSnapshots } from './snapshots.js';
 
 /** Options of {@link createPostgresStore}. */
@@ -33,6 +33,19 @@ export interface PostgresStoreOptions {
   maxAttempts?: number;
   /** Pool size when the store opens its own node-postgres pool from a connection string. @defaultValue 10 */
   poolSize?: number;
+  /**
+   * Longest wait for a connection of a node-postgres pool (the store's own, or one under the Drizzle
+   * database given), including the wait for a free one when all are in use. Past it the call fails with
+   * `TIMEOUT`, retryable, instead of waiting for ever. Raise it, or the pool size, for long transactions
+   * under heavy concurrency. @defaultValue 10000
+   */
+  connectionTimeoutMs?: number;
+  /**
+   * Where the store reports connections lost and recovered (and what `subscribe()` and `consume()` over
+   * it report, unless given their own): `console`, pino, winston or any object with `debug`, `info`,
+   * `warn` and `error`. Never given payloads or bound values. @defaultValue silent
+   */
+  logger?: StrataLogger;
 }
 
 /** Row counts of a Strata schema, for tests and monitoring. */
@@ -92,35 +105,55 @@ export async function createPostgresStore(connection: string | AnyPgDatabase, op
     snapshotsToKeep: validateInteger(options.snapshotsToKeep ?? 3, 'options.snapshotsToKeep', 1, 1000),
     maxAttempts: validateInteger(options.maxAttempts ?? 5, 'options.maxAttempts', 1, 1000),
   };
+  const connectionTimeoutMs = validateInteger(options.connectionTimeoutMs ?? 10_000, 'options.connectionTimeoutMs', 1, 3_600_000);
+  const logger = safeLogger(options.logger);
   let db: AnyPgDatabase;
   let release: () => Promise<void> = async () => undefined;
   if (typeof connection === 'string') {
     const poolSize = validateInteger(options.poolSize ?? 10, 'options.poolSize', 1, 1000);
     const [{ default: pg }, { drizzle }] = await Promise.all([import('pg'), import('drizzle-orm/node-postgres')]);
-    const pool = new pg.Pool({ connectionString: connection, max: poolSize });
-    // An idle client losing its connection must not crash the process; the next query reports it.
-    pool.on('error', () => undefined);
+    const pool = new pg.Pool({
+      connectionString: connection,
+      max: poolSize,
+      connectionTimeoutMillis: connectionTimeoutMs,
+      // Notice a peer that vanished without closing the socket (a dead host, a dropped route).
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+    });
+    // An idle client losing its connection must not crash the process; the pool drops it and the next
+    // call gets a fresh one.
+    pool.on('error', (error: Error & { code?: string }) => {
+      logger.warn('strata: an idle pooled connection was lost; the pool replaces it', { code: error.code });
+    });
     db = drizzle(pool) as unknown as AnyPgDatabase;
     release = () => pool.end();
   } else {
     db = connection;
   }
+  const session = sessionOf(db, { connectionTimeoutMs, logger });
   if (options.migrate ?? true) {
     try {
-      await migrate(db, { schema });
+      await migrateWith(session, schema);
     } catch (error) {
       await release();
       throw error;
     }
   }
-  return postgresStore(db, schema, settings, release);
+  return postgresStore(db, session, schema, settings, logger, release);
 }
 
 function contracts(ctx: PgContext): StoreTransaction {
   return { events: pgEvents(ctx), queue: pgQueue(ctx), snapshots: pgSnapshots(ctx), checkpoints: pgCheckpoints(ctx) };
 }
 
-function postgresStore(db: AnyPgDatabase, schema: string, settings: PgSettings, release: () => Promise<void>): PostgresStore {
+function postgresStore(
+  db: AnyPgDatabase,
+  session: PgSession,
+  schema: string,
+  settings: PgSettings,
+  logger: StrataLogger,
+  release: () => Promise<void>,
+): PostgresStore {
   const names: PgNames = namesOf(schema);
   const emitter = new ChangeEmitter();
   let closed = false;
@@ -132,11 +165,12 @@ function postgresStore(db: AnyPgDatabase, schema: string, settings: PgSettings, 
     wakeUps: true,
     crossProcessWakeUps: false,
   });
-  const root = pgContext(db, names, settings, () => !closed, 'store', (n) => emitter.emit(n));
+  const root = pgContext(session, names, settings, () => !closed, 'store', (n) => emitter.emit(n));
 
   return {
     capabilities,
     wakeUps: emitter,
+    logger,
     db,
     schema,
     ...contracts(root),
@@ -145,40 +179,32 @@ function postgresStore(db: AnyPgDatabase, schema: string, settings: PgSettings, 
       if (closed) throw new StoreClosedError('transaction');
       const notices: ChangeNotice[] = [];
       let active = true;
-      let failure: { error: unknown } | undefined;
       try {
-        const result = await db.transaction(async (tx) => {
-          const ctx = pgContext(tx as AnyPgDatabase, names, settings, () => active, 'transaction', (n) => notices.push(n));
-          try {
-            return await fn(contracts(ctx));
-          } catch (error) {
-            failure = { error };
-            throw error;
-          }
-        });
+        const result = await session.transaction({ operation: 'transaction' }, (tx) =>
+          fn(contracts(pgContext(tx, names, settings, () => active, 'transaction', (n) => notices.push(n)))),
+        );
         active = false;
         for (const n of notices) emitter.emit(n);
         return result;
-      } catch (error) {
-        if (failure !== undefined && error === failure.error) throw error;
-        throw isStrataError(error) ? error : mapPgError(error, { operation: 'transaction' });
       } finally {
         active = false;
       }
     },
 
     join(tx) {
-      return contracts(pgContext(tx, names, settings, () => !closed, 'store', () => undefined));
+      return contracts(pgContext(drizzleSession(tx, { logger }), names, settings, () => !closed, 'store', () => undefined));
     },
 
     async rowCounts() {
-      const [row] = rowsOf<PostgresRowCounts>(
-        await db.execute(sql`select
+      if (closed) throw new StoreClosedError('rowCounts');
+      const [row] = await session.execute<PostgresRowCounts>(
+        { operation: 'rowCounts' },
+        sql`select
           (select count(*) from ${names.events})::int as events,
           (select count(*) from ${names.streams})::int as streams,
           (select count(*) from ${names.messages})::int as messages,
           (select count(*) from ${names.snapshots})::int as snapshots,
-          (select count(*) from ${names.checkpoints})::int as checkpoints`),
+          (select count(*) from ${names.checkpoints})::int as checkpoints`,
       );
       return row ?? { events: 0, streams: 0, messages: 0, snapshots: 0, checkpoints: 0 };
     },

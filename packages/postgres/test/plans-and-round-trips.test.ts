@@ -1,7 +1,8 @@
 import type { StoredEvent } from '@strata/core';
 import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
-import { describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { type AnyPgDatabase, createPostgresStore, rowsOf } from '../src/index.js';
 import { fileDatabase } from './fixtures.js';
 
@@ -27,8 +28,20 @@ function planNodes(plan: unknown): string[] {
 describe('query plans', () => {
   it('use the indexes for readAll by position, stream reads, type and correlation filters, and queue claims', { timeout: 120_000 }, async () => {
     // Capture the statements the adapter really sends, then EXPLAIN them with their parameters.
+    // Strata runs its statements on the pool's clients itself, so they are captured at the client.
     const captured: { query: string; params: unknown[] }[] = [];
-    const db = drizzle(fx.pool, { logger: { logQuery: (query, params) => captured.push({ query, params }) } }) as unknown as AnyPgDatabase;
+    class CapturingClient extends pg.Client {
+      override query(...args: unknown[]): never {
+        const [config, values] = args as [string | { text: string; values?: unknown[] }, unknown[] | undefined];
+        if (typeof config === 'string') captured.push({ query: config, params: values ?? [] });
+        else captured.push({ query: config.text, params: config.values ?? [] });
+        return (super.query as (...a: unknown[]) => never)(...args);
+      }
+    }
+    const pool = new pg.Pool({ connectionString: fx.url, max: 4, Client: CapturingClient });
+    pool.on('error', () => undefined);
+    onTestFinished(() => pool.end());
+    const db = drizzle(pool) as unknown as AnyPgDatabase;
     const schema = fx.schemaName();
     const store = await createPostgresStore(db, { schema });
     for (let s = 0; s < 200; s++) {

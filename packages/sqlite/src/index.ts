@@ -14,7 +14,7 @@
  * @packageDocumentation
  */
 export type { ErrorSubject } from '@strata/core';
-export { mapSqliteError } from './map-sqlite-error.js';
+export { isSqliteConnectionLoss, mapSqliteError } from './map-sqlite-error.js';
 export { type MigrateResult, migrate } from './migrate.js';
 export { contentHash as migrationHash } from '@strata/core';
 export { MIGRATIONS, type ShippedMigration } from './migrations.generated.js';

@@ -1,11 +1,30 @@
 import { ConcurrencyError, ConnectionError, describeSubject, type ErrorSubject, EventIdConflictError, isStrataError, StrataError } from '@strata/core';
 
+/** What better-sqlite3 throws (a `TypeError`) for any call on a connection that has been closed. */
+const CLOSED_MESSAGE = 'The database connection is not open';
+
+/** Result codes (and their extended forms) of a database file that cannot be opened, read or written. */
+const UNUSABLE_PREFIXES = ['SQLITE_CANTOPEN', 'SQLITE_READONLY', 'SQLITE_IOERR', 'SQLITE_NOTADB', 'SQLITE_FULL'];
+
+/**
+ * Whether `error` says the SQLite connection is closed or its file cannot be used: better-sqlite3's
+ * closed-connection `TypeError`, or a `SQLITE_CANTOPEN`, `SQLITE_READONLY`, `SQLITE_IOERR`,
+ * `SQLITE_NOTADB` or `SQLITE_FULL` result, extended codes included.
+ */
+export function isSqliteConnectionLoss(error: unknown): boolean {
+  if (isStrataError(error)) return error.code === 'CONNECTION';
+  if (error instanceof TypeError && error.message === CLOSED_MESSAGE) return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && UNUSABLE_PREFIXES.some((p) => code === p || code.startsWith(`${p}_`));
+}
+
 /**
  * Turns a better-sqlite3 error into a {@link StrataError}, keeping the original as `cause`: a busy
  * or locked database (another process holds the write lock past the busy timeout) is `TIMEOUT`,
  * retryable; a unique violation on an event id is `EVENT_ID_CONFLICT`, on a stream version
- * `CONCURRENCY`; a database that cannot be opened or written is `CONNECTION`. Messages name the
- * operation and the stream, queue or consumer, never bound values. Strata errors pass through.
+ * `CONCURRENCY`; a closed connection or a database file that cannot be opened, read or written is
+ * `CONNECTION`, retryable. Messages name the operation and the stream, queue or consumer, never bound
+ * values. Strata errors pass through.
  */
 export function mapSqliteError(error: unknown, subject: ErrorSubject): StrataError {
   if (isStrataError(error)) return error;
@@ -23,8 +42,9 @@ export function mapSqliteError(error: unknown, subject: ErrorSubject): StrataErr
       return new ConcurrencyError(`${where}: a concurrent append won the race`, subject.streamId === undefined ? {} : { streamId: subject.streamId }, { cause: error });
     }
   }
-  if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY' || code?.startsWith('SQLITE_IOERR') || code === 'SQLITE_FULL' || code === 'SQLITE_NOTADB') {
-    return new ConnectionError(`${where}: the database file cannot be used (${code})`, { cause: error });
+  if (isSqliteConnectionLoss(error)) {
+    const what = code === undefined ? 'the connection was closed under the store' : `the database file cannot be used (${code})`;
+    return new ConnectionError(`${where}: ${what}`, { cause: error });
   }
   return new StrataError('INTERNAL', `${where} failed${code === undefined ? '' : ` (${code})`}`, { cause: error });
 }

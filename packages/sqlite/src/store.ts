@@ -1,11 +1,19 @@
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import {
   type Capabilities,
   ChangeEmitter,
   type ChangeNotice,
+  ConnectionError,
+  ConnectionHealth,
   defineCapabilities,
+  type ErrorSubject,
   Mutex,
+  describeSubject,
+  safeLogger,
   StoreClosedError,
   type StoreTransaction,
+  type StrataLogger,
   type StrataStore,
   ValidationError,
   validateInteger,
@@ -16,7 +24,7 @@ import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { sqliteCheckpoints } from './checkpoints.js';
 import { type SqliteContext, type SqliteSettings, Statements } from './connection.js';
 import { sqliteEvents } from './events.js';
-import { mapSqliteError } from './map-sqlite-error.js';
+import { isSqliteConnectionLoss, mapSqliteError } from './map-sqlite-error.js';
 import { migrate } from './migrate.js';
 import { sqliteQueue } from './queue.js';
 import { sqliteSnapshots } from './snapshots.js';
@@ -44,6 +52,13 @@ export interface SqliteStoreOptions {
   snapshotsToKeep?: number;
   /** Default deliveries before a message is dead-lettered. @defaultValue 5 */
   maxAttempts?: number;
+  /**
+   * Where the store reports a connection that became unusable and its recovery, and failures of the
+   * cross-process change poll (and what `subscribe()` and `consume()` over it report, unless given
+   * their own): `console`, pino, winston or any object with `debug`, `info`, `warn` and `error`. Never
+   * given payloads or bound values. @defaultValue silent
+   */
+  logger?: StrataLogger;
 }
 
 /** Row counts of a Strata SQLite database, for tests and monitoring. */
@@ -94,6 +109,7 @@ export async function createSqliteStore(connection: string | BetterSqlite3.Datab
   };
   const busyTimeoutMs = validateInteger(options.busyTimeoutMs ?? 5000, 'options.busyTimeoutMs', 0, 3_600_000);
   const pollMs = validateInteger(options.changePollIntervalMs ?? 100, 'options.changePollIntervalMs', 1, 3_600_000);
+  const logger = safeLogger(options.logger);
   const synchronous = options.synchronous ?? 'full';
   if (synchronous !== 'full' && synchronous !== 'normal') throw new ValidationError('options.synchronous', "must be 'full' or 'normal'");
 
@@ -123,18 +139,55 @@ export async function createSqliteStore(connection: string | BetterSqlite3.Datab
     throw mapSqliteError(error, { operation: 'open' });
   }
   const db = (typeof connection === 'object' && '$client' in connection ? connection : drizzle(client)) as AnySqliteDatabase;
-  return sqliteStore(client, db, settings, pollMs, owned);
+  return sqliteStore(client, db, settings, pollMs, owned, logger);
 }
 
 function contracts(ctx: SqliteContext): StoreTransaction {
   return { events: sqliteEvents(ctx), queue: sqliteQueue(ctx), snapshots: sqliteSnapshots(ctx), checkpoints: sqliteCheckpoints(ctx) };
 }
 
-function sqliteStore(client: BetterSqlite3.Database, db: AnySqliteDatabase, settings: SqliteSettings, pollMs: number, owned: boolean): SqliteStore {
+/**
+ * A check that the database file is still the one the connection opened. With WAL, SQLite goes on
+ * writing to a file that was deleted or replaced under it, and every such write is lost when the
+ * connection closes; this turns that into a `CONNECTION` error before the write. A no-op for in-memory
+ * and temporary databases.
+ */
+function fileGuard(client: BetterSqlite3.Database): (subject: ErrorSubject) => void {
+  if (client.memory || client.name === '' || client.name.startsWith('file:')) return () => undefined;
+  const path = resolve(client.name);
+  const opened = statSync(path, { throwIfNoEntry: false });
+  if (opened === undefined) return () => undefined;
+  return (subject) => {
+    const now = statSync(path, { throwIfNoEntry: false });
+    if (now === undefined || now.ino !== opened.ino || now.dev !== opened.dev) {
+      throw new ConnectionError(
+        `${describeSubject(subject)}: the database file ${JSON.stringify(path)} was ${now === undefined ? 'removed' : 'replaced'} after the store opened it; writes would be lost, so none are made (reopen the store)`,
+      );
+    }
+  };
+}
+
+function sqliteStore(
+  client: BetterSqlite3.Database,
+  db: AnySqliteDatabase,
+  settings: SqliteSettings,
+  pollMs: number,
+  owned: boolean,
+  logger: StrataLogger,
+): SqliteStore {
   const statements = new Statements(client);
   const mutex = new Mutex();
   const emitter = new ChangeEmitter();
+  const health = new ConnectionHealth(logger);
+  const checkFile = fileGuard(client);
   let closed = false;
+
+  /** Maps a driver error, noting a lost connection for the logger. */
+  const fail = (error: unknown, subject: ErrorSubject) => {
+    const mapped = mapSqliteError(error, subject);
+    if (mapped.code === 'CONNECTION') health.lost(subject.operation, (error as { code?: string } | null)?.code);
+    return mapped;
+  };
 
   /** Runs `fn` atomically: its own IMMEDIATE transaction, or a savepoint when a transaction is open. */
   const atomically = <T>(fn: () => T): T => client.transaction(fn).immediate();
@@ -154,7 +207,7 @@ function sqliteStore(client: BetterSqlite3.Database, db: AnySqliteDatabase, sett
           try {
             return fn();
           } catch (error) {
-            throw mapSqliteError(error, subject);
+            throw fail(error, subject);
           }
         });
       },
@@ -164,10 +217,13 @@ function sqliteStore(client: BetterSqlite3.Database, db: AnySqliteDatabase, sett
           const notices: ChangeNotice[] = [];
           let result: ReturnType<typeof fn>;
           try {
+            if (!locked) checkFile(subject);
             result = atomically(() => fn((n) => notices.push(n)));
           } catch (error) {
-            throw mapSqliteError(error, subject);
+            throw fail(error, subject);
           }
+          // Only a committed write says the database is usable again (reads work on a vanished file).
+          if (!locked) health.ok();
           for (const n of notices) announce(n);
           return result;
         });
@@ -176,7 +232,7 @@ function sqliteStore(client: BetterSqlite3.Database, db: AnySqliteDatabase, sett
   };
 
   const root = context(() => !closed, 'store', false, (n) => emitter.emit(n));
-  const wakeUps = crossProcessWakeUps(client, emitter, mutex, pollMs, () => closed);
+  const wakeUps = crossProcessWakeUps(client, emitter, mutex, pollMs, () => closed, logger);
   const capabilities: Readonly<Capabilities> = defineCapabilities({
     transactions: true,
     snapshots: true,
@@ -189,6 +245,7 @@ function sqliteStore(client: BetterSqlite3.Database, db: AnySqliteDatabase, sett
   return {
     capabilities,
     wakeUps,
+    logger,
     db,
     client,
     ...contracts(root),
@@ -197,10 +254,11 @@ function sqliteStore(client: BetterSqlite3.Database, db: AnySqliteDatabase, sett
       if (closed) return Promise.reject(new StoreClosedError('transaction'));
       return mutex.run(async () => {
         if (closed) throw new StoreClosedError('transaction');
+        const subject = { operation: 'transaction' };
         try {
           client.exec('BEGIN IMMEDIATE');
         } catch (error) {
-          throw mapSqliteError(error, { operation: 'transaction' });
+          throw fail(error, subject);
         }
         const notices: ChangeNotice[] = [];
         let active = true;
@@ -208,15 +266,22 @@ function sqliteStore(client: BetterSqlite3.Database, db: AnySqliteDatabase, sett
           const result = await fn(contracts(context(() => active, 'transaction', true, (n) => notices.push(n))));
           active = false;
           try {
+            checkFile(subject);
             client.exec('COMMIT');
           } catch (error) {
-            throw mapSqliteError(error, { operation: 'transaction' });
+            throw fail(error, subject);
           }
+          health.ok();
           for (const n of notices) emitter.emit(n);
           return result;
         } finally {
           active = false;
-          if (client.inTransaction) client.exec('ROLLBACK');
+          try {
+            if (client.open && client.inTransaction) client.exec('ROLLBACK');
+          } catch (rollbackError) {
+            // The error already on its way out is the one worth reporting.
+            if (isSqliteConnectionLoss(rollbackError)) health.lost('transaction');
+          }
         }
       });
     },
@@ -249,7 +314,22 @@ function sqliteStore(client: BetterSqlite3.Database, db: AnySqliteDatabase, sett
  * other connections or processes, noticed by polling `PRAGMA data_version`, which changes whenever
  * another connection commits.
  */
-function crossProcessWakeUps(client: BetterSqlite3.Database, emitter: ChangeEmitter, mutex: Mutex, pollMs: number, isClosed: () => boolean): WakeUpSource {
+function crossProcessWakeUps(
+  client: BetterSqlite3.Database,
+  emitter: ChangeEmitter,
+  mutex: Mutex,
+  pollMs: number,
+  isClosed: () => boolean,
+  logger: StrataLogger,
+): WakeUpSource {
+  let failing = false;
+  /** Subscribers poll on their own as a backstop, so a failing look is reported, once, and retried. */
+  const reportFailure = (error: unknown) => {
+    if (failing) return;
+    failing = true;
+    const code = (error as { code?: unknown } | null)?.code;
+    logger.warn('strata: looking for commits of other processes failed; retrying at every poll', { code: typeof code === 'string' ? code : undefined });
+  };
   let listeners = 0;
   let timer: ReturnType<typeof setInterval> | undefined;
   let version = 0;
@@ -266,6 +346,10 @@ function crossProcessWakeUps(client: BetterSqlite3.Database, emitter: ChangeEmit
     mutex.run(() => {
       if (isClosed() || !client.open) return;
       const now = client.pragma('data_version', { simple: true }) as number;
+      if (failing) {
+        failing = false;
+        logger.info('strata: looking for commits of other processes works again');
+      }
       if (now === version) return;
       version = now;
       const { row, queues } = look();
@@ -285,13 +369,13 @@ function crossProcessWakeUps(client: BetterSqlite3.Database, emitter: ChangeEmit
       const { row, queues } = look();
       head = row === undefined ? 0n : BigInt(row.p);
       for (const q of queues) seq = Math.max(seq, q.m);
-      timer = setInterval(() => void poll().catch(() => undefined), pollMs);
+      timer = setInterval(() => void poll().catch(reportFailure), pollMs);
       timer.unref();
     });
   return {
     onChange(listener) {
       const off = emitter.onChange(listener);
-      if (++listeners === 1) void start().catch(() => undefined);
+      if (++listeners === 1) void start().catch(reportFailure);
       let done = false;
       return () => {
         if (done) return;

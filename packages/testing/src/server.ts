@@ -15,6 +15,12 @@ export interface TestServer {
   kind: 'embedded' | 'external';
   /** Stops the server (a no-op for an external one). */
   stop(): Promise<void>;
+  /**
+   * Restarts an embedded server in place, as `pg_ctl restart -m fast` does: every connection is ended,
+   * and the server accepts connections again on the same port with the same data. Absent on an
+   * external server, which the tests do not own.
+   */
+  restart?(): Promise<void>;
 }
 
 /** Options of {@link startPostgres}. */
@@ -26,6 +32,11 @@ export interface StartPostgresOptions {
   settings?: Record<string, string>;
   /** Print the server's log. @defaultValue false */
   verbose?: boolean;
+  /**
+   * Start an embedded server even when `DATABASE_URL` is set: for tests that must restart the server,
+   * which they can only do to one they own. @defaultValue false
+   */
+  own?: boolean;
 }
 
 const RUN_AS = 'strata-pg';
@@ -135,7 +146,7 @@ async function waitUntilReady(url: string, child: ChildProcess, log: () => strin
  */
 export async function startPostgres(options: StartPostgresOptions = {}): Promise<TestServer> {
   const external = process.env.DATABASE_URL;
-  if (external !== undefined && external !== '') {
+  if (external !== undefined && external !== '' && options.own !== true) {
     return { url: external, kind: 'external', stop: async () => undefined };
   }
   const verbose = options.verbose ?? false;
@@ -155,14 +166,24 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   const settings = options.settings ?? { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' };
   const args = ['-D', pgdata, '-p', String(port), '-k', socketDir, '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'];
   for (const [k, v] of Object.entries(settings)) args.push('-c', `${k}=${v}`);
-  const child = spawn(join(binaries, 'bin', 'postgres'), args, { ...user, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
   let log = '';
   const keep = (d: Buffer) => {
     log = (log + d.toString()).slice(-20_000);
     if (verbose) process.stderr.write(d);
   };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
+  const launch = () => {
+    const started = spawn(join(binaries, 'bin', 'postgres'), args, { ...user, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+    started.stdout?.on('data', keep);
+    started.stderr?.on('data', keep);
+    return started;
+  };
+  const halt = async (server: ChildProcess) => {
+    if (server.exitCode !== null || server.signalCode !== null) return;
+    const exited = new Promise((r) => server.once('exit', r));
+    server.kill('SIGINT'); // fast shutdown: disconnects clients, no waiting
+    await exited;
+  };
+  let child = launch();
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   const cleanup = () => rmSync(dataDir, { recursive: true, force: true });
   try {
@@ -179,12 +200,13 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     kind: 'embedded',
     async stop() {
       process.off('exit', onExit);
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGINT'); // fast shutdown: disconnects clients, no waiting
-        await exited;
-      }
+      await halt(child);
       cleanup();
+    },
+    async restart() {
+      await halt(child);
+      child = launch();
+      await waitUntilReady(url, child, () => log);
     },
   };
 }

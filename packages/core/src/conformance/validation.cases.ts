@@ -1,5 +1,7 @@
 import type { Capabilities } from '../capabilities.js';
 import type { StrataStore } from '../store.js';
+import { MAX_PAYLOAD_BYTES } from '../json.js';
+import { MAX_EVENTS_PER_APPEND } from '../validation.js';
 import { assert, collect, evt, fingerprint, rejects } from './helpers.js';
 import type { ConformanceCase } from './types.js';
 
@@ -40,6 +42,9 @@ const sparse = () => {
   a[2] = 3;
   return a;
 };
+
+/** Half the payload limit plus one code unit: two references to it make a payload one unit too large. */
+const half = () => 'x'.repeat(Math.floor(MAX_PAYLOAD_BYTES / 2) + 1);
 
 const append = (data: unknown, extra: object = {}) => (s: StrataStore) => s.events.append('s', [{ type: 'T', data, ...extra } as Any]);
 const queueOn = (c: Readonly<Capabilities>) => c.queue;
@@ -85,6 +90,14 @@ const table: Record<string, BadInput> = {
   'append.data-class-instance': { call: append({ price: new Money(5) }), field: 'events[0].data.price' },
   'append.data-too-deep': { call: append(nest(600)), field: 'events[0].data' },
   'append.second-event-bad': { call: (s) => s.events.append('s', [evt('A'), evt('B', { x: Number.NaN })]), field: 'events[1].data.x' },
+  'append.too-many-events': { call: (s) => s.events.append('s', new Array(MAX_EVENTS_PER_APPEND + 1).fill(evt())), field: 'events' },
+  'append.payload-too-large': {
+    call: (s) => {
+      const big = half();
+      return s.events.append('s', [evt('A', { big }), evt('B', { big })]);
+    },
+    field: 'events',
+  },
   'append.metadata-not-object': { call: append({}, { metadata: 'meta' }), field: 'events[0].metadata' },
   'append.metadata-correlation-id-not-string': { call: append({}, { metadata: { correlationId: 5 } }), field: 'events[0].metadata.correlationId' },
   'append.metadata-undefined-value': { call: append({}, { metadata: { userId: undefined } }), field: 'events[0].metadata.userId' },
@@ -133,6 +146,7 @@ const table: Record<string, BadInput> = {
   'snapshots.state-missing': { requires: snapOn, call: (s) => s.snapshots.save('s', { version: 1 } as Any), field: 'snapshot.state' },
   'snapshots.state-nan': { requires: snapOn, call: (s) => s.snapshots.save('s', { version: 1, state: { n: Number.NaN } }), field: 'snapshot.state.n' },
   'snapshots.state-nul': { requires: snapOn, call: (s) => s.snapshots.save('s', { version: 1, state: 'a\u0000' }), field: 'snapshot.state' },
+  'snapshots.state-too-large': { requires: snapOn, call: (s) => s.snapshots.save('s', { version: 1, state: 'x'.repeat(MAX_PAYLOAD_BYTES + 1) }), field: 'snapshot.state' },
   'snapshots.schema-version-zero': { requires: snapOn, call: (s) => s.snapshots.save('s', { version: 1, state: 1, schemaVersion: 0 }), field: 'snapshot.schemaVersion' },
   'snapshots.load-max-version-negative': { requires: snapOn, call: (s) => s.snapshots.load('s', { maxVersion: -1 }), field: 'maxVersion' },
   'snapshots.delete-stream-id-empty': { requires: snapOn, call: (s) => s.snapshots.delete(''), field: 'streamId' },
@@ -146,6 +160,7 @@ const table: Record<string, BadInput> = {
   'queue.send.body-function': { requires: queueOn, call: (s) => s.queue.send('q', { body: (() => 1) as Any }), field: 'message.body' },
   'queue.send.body-bigint': { requires: queueOn, call: (s) => s.queue.send('q', { body: { n: 1n } as Any }), field: 'message.body.n' },
   'queue.send.body-nul': { requires: queueOn, call: (s) => s.queue.send('q', { body: 'x\u0000' }), field: 'message.body' },
+  'queue.send.payload-too-large': { requires: queueOn, call: (s) => s.queue.send('q', [{ body: 1 }, { body: { big: 'x'.repeat(MAX_PAYLOAD_BYTES) } }]), field: 'messages' },
   'queue.send.second-message-bad': { requires: queueOn, call: (s) => s.queue.send('q', [{ body: 1 }, { body: Number.NaN }]), field: 'messages[1].body' },
   'queue.send.delay-negative': { requires: queueOn, call: (s) => s.queue.send('q', { body: 1, delayMs: -1 }), field: 'message.delayMs' },
   'queue.send.delay-fraction': { requires: queueOn, call: (s) => s.queue.send('q', { body: 1 }, { delayMs: 0.5 }), field: 'options.delayMs' },

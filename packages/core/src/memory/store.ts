@@ -2,6 +2,7 @@ import { type Capabilities, defineCapabilities } from '../capabilities.js';
 import { NotSupportedError, StoreClosedError } from '../errors.js';
 import { ChangeEmitter, silentWakeUps } from '../internal/emitter.js';
 import { Mutex } from '../internal/mutex.js';
+import { safeLogger, type StrataLogger } from '../logger.js';
 import type { StoreTransaction, StrataStore } from '../store.js';
 import { unsupportedCheckpoints, unsupportedQueue, unsupportedSnapshots } from '../unsupported.js';
 import { validateInteger } from '../validation.js';
@@ -28,6 +29,11 @@ export interface MemoryStoreOptions {
    * operations then reject with `NOT_SUPPORTED`. @defaultValue `[]`
    */
   disable?: readonly MemoryFeature[];
+  /**
+   * Where `subscribe()` and `consume()` over this store report retries, lost leases and dead letters
+   * when they are not given a logger of their own. @defaultValue silent
+   */
+  logger?: StrataLogger;
 }
 
 /**
@@ -49,6 +55,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): StrataStore
     snapshotsToKeep: validateInteger(options.snapshotsToKeep ?? 3, 'options.snapshotsToKeep', 1, 1000),
     maxAttempts: validateInteger(options.maxAttempts ?? 5, 'options.maxAttempts', 1, 1000),
   };
+  const logger = safeLogger(options.logger);
   const off = new Set(options.disable ?? []);
   const capabilities: Readonly<Capabilities> = defineCapabilities({
     transactions: !off.has('transactions'),
@@ -97,6 +104,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): StrataStore
   return {
     capabilities,
     wakeUps: capabilities.wakeUps ? emitter : silentWakeUps,
+    logger,
     ...contracts(committed),
 
     async transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {

@@ -1,5 +1,6 @@
 import { isStrataError } from '../errors.js';
 import { backoffDelay, Doorbell, sleep } from '../internal/timing.js';
+import { safeLogger, type StrataLogger } from '../logger.js';
 import type { StrataStore } from '../store.js';
 import { validateInteger, validateQueueName } from '../validation.js';
 import type { Delivery } from './types.js';
@@ -30,9 +31,21 @@ export interface ConsumeOptions {
   retryBaseMs?: number;
   /** Cap on the retry delay. @defaultValue 60000 */
   retryMaxMs?: number;
-  /** Told about handler failures and failed acks (the loop goes on). */
+  /**
+   * Told about every failure, and the loop goes on: a handler's error, a failed `receive` (with
+   * `delivery` undefined; the loop retries with capped backoff), a failed `ack`, `nack` or visibility
+   * extension (a failed `ack` or `nack` is retried while the delivery's receipt is still valid).
+   */
   onError?: (error: unknown, delivery: Delivery | undefined) => void;
+  /**
+   * Where retries and dead-lettered messages are reported. Never given a message body or headers.
+   * @defaultValue the store's logger, else silent
+   */
+  logger?: StrataLogger;
 }
+
+/** Codes of a failed `ack` or `nack` that a retry may fix. */
+const SETTLE_RETRYABLE = new Set(['CONNECTION', 'TIMEOUT']);
 
 /**
  * Runs a worker loop over any adapter's queue: receives up to `concurrency` messages at a time, runs
@@ -40,6 +53,11 @@ export interface ConsumeOptions {
  * (the queue dead-letters it after its last attempt). While a handler runs, its visibility is extended
  * so that nobody else gets the message. It wakes on the store's wake-ups where there are any, and polls
  * otherwise. On abort it stops taking work and resolves once the handlers in flight have finished.
+ *
+ * Failures of the store do not stop it: a failed `receive` is retried with capped backoff, and an `ack`
+ * or `nack` that fails with `CONNECTION` or `TIMEOUT` is retried while the delivery's receipt is still
+ * valid, so that a connection blip after the work is done does not cause a redelivery. Delivery stays
+ * at least once: a handler must tolerate seeing a message again (see the failures-and-retries guide).
  *
  * @example
  * ```ts
@@ -62,6 +80,7 @@ export async function consume(
   const retryBaseMs = validateInteger(options.retryBaseMs ?? 1000, 'options.retryBaseMs', 0);
   const retryMaxMs = validateInteger(options.retryMaxMs ?? 60_000, 'options.retryMaxMs', 0);
   const signal = options.signal ?? new AbortController().signal;
+  const logger = safeLogger(options.logger ?? store.logger);
   const report = (error: unknown, delivery?: Delivery) => {
     try {
       options.onError?.(error, delivery);
@@ -76,9 +95,49 @@ export async function consume(
     if (n.kind === 'queue' && n.queue === name) bell.ring();
   });
 
-  const run = (d: Delivery): Promise<void> => {
+  /**
+   * Acks or nacks `d`, retrying a `CONNECTION` or `TIMEOUT` failure with backoff while the receipt is
+   * valid (`validUntil`, by this process's clock, measured from before the receive or last extension).
+   */
+  const settle = async (d: Delivery, what: 'ack' | 'nack', call: () => Promise<void>, validUntil: number): Promise<boolean> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await call();
+        if (attempt > 1) logger.info(`strata: ${what} on queue ${JSON.stringify(name)} succeeded after ${attempt} attempts`, { queue: name, messageId: d.id, attempt });
+        return true;
+      } catch (error) {
+        report(error, d);
+        const code = isStrataError(error) ? error.code : undefined;
+        const wait = backoffDelay(attempt, 50, 2000);
+        if (code === undefined || !SETTLE_RETRYABLE.has(code) || Date.now() + wait >= validUntil) {
+          logger.warn(`strata: ${what} on queue ${JSON.stringify(name)} failed (${code ?? 'error'}); the message will be delivered again once its visibility timeout passes`, {
+            queue: name,
+            messageId: d.id,
+            code,
+          });
+          return false;
+        }
+        logger.warn(`strata: ${what} on queue ${JSON.stringify(name)} failed (${code}); retrying in ${wait} ms while the receipt is valid`, {
+          queue: name,
+          messageId: d.id,
+          code,
+          attempt,
+        });
+        await sleep(wait);
+      }
+    }
+  };
+
+  const run = (d: Delivery, receivedAt: number): Promise<void> => {
+    let validUntil = receivedAt + visibilityTimeoutMs;
     const extend = setInterval(() => {
-      store.queue.extendVisibility(d.receipt, visibilityTimeoutMs).catch((e: unknown) => report(e, d));
+      const asked = Date.now();
+      store.queue.extendVisibility(d.receipt, visibilityTimeoutMs).then(
+        () => {
+          validUntil = Math.max(validUntil, asked + visibilityTimeoutMs);
+        },
+        (e: unknown) => report(e, d),
+      );
     }, Math.max(5, Math.floor(visibilityTimeoutMs / 2)));
     return (async () => {
       try {
@@ -87,13 +146,19 @@ export async function consume(
         clearInterval(extend);
         report(error, d);
         const reason = error instanceof Error ? error.message : String(error);
-        await store.queue
-          .nack(d.receipt, { delayMs: backoffDelay(d.attempt, retryBaseMs, retryMaxMs), reason })
-          .catch((e: unknown) => report(e, d));
+        const last = d.attempt >= d.maxAttempts;
+        const nacked = await settle(d, 'nack', () => store.queue.nack(d.receipt, { delayMs: backoffDelay(d.attempt, retryBaseMs, retryMaxMs), reason }), validUntil);
+        if (nacked && last) {
+          logger.warn(`strata: message dead-lettered on queue ${JSON.stringify(name)} after ${d.attempt} failed attempts`, {
+            queue: name,
+            messageId: d.id,
+            attempt: d.attempt,
+          });
+        }
         return;
       }
       clearInterval(extend);
-      await store.queue.ack(d.receipt).catch((e: unknown) => report(e, d));
+      await settle(d, 'ack', () => store.queue.ack(d.receipt), validUntil);
     })();
   };
 
@@ -104,20 +169,24 @@ export async function consume(
       let received = 0;
       if (free > 0) {
         let deliveries: Delivery[];
+        const receivedAt = Date.now();
         try {
           deliveries = await store.queue.receive(name, { max: free, visibilityTimeoutMs });
+          if (failures > 0) logger.info(`strata: receive on queue ${JSON.stringify(name)} works again after ${failures} failures`, { queue: name, failures });
           failures = 0;
         } catch (error) {
           if (!isStrataError(error) || error.code === 'CLOSED' || error.code === 'VALIDATION' || error.code === 'NOT_SUPPORTED') {
             throw error;
           }
           report(error, undefined);
-          await sleep(backoffDelay(++failures, 100, 5000), signal);
+          const wait = backoffDelay(++failures, 100, 5000);
+          logger.warn(`strata: receive on queue ${JSON.stringify(name)} failed (${error.code}); retrying in ${wait} ms`, { queue: name, code: error.code, attempt: failures });
+          await sleep(wait, signal);
           continue;
         }
         received = deliveries.length;
         for (const d of deliveries) {
-          const p = run(d).finally(() => {
+          const p = run(d, receivedAt).finally(() => {
             inFlight.delete(p);
             bell.ring();
           });

@@ -2,6 +2,7 @@ import { isStrataError, ValidationError } from '../errors.js';
 import type { StoredEvent } from '../events/types.js';
 import type { Upcasters } from '../events/upcasters.js';
 import { backoffDelay, Doorbell, sleep } from '../internal/timing.js';
+import { safeLogger, type StrataLogger } from '../logger.js';
 import type { StoreTransaction, StrataStore } from '../store.js';
 import { randomId, validateConsumerName, validateInteger, validatePosition, validateReadAll } from '../validation.js';
 
@@ -29,6 +30,14 @@ export interface SubscriptionContext {
 /** What to do after a handler throws: try the event again, skip it, or stop the subscription. */
 export type SubscriptionErrorAction = 'retry' | 'skip' | 'stop';
 
+/** What {@link SubscribeOptions.onReadError} is told besides the error. */
+export interface ReadErrorInfo {
+  /** Consecutive failures so far, this one included. */
+  attempt: number;
+  /** How long the subscription waits before it tries again, unless told to stop. */
+  retryInMs: number;
+}
+
 /** Options of {@link subscribe}. */
 export interface SubscribeOptions {
   /**
@@ -51,8 +60,24 @@ export interface SubscribeOptions {
    * has wake-ups, 500 otherwise
    */
   pollIntervalMs?: number;
-  /** Decides what happens after the handler throws. @defaultValue `() => 'stop'` */
+  /**
+   * Decides what happens after the handler throws. Not asked when the handler's error is a `CONNECTION`
+   * or `TIMEOUT` error (the database, not the handler, failed): the event is retried as after a failed
+   * read. @defaultValue `() => 'stop'`
+   */
   onError?: (error: unknown, event: StoredEvent) => SubscriptionErrorAction | Promise<SubscriptionErrorAction>;
+  /**
+   * Told about each failure of the store under the subscription — a read, a checkpoint or lease call, a
+   * transaction that could not commit, a handler failing with `CONNECTION` or `TIMEOUT` — before the
+   * subscription retries with capped backoff from its last delivered position. Return `'stop'` to end
+   * the subscription with that error instead. `CLOSED` and `VALIDATION` always stop it. @defaultValue retry
+   */
+  onReadError?: (error: unknown, info: ReadErrorInfo) => void | 'stop' | Promise<void | 'stop'>;
+  /**
+   * Where retries, lost and taken-over leases are reported. Never given an event's data.
+   * @defaultValue the store's logger, else silent
+   */
+  logger?: StrataLogger;
   /** Upcasters applied before the handler sees an event. */
   upcasters?: Upcasters;
   /** Stops the subscription when aborted. */
@@ -71,6 +96,11 @@ export interface Subscription {
   readonly done: Promise<void>;
   /** Stops after the event in hand, releases the lease, and resolves when stopped. */
   stop(): Promise<void>;
+}
+
+/** Errors that say the store failed (a lost connection, a timeout), not the handler's logic. */
+function isInfrastructureError(error: unknown): boolean {
+  return isStrataError(error) && (error.code === 'CONNECTION' || error.code === 'TIMEOUT');
 }
 
 class HandlerFailure {
@@ -123,6 +153,9 @@ export function subscribe(store: StrataStore, options: SubscribeOptions): Subscr
     1,
   );
   const leaseTtlMs = validateInteger(options.leaseTtlMs ?? 10_000, 'options.leaseTtlMs', 10);
+  if (options.onReadError !== undefined && typeof options.onReadError !== 'function') throw new ValidationError('options.onReadError', 'must be a function');
+  const logger = safeLogger(options.logger ?? store.logger);
+  const label = consumer === undefined ? 'subscription' : `consumer ${JSON.stringify(consumer)}`;
   const transactional = consumer !== undefined && store.capabilities.transactions;
   const owner = randomId();
 
@@ -150,8 +183,11 @@ export function subscribe(store: StrataStore, options: SubscribeOptions): Subscr
         // Taking over: whatever the last holder committed is where we resume.
         checkpoint = (await store.checkpoints.get(consumer))?.position ?? null;
         position = checkpoint ?? 0n;
+        logger.info(`strata: ${label} holds its lease and resumes after position ${position}`, { consumer, position: position.toString() });
       }
       leaseRenewedAt = Date.now();
+    } else if (active) {
+      logger.warn(`strata: ${label} lost its lease to another instance; standing by`, { consumer });
     }
     active = held;
     return held;
@@ -245,6 +281,8 @@ export function subscribe(store: StrataStore, options: SubscribeOptions): Subscr
             i += delivered;
           }
           if (error === undefined) continue;
+          // The database failed under the handler, not the handler: retry as after a failed read.
+          if (isInfrastructureError(error.error)) throw error.error;
           const failed = batch[i] as StoredEvent;
           const action = options.onError === undefined ? 'stop' : await options.onError(error.error, failed);
           if (action === 'stop') throw new StopWith(error.error);
@@ -262,11 +300,29 @@ export function subscribe(store: StrataStore, options: SubscribeOptions): Subscr
         if (error instanceof StopWith || error instanceof HandlerFailure) throw error.error;
         if (!isStrataError(error) || error.code === 'CLOSED' || error.code === 'VALIDATION') throw error;
         if (isStrataError(error, 'CONCURRENCY') && consumer !== undefined) {
-          // Another instance moved the checkpoint: we lost the lease. Stand by and resume from it.
+          // Another instance moved the checkpoint (or a commit we could not confirm did go through):
+          // re-read it under the lease and resume from there.
+          logger.warn(`strata: the checkpoint of ${label} moved under it; resuming from the stored checkpoint`, { consumer });
           active = false;
           continue;
         }
-        await sleep(backoffDelay(++failures, 100, 5_000), signal);
+        const wait = backoffDelay(++failures, 100, 5_000);
+        if (options.onReadError !== undefined) {
+          let verdict: void | 'stop';
+          try {
+            verdict = await options.onReadError(error, { attempt: failures, retryInMs: wait });
+          } catch {
+            verdict = undefined; // a failing hook must not change what happens
+          }
+          if (verdict === 'stop') throw error;
+        }
+        logger.warn(`strata: ${label} failed to read or commit (${error.code}); retrying in ${wait} ms from position ${position}`, {
+          consumer,
+          code: error.code,
+          attempt: failures,
+          position: position.toString(),
+        });
+        await sleep(wait, signal);
       }
     }
   };

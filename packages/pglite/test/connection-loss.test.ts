@@ -1,0 +1,48 @@
+import { PGlite } from '@electric-sql/pglite';
+import { type ConnectionError, isStrataError } from '@strata/core';
+import { recordingLogger } from '@strata/testing';
+import { describe, expect, it } from 'vitest';
+import { createPgliteStore } from '../src/index.js';
+
+const codeOf = (e: unknown) => (isStrataError(e) ? e.code : `not a StrataError: ${String(e)}`);
+
+describe('a PGlite instance closed under the store', () => {
+  it('turns every call into a retryable CONNECTION error, reported once, and the store still closes', async () => {
+    const pglite = await PGlite.create();
+    const logger = recordingLogger();
+    const store = await createPgliteStore({ pglite, logger });
+    await store.events.append('s', [{ type: 'A', data: { card: '4111111111111111' } }]);
+    await pglite.close();
+    for (const call of [
+      () => store.events.append('s', [{ type: 'B', data: { card: '4111111111111111' } }]),
+      () => store.events.streamInfo('s'),
+      () => store.queue.send('q', { body: 1 }),
+      () => store.transaction(async (tx) => tx.events.append('s', [{ type: 'C', data: {} }])),
+    ]) {
+      const error = await call().catch((e: unknown) => e);
+      expect(codeOf(error)).toBe('CONNECTION');
+      expect((error as ConnectionError).retryable).toBe(true);
+      expect((error as ConnectionError).outcomeUnknown).toBe(false);
+      expect((error as Error).message).toMatch(/PGlite is closed/);
+    }
+    expect(logger.lines.filter((l) => /connection lost/.test(l.message))).toHaveLength(1);
+    expect(JSON.stringify(logger.lines)).not.toContain('4111111111111111');
+    await store.close();
+  });
+
+  it('lets the transaction open when it was closed finish first, then fails calls, without hanging', async () => {
+    const pglite = await PGlite.create();
+    const store = await createPgliteStore({ pglite });
+    let closing: Promise<void> | undefined;
+    const version = await store.transaction(async (tx) => {
+      await tx.events.append('t', [{ type: 'A', data: {} }]);
+      closing = pglite.close(); // PGlite closes once the transaction holding it is done
+      return (await tx.events.append('t', [{ type: 'B', data: {} }])).version;
+    });
+    expect(version).toBe(2);
+    await closing;
+    expect(pglite.closed).toBe(true);
+    expect(codeOf(await store.events.streamInfo('t').catch((e: unknown) => e))).toBe('CONNECTION');
+    await store.close();
+  });
+});

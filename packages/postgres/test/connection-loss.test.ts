@@ -1,0 +1,352 @@
+import { type ConnectionError, isStrataError, type StrataError } from '@strata/core';
+import { recordingLogger, sleep, startChaosProxy, terminateBackends } from '@strata/testing';
+import { sql } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import pg from 'pg';
+import { describe, expect, inject, it, onTestFinished } from 'vitest';
+import { type AnyPgDatabase, createPostgresStore, type PostgresStore, rowsOf } from '../src/index.js';
+import { fileDatabase } from './fixtures.js';
+
+const fx = await fileDatabase();
+const admin = inject('strataPostgresUrl');
+const database = new URL(fx.url).pathname.slice(1);
+
+interface PoolCounts {
+  totalCount: number;
+  idleCount: number;
+  waitingCount: number;
+}
+const poolOf = (store: PostgresStore) => (store.db as unknown as { $client: PoolCounts }).$client;
+const codeOf = (e: unknown) => (isStrataError(e) ? e.code : `not a StrataError: ${String(e)}`);
+
+async function open(url: string, options: Parameters<typeof createPostgresStore>[1] = {}) {
+  const store = await createPostgresStore(url, { schema: fx.schemaName(), ...options });
+  onTestFinished(() => store.close());
+  return store;
+}
+
+async function openThroughProxy(options: Parameters<typeof createPostgresStore>[1] = {}) {
+  const proxy = await startChaosProxy(fx.url);
+  onTestFinished(() => proxy.close());
+  const store = await open(proxy.url, options);
+  return { proxy, store };
+}
+
+/** Rows of a table of the store's schema, read behind its back. */
+async function count(store: PostgresStore, table: string, where = 'true'): Promise<number> {
+  const [row] = rowsOf<{ n: number }>(await fx.db.execute(sql.raw(`select count(*)::int as n from "${store.schema}".${table} where ${where}`)));
+  return row?.n ?? -1;
+}
+
+describe('a backend killed while a transaction holds its connection', () => {
+  it('rejects the transaction with CONNECTION instead of crashing the process, and the pool recovers', async () => {
+    const store = await open(fx.url, { poolSize: 2 });
+    const error = await store
+      .transaction(async (tx) => {
+        await tx.events.append('account-1', [{ type: 'Opened', data: {} }]);
+        expect(await terminateBackends(admin, database)).toBeGreaterThan(0);
+        await sleep(200); // the dead connection's 'error' event arrives while the application awaits
+        await tx.events.append('account-1', [{ type: 'Deposited', data: { amount: 5 } }]);
+      })
+      .catch((e: unknown) => e);
+    expect(codeOf(error)).toBe('CONNECTION');
+    expect((error as StrataError).retryable).toBe(true);
+    expect(await store.events.streamInfo('account-1')).toBeNull();
+    // The broken client was destroyed, not pooled: the next calls get live connections.
+    await store.events.append('account-1', [{ type: 'Opened', data: {} }]);
+    await store.transaction(async (tx) => tx.events.append('account-1', [{ type: 'Deposited', data: { amount: 5 } }]));
+    expect((await store.events.streamInfo('account-1'))?.version).toBe(2);
+  });
+
+  it('under a storm of backend kills, every transaction commits whole or rejects with CONNECTION', { timeout: 60_000 }, async () => {
+    const store = await open(fx.url, { poolSize: 4 });
+    const stopAt = Date.now() + 3000;
+    const outcomes: { stream: string; ok: boolean; code?: string; outcomeUnknown?: boolean }[] = [];
+    let kills = 0;
+    const worker = async (w: number) => {
+      for (let i = 0; Date.now() < stopAt; i++) {
+        const stream = `w${w}-${i}`;
+        try {
+          await store.transaction(async (tx) => {
+            await tx.events.append(stream, [{ type: 'First', data: { i } }], { expectedVersion: 'no_stream' });
+            await sleep(Math.random() * 4);
+            await tx.queue.send('outbox', { body: { stream } });
+            await tx.events.append(stream, [{ type: 'Second', data: { i } }], { expectedVersion: 1 });
+          });
+          outcomes.push({ stream, ok: true });
+        } catch (error) {
+          outcomes.push({ stream, ok: false, code: codeOf(error), outcomeUnknown: (error as ConnectionError).outcomeUnknown });
+        }
+      }
+    };
+    const killer = async () => {
+      while (Date.now() < stopAt) {
+        await sleep(15 + Math.random() * 30);
+        kills += await terminateBackends(admin, database);
+      }
+    };
+    await Promise.all([...Array.from({ length: 6 }, (_, w) => worker(w)), killer()]);
+
+    const failed = outcomes.filter((o) => !o.ok);
+    expect(kills).toBeGreaterThan(10);
+    expect(failed.length).toBeGreaterThan(0);
+    expect(outcomes.filter((o) => o.ok).length).toBeGreaterThan(0);
+    expect(new Set(failed.map((o) => o.code))).toEqual(new Set(['CONNECTION']));
+    for (const o of outcomes) {
+      const version = (await store.events.streamInfo(o.stream))?.version ?? 0;
+      const sent = await count(store, 'queue_messages', `body->>'stream' = '${o.stream}'`);
+      // All or nothing: both events and the message, or none of them.
+      expect([version, sent]).toEqual(version === 0 ? [0, 0] : [2, 1]);
+      // What resolved is committed; what was rejected without an unknown outcome is not.
+      if (o.ok) expect(version).toBe(2);
+      else if (o.outcomeUnknown !== true) expect(version).toBe(0);
+    }
+    const pool = poolOf(store);
+    expect(pool.totalCount).toBeLessThanOrEqual(4);
+    expect(pool.waitingCount).toBe(0);
+    await store.events.append('after-the-storm', [{ type: 'Calm', data: {} }]);
+  });
+});
+
+describe('BEGIN on a connection that has just died', () => {
+  it('leaks no client: 40 rounds with a pool of 2, then the pool is whole and idle and a call answers', { timeout: 60_000 }, async () => {
+    const { proxy, store } = await openThroughProxy({ poolSize: 2 });
+    const pool = poolOf(store);
+    let failures = 0;
+    for (let round = 0; round < 40; round++) {
+      // Two live idle connections, then the wire dies under both: the next thing each sends is BEGIN.
+      await Promise.all([store.events.streamInfo('warm-a'), store.events.streamInfo('warm-b')]);
+      proxy.cutOnNextWrite();
+      const results = await Promise.allSettled(
+        [0, 1].map((k) => store.transaction(async (tx) => tx.events.append(`begin-${round}-${k}`, [{ type: 'A', data: {} }]))),
+      );
+      for (const r of results) {
+        if (r.status === 'rejected') {
+          failures++;
+          expect(codeOf(r.reason)).toBe('CONNECTION');
+          expect((r.reason as ConnectionError).outcomeUnknown).toBe(false);
+        }
+      }
+    }
+    expect(failures).toBeGreaterThanOrEqual(40);
+    expect(await count(store, 'events')).toBe(80 - failures);
+    expect(pool.totalCount).toBeLessThanOrEqual(2);
+    expect(pool.idleCount).toBe(pool.totalCount);
+    expect(pool.waitingCount).toBe(0);
+    await store.transaction(async (tx) => tx.events.append('answered', [{ type: 'A', data: {} }]));
+    expect((await store.events.streamInfo('answered'))?.version).toBe(1);
+  });
+
+  it('leaks no client when backends are killed between checkout and BEGIN, again and again', { timeout: 60_000 }, async () => {
+    const store = await open(fx.url, { poolSize: 2 });
+    const pool = poolOf(store);
+    const codes: string[] = [];
+    for (let round = 0; round < 40; round++) {
+      await Promise.all([store.events.streamInfo('warm-a'), store.events.streamInfo('warm-b')]);
+      // The kill races the checkouts: some transactions send BEGIN to a backend that is going away.
+      const kill = terminateBackends(admin, database);
+      const results = await Promise.allSettled(
+        [0, 1].map(async (k) => {
+          await sleep(Math.random() * 3);
+          await store.transaction(async (tx) => tx.events.append(`kill-${round}-${k}`, [{ type: 'A', data: {} }]));
+        }),
+      );
+      await kill;
+      for (const r of results) if (r.status === 'rejected') codes.push(codeOf(r.reason));
+    }
+    expect(codes.length).toBeGreaterThan(0);
+    expect(codes.filter((c) => c !== 'CONNECTION')).toEqual([]);
+    expect(pool.totalCount).toBeLessThanOrEqual(2);
+    expect(pool.idleCount).toBe(pool.totalCount);
+    expect(pool.waitingCount).toBe(0);
+    await store.events.append('answered', [{ type: 'A', data: {} }]);
+  });
+});
+
+describe('acquiring a connection is bounded', () => {
+  it('fails with TIMEOUT after connectionTimeoutMs when every connection of the store’s pool is held', async () => {
+    const store = await open(fx.url, { poolSize: 1, connectionTimeoutMs: 300 });
+    let finish!: () => void;
+    const held = store.transaction(async (tx) => {
+      await tx.events.append('held', [{ type: 'A', data: {} }]);
+      await new Promise<void>((resolve) => {
+        finish = resolve;
+      });
+    });
+    await sleep(50);
+    const error = await store.events.append('waiting', [{ type: 'A', data: {} }]).catch((e: unknown) => e);
+    expect(codeOf(error)).toBe('TIMEOUT');
+    expect((error as StrataError).retryable).toBe(true);
+    expect((error as Error).message).toMatch(/no database connection within 300 ms/);
+    finish();
+    await held;
+    await store.events.append('waiting', [{ type: 'A', data: {} }]);
+    expect(poolOf(store).waitingCount).toBe(0);
+  });
+
+  it('also bounds the wait on a pool the application owns and configured without a timeout', async () => {
+    const pool = new pg.Pool({ connectionString: fx.url, max: 1 });
+    pool.on('error', () => undefined);
+    onTestFinished(() => pool.end());
+    const store = await createPostgresStore(drizzle(pool) as unknown as AnyPgDatabase, { schema: fx.schemaName(), connectionTimeoutMs: 200 });
+    const client = await pool.connect(); // the application holds the only connection
+    const error = await store.events.streamInfo('s').catch((e: unknown) => e);
+    expect(codeOf(error)).toBe('TIMEOUT');
+    client.release();
+    expect(await store.events.streamInfo('s')).toBeNull();
+    await sleep(20);
+    expect(pool.idleCount).toBe(pool.totalCount); // the late checkout was handed straight back
+  });
+});
+
+describe('sockets cut by the network', () => {
+  it('fail calls in flight with CONNECTION, retryable, and retries with the same ids store each event once', async () => {
+    const { proxy, store } = await openThroughProxy({ poolSize: 8 });
+    const batches = Array.from({ length: 48 }, (_, i) => ({
+      stream: `cut-${i}`,
+      events: [{ id: crypto.randomUUID(), type: 'Placed', data: { i } }],
+    }));
+    await Promise.all(Array.from({ length: 8 }, (_, i) => store.events.streamInfo(`warm-${i}`)));
+    const before = proxy.bytesUp;
+    const first = batches.map((b) => store.events.append(b.stream, b.events));
+    // Cut the moment the first statements reach the wire, while they are in flight.
+    while (proxy.bytesUp === before) await new Promise((resolve) => setImmediate(resolve));
+    proxy.cutAll();
+    const results = await Promise.allSettled(first);
+    const failed = batches.filter((_, i) => results[i]?.status === 'rejected');
+    expect(failed.length).toBeGreaterThan(0);
+    for (const r of results) {
+      if (r.status === 'rejected') {
+        expect(codeOf(r.reason)).toBe('CONNECTION');
+        expect((r.reason as StrataError).retryable).toBe(true);
+      }
+    }
+    // What a writer following the rule does: retry CONNECTION with the same event ids.
+    for (const b of failed) await store.events.append(b.stream, b.events);
+    for (const b of batches) expect((await store.events.streamInfo(b.stream))?.version).toBe(1);
+    expect(await count(store, 'events')).toBe(48);
+  });
+
+  it('a statement cut on the wire is CONNECTION with an unknown outcome; retrying it with the same ids is safe', async () => {
+    const { proxy, store } = await openThroughProxy({ poolSize: 2 });
+    await store.events.streamInfo('warm');
+    const events = [{ id: crypto.randomUUID(), type: 'Placed', data: { total: 3 } }];
+    proxy.cutOnNextWrite();
+    const error = await store.events.append('order-9', events).catch((e: unknown) => e);
+    expect(codeOf(error)).toBe('CONNECTION');
+    expect((error as ConnectionError).outcomeUnknown).toBe(true);
+    const result = await store.events.append('order-9', events);
+    expect(await store.events.append('order-9', events)).toEqual(result);
+    expect((await store.events.streamInfo('order-9'))?.version).toBe(1);
+  });
+
+  it('a connection lost during COMMIT says the outcome is unknown; lost before COMMIT says nothing was committed', async () => {
+    const { proxy, store } = await openThroughProxy({ poolSize: 2 });
+    const during = await store
+      .transaction(async (tx) => {
+        await tx.events.append('c-1', [{ type: 'A', data: {} }]);
+        proxy.cutOnNextWrite(); // the next thing sent is COMMIT
+      })
+      .catch((e: unknown) => e);
+    expect(codeOf(during)).toBe('CONNECTION');
+    expect((during as ConnectionError).outcomeUnknown).toBe(true);
+    expect((during as Error).message).toMatch(/during COMMIT; the transaction may or may not have committed/);
+
+    const before = await store
+      .transaction(async (tx) => {
+        await tx.events.append('c-2', [{ type: 'A', data: {} }]);
+        proxy.cutAll();
+        await sleep(50);
+      })
+      .catch((e: unknown) => e);
+    expect(codeOf(before)).toBe('CONNECTION');
+    expect((before as ConnectionError).outcomeUnknown).toBe(false);
+    expect((before as Error).message).toMatch(/nothing was committed/);
+    expect(await store.events.streamInfo('c-2')).toBeNull();
+  });
+
+  it('the statement’s own error, or the application’s, wins over the failing ROLLBACK', async () => {
+    const { proxy, store } = await openThroughProxy({ poolSize: 2 });
+    const statement = await store
+      .transaction(async (tx) => {
+        await tx.events.append('r-1', [{ type: 'A', data: {} }]);
+        proxy.cutOnNextWrite();
+        await tx.events.append('r-1', [{ type: 'B', data: {} }]);
+      })
+      .catch((e: unknown) => e);
+    expect(codeOf(statement)).toBe('CONNECTION');
+    expect((statement as Error).message).toMatch(/^events\.append on stream "r-1"/);
+
+    const mine = new Error('payment declined');
+    const app = await store
+      .transaction(async (tx) => {
+        await tx.events.append('r-2', [{ type: 'A', data: {} }]);
+        proxy.cutOnNextWrite(); // the ROLLBACK that follows the throw fails on the wire
+        throw mine;
+      })
+      .catch((e: unknown) => e);
+    expect(app).toBe(mine);
+    expect(poolOf(store).waitingCount).toBe(0);
+    await store.events.append('r-3', [{ type: 'A', data: {} }]);
+  });
+});
+
+describe('the logger', () => {
+  it('hears of the loss and the recovery, once each, and never of a payload', async () => {
+    const logger = recordingLogger();
+    const { proxy, store } = await openThroughProxy({ poolSize: 2, logger });
+    await store.events.append('secret', [{ type: 'A', data: { card: '4111111111111111' } }]);
+    proxy.cutOnNextWrite();
+    for (let i = 0; i < 3; i++) {
+      await store.events.append('secret', [{ type: 'A', data: { card: '4111111111111111' } }]).catch(() => undefined);
+    }
+    await store.events.append('secret', [{ type: 'A', data: { card: '4111111111111111' } }]);
+    const text = JSON.stringify(logger.lines);
+    expect(text).not.toContain('4111111111111111');
+    expect(logger.lines.filter((l) => l.level === 'warn' && /connection lost during events\.append/.test(l.message))).toHaveLength(1);
+    expect(logger.lines.filter((l) => l.level === 'info' && /connection recovered after \d+ ms/.test(l.message))).toHaveLength(1);
+  });
+
+  it('hears of idle pooled connections that die, instead of the process crashing', async () => {
+    const logger = recordingLogger();
+    const store = await open(fx.url, { poolSize: 2, logger });
+    await Promise.all([store.events.streamInfo('a'), store.events.streamInfo('b')]);
+    expect(await terminateBackends(admin, database, { idleOnly: true })).toBeGreaterThan(0);
+    await sleep(200);
+    expect(logger.lines.some((l) => /idle pooled connection was lost/.test(l.message))).toBe(true);
+    expect(await store.events.streamInfo('a')).toBeNull();
+  });
+});
+
+describe('limits', () => {
+  it('the per-transaction event limit is VALIDATION with the reason in the message, and writes nothing', async () => {
+    const store = await open(fx.url);
+    const error = await fx.db
+      .transaction(async (tx) => {
+        // As if this transaction had already appended 1,048,570 events.
+        await tx.execute(sql`select set_config('strata.positions_used', '1048570', true)`);
+        await store.join(tx).events.append('bulk', Array.from({ length: 10 }, (_, i) => ({ type: 'Row', data: { i } })));
+      })
+      .catch((e: unknown) => e);
+    expect(codeOf(error)).toBe('VALIDATION');
+    expect((error as Error).message).toMatch(/more than 1048576 events appended in one transaction/);
+    expect(await store.events.streamInfo('bulk')).toBeNull();
+  });
+
+  it('a batch beyond that limit, and a payload beyond jsonb’s, are refused before anything is sent', { timeout: 60_000 }, async () => {
+    const { proxy, store } = await openThroughProxy({ poolSize: 2 });
+    await store.events.streamInfo('warm');
+    const sentBefore = proxy.bytesUp;
+    const many = await store.events.append('many', Array.from({ length: 1_048_577 }, () => ({ type: 'Row', data: {} }))).catch((e: unknown) => e);
+    expect(codeOf(many)).toBe('VALIDATION');
+    expect((many as Error).message).toMatch(/one append may hold at most 1048576/);
+    const blob = 'x'.repeat(270_000_000);
+    const huge = await store.events.append('huge', [{ type: 'Upload', data: { blob } }]).catch((e: unknown) => e);
+    expect(codeOf(huge)).toBe('VALIDATION');
+    expect((huge as Error).message).toMatch(/more than 268435455 bytes of strings and keys/);
+    const message = await store.queue.send('uploads', { body: { blob } }).catch((e: unknown) => e);
+    expect(codeOf(message)).toBe('VALIDATION');
+    expect(proxy.bytesUp - sentBefore).toBeLessThan(10_000);
+    expect(await count(store, 'events')).toBe(0);
+  });
+});

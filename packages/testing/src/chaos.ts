@@ -1,0 +1,159 @@
+import { createServer, type Server, type Socket, connect } from 'node:net';
+import pg from 'pg';
+
+/** A TCP proxy between clients and a PostgreSQL server that a test can use to break connections. */
+export interface ChaosProxy {
+  /** `url` with its host and port replaced by the proxy's. */
+  url: string;
+  /** Connections open through the proxy now. */
+  readonly open: number;
+  /** Bytes forwarded from clients to the server since the proxy started. */
+  readonly bytesUp: number;
+  /** Destroys every open connection at once, both sides, as a network failure would. */
+  cutAll(): number;
+  /**
+   * Arms the proxy: each connection open now is destroyed as soon as its client sends anything more,
+   * before those bytes reach the server. The next statement (a `BEGIN`, a `COMMIT`) on those
+   * connections fails on the wire, deterministically.
+   */
+  cutOnNextWrite(): number;
+  /** While true, new connections are accepted and closed at once (a server that is down). */
+  refuse(on: boolean): void;
+  /** Stops listening and destroys every connection. */
+  close(): Promise<void>;
+}
+
+interface Pair {
+  client: Socket;
+  server: Socket;
+  armed: boolean;
+}
+
+/**
+ * Starts a TCP proxy on 127.0.0.1 in front of the server of `url` (a `postgres://` connection string).
+ * The returned `url` connects through it.
+ */
+export async function startChaosProxy(url: string): Promise<ChaosProxy> {
+  const target = new URL(url);
+  const pairs = new Set<Pair>();
+  let refusing = false;
+  let bytesUp = 0;
+  const destroy = (p: Pair) => {
+    pairs.delete(p);
+    p.client.destroy();
+    p.server.destroy();
+  };
+  const server: Server = createServer((client) => {
+    if (refusing) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(Number(target.port || 5432), target.hostname);
+    const pair: Pair = { client, server: upstream, armed: false };
+    pairs.add(pair);
+    client.on('data', (chunk: Buffer) => {
+      if (pair.armed) return destroy(pair);
+      bytesUp += chunk.length;
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => client.write(chunk));
+    const end = () => destroy(pair);
+    client.on('error', end);
+    upstream.on('error', end);
+    client.on('close', end);
+    upstream.on('close', end);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  if (typeof address !== 'object' || address === null) throw new Error('the proxy has no address');
+  const proxied = new URL(url);
+  proxied.hostname = '127.0.0.1';
+  proxied.port = String(address.port);
+  return {
+    url: proxied.toString(),
+    get open() {
+      return pairs.size;
+    },
+    get bytesUp() {
+      return bytesUp;
+    },
+    cutAll() {
+      const n = pairs.size;
+      for (const p of [...pairs]) destroy(p);
+      return n;
+    },
+    cutOnNextWrite() {
+      for (const p of pairs) p.armed = true;
+      return pairs.size;
+    },
+    refuse(on) {
+      refusing = on;
+    },
+    close() {
+      for (const p of [...pairs]) destroy(p);
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * Terminates (`pg_terminate_backend`) the server processes connected to `database`, except the one
+ * asking, as an administrator or a failover would. Returns how many it terminated.
+ *
+ * @param adminUrl - a superuser connection string of the server
+ * @param database - the database whose connections to end
+ * @param options - `idleOnly`: only backends in state `idle` (pooled connections waiting for work)
+ */
+export async function terminateBackends(adminUrl: string, database: string, options: { idleOnly?: boolean } = {}): Promise<number> {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  admin.on('error', () => undefined);
+  await admin.connect();
+  try {
+    const idle = options.idleOnly === true ? `and state = 'idle'` : '';
+    const result = await admin.query<{ ok: boolean }>(
+      `select pg_terminate_backend(pid) as ok from pg_stat_activity
+       where datname = $1 and pid <> pg_backend_pid() and backend_type = 'client backend' ${idle}`,
+      [database],
+    );
+    return result.rows.filter((r) => r.ok).length;
+  } finally {
+    await admin.end().catch(() => undefined);
+  }
+}
+
+/** Resolves after `ms`. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `check` every 10 ms until it holds; fails naming `what` after `timeoutMs`. */
+export async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+/** One call to a recording logger. */
+export interface LogLine {
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string;
+  fields: Record<string, unknown> | undefined;
+}
+
+/** A logger that keeps every line, for tests that check what Strata reports (and what it never does). */
+export function recordingLogger(): { lines: LogLine[]; debug: LogFn; info: LogFn; warn: LogFn; error: LogFn } {
+  const lines: LogLine[] = [];
+  const at =
+    (level: LogLine['level']): LogFn =>
+    (message, fields) => {
+      lines.push({ level, message, fields });
+    };
+  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+type LogFn = (message: string, fields?: Record<string, unknown>) => void;
