@@ -25,8 +25,10 @@ export const MAX_JSON_DEPTH = 512;
 
 /**
  * Largest payload of one call — the data and metadata of all events of one append, the bodies of one
- * send, one snapshot's state — in bytes of strings and keys: PostgreSQL's limit for one jsonb value
- * (2^28 − 1 bytes), applied on every adapter so that the same input gets the same answer everywhere.
+ * send, one snapshot's state — counted in characters (UTF-16 code units) of strings and keys, and
+ * refused beyond it on every adapter alike. It is PostgreSQL's limit for one jsonb value, 2^28 − 1
+ * bytes; a character takes at least one byte, so nothing over it could be stored there. PostgreSQL can
+ * still refuse a payload under it (mostly multi-byte text, or very many numbers), with `VALIDATION` too.
  */
 export const MAX_PAYLOAD_BYTES = 268_435_455;
 
@@ -56,7 +58,7 @@ export class PayloadBudget {
     if (this.used > this.limit) {
       throw new ValidationError(
         this.field,
-        `holds more than ${this.limit} bytes of strings and keys, the most one append, send or snapshot may hold (PostgreSQL's limit for one jsonb value); store large blobs elsewhere and keep a reference`,
+        `holds more than ${this.limit} characters of strings and keys, the most one append, send or snapshot may hold (PostgreSQL's limit for one jsonb value is as many bytes); store large blobs elsewhere and keep a reference`,
       );
     }
   }

@@ -86,6 +86,35 @@ describe('consume() over a failing store', () => {
     expect(JSON.stringify(logger.lines)).not.toContain('4111111111111111');
   });
 
+  it('takes a stale receipt after an ack whose outcome was unknown as the ack having gone through', async () => {
+    const base = createMemoryStore();
+    let first = true;
+    const queue = new Proxy(base.queue, {
+      get(target, key, receiver) {
+        const original = Reflect.get(target, key, receiver) as unknown;
+        if (key !== 'ack') return typeof original === 'function' ? original.bind(target) : original;
+        return async (receipt: string) => {
+          await target.ack(receipt);
+          if (first) {
+            first = false; // applied, but the answer was lost with the connection
+            throw new ConnectionError('queue.ack: the database connection is lost or unusable (ECONNRESET)', { outcomeUnknown: true });
+          }
+        };
+      },
+    });
+    const store = Object.assign(Object.create(base) as StrataStore, { queue });
+    await store.queue.send('q', { body: 1 });
+    const logger = recorder();
+    const errors: unknown[] = [];
+    const stop = new AbortController();
+    const worker = consume(store, 'q', () => undefined, { signal: stop.signal, logger, onError: (e) => errors.push(e) });
+    await until(() => logger.lines.some((l) => /an earlier attempt that lost its connection went through/.test(l.message)));
+    stop.abort();
+    await worker;
+    expect(errors.map((e) => (e as { code: string }).code)).toEqual(['CONNECTION']);
+    expect(logger.lines.some((l) => /will be delivered again/.test(l.message))).toBe(false);
+  });
+
   it('gives up on an ack once the receipt is no longer valid, and never retries a stale receipt', async () => {
     const base = createMemoryStore();
     const store = flakyQueue(base, { ack: () => lost() });

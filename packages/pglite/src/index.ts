@@ -19,7 +19,7 @@ import { type AnyPgDatabase, createPostgresStore, type PostgresStore, type Postg
 import { drizzle } from 'drizzle-orm/pglite';
 
 /** Options of {@link createPgliteStore}. */
-export interface PgliteStoreOptions extends Omit<PostgresStoreOptions, 'poolSize' | 'connectionTimeoutMs'> {
+export interface PgliteStoreOptions extends Omit<PostgresStoreOptions, 'poolSize' | 'connectionTimeoutMs' | 'statementTimeoutMs'> {
   /**
    * Where PGlite keeps its data: `'memory://'`, a directory path (Node.js), or `'idb://name'`
    * (browsers). Ignored when `pglite` is given. @defaultValue `'memory://'`

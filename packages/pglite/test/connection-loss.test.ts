@@ -1,6 +1,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { type ConnectionError, isStrataError } from '@strata/core';
 import { recordingLogger } from '@strata/testing';
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { createPgliteStore } from '../src/index.js';
 
@@ -24,6 +25,8 @@ describe('a PGlite instance closed under the store', () => {
       expect((error as ConnectionError).retryable).toBe(true);
       expect((error as ConnectionError).outcomeUnknown).toBe(false);
       expect((error as Error).message).toMatch(/PGlite is closed/);
+      // Drizzle's error quotes every parameter; the cause Strata keeps does not.
+      expect(inspect(error, { depth: 10 })).not.toContain('4111111111111111');
     }
     expect(logger.lines.filter((l) => /connection lost/.test(l.message))).toHaveLength(1);
     expect(JSON.stringify(logger.lines)).not.toContain('4111111111111111');
@@ -43,6 +46,23 @@ describe('a PGlite instance closed under the store', () => {
     await closing;
     expect(pglite.closed).toBe(true);
     expect(codeOf(await store.events.streamInfo('t').catch((e: unknown) => e))).toBe('CONNECTION');
+    await store.close();
+  });
+});
+
+describe('a statement that fails inside a transaction', () => {
+  it('fails the transaction even when the function catches it, instead of a silent rollback at COMMIT', async () => {
+    const store = await createPgliteStore();
+    await store.pglite.exec(`alter table "${store.schema}".queue_messages rename to queue_messages_away`);
+    const error = await store
+      .transaction(async (tx) => {
+        await tx.events.append('kept?', [{ type: 'A', data: {} }]);
+        await tx.queue.send('q', { body: 1 }).catch(() => undefined);
+      })
+      .catch((e: unknown) => e);
+    expect(codeOf(error)).toBe('INTERNAL');
+    expect((error as Error).message).toMatch(/nothing was committed, because a statement in the transaction failed/);
+    expect(await store.events.streamInfo('kept?')).toBeNull();
     await store.close();
   });
 });

@@ -102,6 +102,59 @@ const NEVER_SENT_MESSAGES = new Set([
 const TIMEOUT_MESSAGES = new Set(['timeout exceeded when trying to connect', 'Connection terminated due to connection timeout', 'Query read timeout']);
 
 /**
+ * SQLSTATE classes whose server messages may quote the data of the statement (class 22: data
+ * exceptions, such as `invalid input syntax for type json`). Their messages stay out of every cause.
+ */
+const DATA_QUOTING_CLASSES = ['22'];
+
+/**
+ * A stand-in for a driver error that is safe to keep as a `cause` and to log: the driver's code,
+ * constraint, severity and stack frames, and its message unless it may quote data — never Drizzle's
+ * wrapper (whose message and `params` hold every bound value), nor the server's `detail`, `where` or
+ * `internalQuery`, which may quote rows.
+ */
+export function safeCause(error: unknown): Error {
+  if (isStrataError(error)) return error;
+  const facts = factsOf(error);
+  const original = findCoded(error) ?? firstError(error);
+  const name = original?.name ?? 'Error';
+  const quotes = facts.code !== undefined && DATA_QUOTING_CLASSES.some((c) => facts.code?.startsWith(c));
+  const message = quotes || original === undefined ? `driver error${facts.code === undefined ? '' : ` (SQLSTATE ${facts.code})`}` : original.message;
+  const summary = new Error(message);
+  summary.name = name;
+  const frames = (original?.stack ?? '').split('\n').filter((line) => line.startsWith('    at '));
+  summary.stack = [`${name}: ${message}`, ...frames].join('\n');
+  const extra: Record<string, unknown> = {};
+  if (facts.code !== undefined) extra.code = facts.code;
+  if (facts.constraint !== undefined) extra.constraint = facts.constraint;
+  const severity = (original as { severity?: unknown } | undefined)?.severity;
+  if (typeof severity === 'string') extra.severity = severity;
+  return Object.assign(summary, extra);
+}
+
+/** The innermost-first error that carries a string code (the driver's own, under Drizzle's wrapper). */
+function findCoded(error: unknown): Error | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
+    if (typeof (current as DriverError).code === 'string' && current instanceof Error) return current;
+    current = (current as DriverError).cause;
+  }
+  return undefined;
+}
+
+/** The driver's error under Drizzle's wrapper (which quotes parameters), or the error itself. */
+function firstError(error: unknown): Error | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
+    const next = (current as DriverError).cause;
+    const wrapper = (current as { name?: unknown }).name === 'DrizzleQueryError' || 'params' in (current as object);
+    if (!wrapper && current instanceof Error) return current;
+    current = next;
+  }
+  return undefined;
+}
+
+/**
  * Whether `error` says the connection is lost or unusable (a killed backend, a cut socket, a server
  * restart or shutdown, a closed client, pool or PGlite), in any of the ways node-postgres, pg-pool
  * and PGlite report it, wrapped by Drizzle or not. Such a connection must not be reused.
@@ -109,7 +162,8 @@ const TIMEOUT_MESSAGES = new Set(['timeout exceeded when trying to connect', 'Co
 export function isConnectionLoss(error: unknown): boolean {
   if (isStrataError(error)) return error.code === 'CONNECTION';
   const { code, messages } = factsOf(error);
-  if (code !== undefined && (LOSS_CODES.has(code) || code.startsWith('08'))) return true;
+  // Class 08 is connection exceptions, except 08P01: a protocol violation is a fault of the request.
+  if (code !== undefined && (LOSS_CODES.has(code) || (code.startsWith('08') && code !== '08P01'))) return true;
   return messages.some((m) => LOSS_MESSAGES.has(m));
 }
 
@@ -133,7 +187,7 @@ function limitField(operation: string): string {
 
 /**
  * Turns a driver error (node-postgres, pg-pool, PGlite, wrapped by Drizzle or not) into a
- * {@link StrataError}, keeping the original as `cause`. The message names the operation and the
+ * {@link StrataError}, with a {@link safeCause} of the original as `cause`. The message names the operation and the
  * stream, queue or consumer, never the bound values. Strata errors pass through unchanged.
  *
  * - a lost or unusable connection, however the driver says it: `CONNECTION`, retryable;
@@ -147,21 +201,21 @@ export function mapPgError(error: unknown, subject: ErrorSubject, options: MapPg
   if (isStrataError(error)) return error;
   const { code, constraint, codeMessage, messages } = factsOf(error);
   const where = describeSubject(subject);
-  // Driver messages may quote bound values; they stay in `cause`, out of the message.
+  // Driver messages may quote bound values: they stay out of the message (and `safeCause` keeps them out of the cause).
   const why = constraint === undefined ? '' : ` (constraint ${constraint})`;
   if (code === '23505') {
     if (constraint === 'events_event_id_idx') {
-      return new EventIdConflictError(subject.streamId ?? '', '(one of the batch)', 'was appended concurrently by another writer', { cause: error });
+      return new EventIdConflictError(subject.streamId ?? '', '(one of the batch)', 'was appended concurrently by another writer', { cause: safeCause(error) });
     }
     if (constraint === 'events_stream_version_idx' || constraint === 'streams_pkey') {
-      return new ConcurrencyError(`${where}: a concurrent append won the race${why}`, { ...(subject.streamId === undefined ? {} : { streamId: subject.streamId }) }, { cause: error });
+      return new ConcurrencyError(`${where}: a concurrent append won the race${why}`, { ...(subject.streamId === undefined ? {} : { streamId: subject.streamId }) }, { cause: safeCause(error) });
     }
   }
   if (code === '40001' || code === '40P01') {
-    return new ConcurrencyError(`${where}: ${code === '40P01' ? 'deadlock' : 'serialization failure'}, retry${why}`, {}, { cause: error });
+    return new ConcurrencyError(`${where}: ${code === '40P01' ? 'deadlock' : 'serialization failure'}, retry${why}`, {}, { cause: safeCause(error) });
   }
   if (messages.some((m) => TIMEOUT_MESSAGES.has(m))) {
-    return new StrataError('TIMEOUT', `${where}: no answer from the database in time (${messages.find((m) => TIMEOUT_MESSAGES.has(m))})`, { cause: error });
+    return new StrataError('TIMEOUT', `${where}: no answer from the database in time (${messages.find((m) => TIMEOUT_MESSAGES.has(m))})`, { cause: safeCause(error) });
   }
   if (isConnectionLoss(error)) {
     const neverSent = (code !== undefined && NEVER_SENT_CODES.has(code)) || messages.some((m) => NEVER_SENT_MESSAGES.has(m));
@@ -169,14 +223,14 @@ export function mapPgError(error: unknown, subject: ErrorSubject, options: MapPg
     const reason = code ?? messages.find((m) => LOSS_MESSAGES.has(m)) ?? 'lost';
     return new ConnectionError(
       `${where}: the database connection is lost or unusable (${reason})${outcomeUnknown ? '; the write may or may not have been applied' : ''}`,
-      { cause: error, outcomeUnknown },
+      { cause: safeCause(error), outcomeUnknown },
     );
   }
-  if (code === '57014') return new StrataError('TIMEOUT', `${where}: the statement was cancelled${why}`, { cause: error });
+  if (code === '57014') return new StrataError('TIMEOUT', `${where}: the statement was cancelled${why}`, { cause: safeCause(error) });
   if (code?.startsWith('54')) {
     // Class 54 (program limit exceeded): the server's message states the limit, never a value.
     const reason = codeMessage !== undefined && codeMessage.length < 300 ? codeMessage.replace(/^strata: /, '') : 'a limit of PostgreSQL was exceeded';
-    return new ValidationError(limitField(subject.operation), `exceeds a limit (${where}): ${reason} (SQLSTATE ${code})`, { cause: error });
+    return new ValidationError(limitField(subject.operation), `exceeds a limit (${where}): ${reason} (SQLSTATE ${code})`, { cause: safeCause(error) });
   }
-  return new StrataError('INTERNAL', `${where} failed${code === undefined ? '' : ` (SQLSTATE ${code})`}${why}`, { cause: error });
+  return new StrataError('INTERNAL', `${where} failed${code === undefined ? '' : ` (SQLSTATE ${code})`}${why}`, { cause: safeCause(error) });
 }

@@ -14,6 +14,8 @@ export interface MigrateOptions {
   schema?: string;
   /** Longest wait for a connection of a node-postgres pool, in ms; past it, `TIMEOUT`. @defaultValue 10000 */
   connectionTimeoutMs?: number;
+  /** Longest wait for the answer to one statement on a node-postgres pool, in ms; past it, `CONNECTION`. @defaultValue 600000 */
+  statementTimeoutMs?: number;
 }
 
 /** What {@link migrate} did. */
@@ -64,7 +66,8 @@ function statements(migration: ShippedMigration, schema: string): string[] {
 export async function migrate(db: AnyPgDatabase, options: MigrateOptions = {}): Promise<MigrateResult> {
   const schema = validateSchemaName(options.schema ?? 'strata');
   const connectionTimeoutMs = validateInteger(options.connectionTimeoutMs ?? 10_000, 'options.connectionTimeoutMs', 1, 3_600_000);
-  return migrateWith(sessionOf(db, { connectionTimeoutMs, logger: silentLogger }), schema);
+  const statementTimeoutMs = validateInteger(options.statementTimeoutMs ?? 600_000, 'options.statementTimeoutMs', 1, 86_400_000);
+  return migrateWith(sessionOf(db, { connectionTimeoutMs, statementTimeoutMs, logger: silentLogger }), schema);
 }
 
 /** {@link migrate} over a session the caller already has (the store's). */

@@ -1,7 +1,7 @@
 import { ConnectionError, ConnectionHealth, describeSubject, type ErrorSubject, StrataError, type StrataLogger } from '@strata/core';
 import type { SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
-import { isConnectionLoss, mapPgError } from './map-pg-error.js';
+import { isConnectionLoss, mapPgError, safeCause } from './map-pg-error.js';
 import type { AnyPgDatabase } from './migrate.js';
 import { rowsOf } from './rows.js';
 
@@ -15,7 +15,8 @@ export interface PgExecutor {
 export interface PgSession extends PgExecutor {
   /**
    * Runs `fn` in a transaction. The original error of `fn` wins over a failing `ROLLBACK`; a
-   * connection lost during `COMMIT` is a `CONNECTION` error with `outcomeUnknown`.
+   * connection lost during `COMMIT` is a `CONNECTION` error with `outcomeUnknown`; a transaction in
+   * which a statement failed is never reported as committed.
    */
   transaction<T>(subject: ErrorSubject, fn: (tx: PgExecutor) => Promise<T>): Promise<T>;
 }
@@ -24,16 +25,20 @@ export interface PgSession extends PgExecutor {
 export interface PgSessionOptions {
   /** Longest wait for a pooled connection, in ms. */
   connectionTimeoutMs: number;
+  /** Longest wait for the answer to one statement on a pooled connection, in ms. */
+  statementTimeoutMs: number;
   /** Where connection losses and recoveries are reported. */
   logger: StrataLogger;
 }
 
 /** The parts of a node-postgres (pg-pool) client that the session uses. */
 interface PooledClient {
-  query(config: { text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+  query(config: { text: string; values: unknown[] }): Promise<{ rows: unknown[]; command?: string }>;
   release(destroy?: Error | boolean): void;
   on(event: 'error', listener: (error: Error) => void): unknown;
   removeListener(event: 'error', listener: (error: Error) => void): unknown;
+  /** node-postgres' connection; its socket is destroyed when a statement outlives its deadline. */
+  connection?: { stream?: { destroy(error?: Error): void } };
 }
 
 /** The parts of a node-postgres (pg-pool) pool that the session uses. */
@@ -65,6 +70,23 @@ export function sessionOf(db: AnyPgDatabase, options: PgSessionOptions): PgSessi
   return pool === undefined ? drizzleSession(db, options) : poolSession(pool, options);
 }
 
+/**
+ * Operations that only read: a connection lost under them changed nothing, so their errors never have
+ * `outcomeUnknown`, and they are retried once, at once, on a fresh connection. Every other operation
+ * may write (`queue.receive` claims messages).
+ */
+const READS = new Set([
+  'events.readStream',
+  'events.readAll',
+  'events.streamInfo',
+  'events.headPosition',
+  'queue.stats',
+  'queue.deadLetters',
+  'snapshots.load',
+  'checkpoints.get',
+  'rowCounts',
+]);
+
 const dialect = new PgDialect();
 
 const codeOf = (error: unknown): string | undefined => {
@@ -72,17 +94,34 @@ const codeOf = (error: unknown): string | undefined => {
   return typeof code === 'string' ? code : undefined;
 };
 
+/** Messages of node-postgres errors after which a client must not be reused, besides connection losses. */
+const DISCARD_MESSAGES = new Set(['Query read timeout']);
+
+/** Raised (and caught) when a statement outlives its deadline; never seen by callers. */
+class Deadline extends Error {
+  constructor(readonly ms: number) {
+    super(`no answer within ${ms} ms`);
+  }
+}
+
 /**
  * A session over a node-postgres pool that does not trust the driver with connection lifecycles:
- * every checked-out client has an `'error'` listener until it is released (pg-pool removes its own
- * while a client is out, so a backend dying between two statements of a transaction would otherwise
- * be an uncaught `'error'` event); a client is always released, and destroyed when its connection is
- * broken, whatever fails — `BEGIN`, a statement, `COMMIT`, `ROLLBACK`; and acquiring a client is
- * bounded by `connectionTimeoutMs`.
+ *
+ * - every checked-out client has an `'error'` listener until it is released (pg-pool removes its own
+ *   while a client is out, so a backend dying between two statements of a transaction would otherwise
+ *   be an uncaught `'error'` event);
+ * - a client is always released, and destroyed when its connection is broken, whatever fails —
+ *   `BEGIN`, a statement, `COMMIT`, `ROLLBACK`;
+ * - acquiring a client is bounded by `connectionTimeoutMs`, and each statement's answer by
+ *   `statementTimeoutMs` (past it the socket is destroyed: a stalled server or network path is a lost
+ *   connection, not a hang);
+ * - a statement that cannot have been applied (a read, or a `BEGIN`) and failed because its pooled
+ *   connection had died while idle is retried once on a fresh connection, so a server restart costs
+ *   callers nothing where nothing could have been lost.
  */
 export function poolSession(pool: Pool, options: PgSessionOptions): PgSession {
-  const { connectionTimeoutMs, logger } = options;
-  const losses = new ConnectionHealth(logger);
+  const { connectionTimeoutMs, statementTimeoutMs, logger } = options;
+  const health = new ConnectionHealth(logger);
 
   const acquire = async (subject: ErrorSubject): Promise<PooledClient> => {
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -95,7 +134,7 @@ export function poolSession(pool: Pool, options: PgSessionOptions): PgSession {
       if (client !== 'timeout') return client;
     } catch (error) {
       const mapped = mapPgError(error, subject);
-      if (mapped.code === 'CONNECTION') losses.lost(subject.operation, codeOf(error));
+      if (mapped.code === 'CONNECTION') health.lost(subject.operation, codeOf(error));
       if (mapped.code !== 'TIMEOUT') throw mapped;
     } finally {
       clearTimeout(timer);
@@ -116,21 +155,43 @@ export function poolSession(pool: Pool, options: PgSessionOptions): PgSession {
     let broken: Error | undefined;
     const onError = (error: Error) => {
       broken ??= error;
-      losses.lost(subject.operation, codeOf(error));
+      health.lost(subject.operation, codeOf(error));
     };
     client.on('error', onError);
     let released = false;
-    return {
+    const held = {
       get broken() {
         return broken;
       },
-      /** Marks the connection broken when `error` says it is lost. */
+      /** Marks the connection broken when `error` says it must not be reused. */
       fail(error: unknown) {
-        if (isConnectionLoss(error)) this.breakWith(error);
+        const message = (error as { message?: unknown } | null)?.message;
+        if (error instanceof Deadline || isConnectionLoss(error) || (typeof message === 'string' && DISCARD_MESSAGES.has(message))) held.breakWith(error);
       },
       /** Marks the connection broken: it is destroyed on release instead of pooled. */
       breakWith(error: unknown) {
         broken ??= error instanceof Error ? error : new Error('connection unusable');
+      },
+      /** Runs one statement with a deadline; past it, destroys the socket so that nothing waits on it. */
+      async query(text: string, values: unknown[]): Promise<{ rows: unknown[]; command?: string }> {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        let late: Deadline | undefined;
+        const deadline = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            late = new Deadline(statementTimeoutMs);
+            held.breakWith(late);
+            client.connection?.stream?.destroy();
+            reject(late);
+          }, statementTimeoutMs);
+        });
+        deadline.catch(() => undefined);
+        try {
+          return await Promise.race([client.query({ text, values }), deadline]);
+        } catch (error) {
+          throw late ?? error;
+        } finally {
+          clearTimeout(timer);
+        }
       },
       release() {
         if (released) return;
@@ -140,49 +201,82 @@ export function poolSession(pool: Pool, options: PgSessionOptions): PgSession {
         client.release(broken ?? false);
       },
     };
+    return held;
   };
 
-  const query = async <T>(client: PooledClient, query: SQL): Promise<T[]> => {
-    const { sql, params } = dialect.sqlToQuery(query);
-    const result = await client.query({ text: sql, values: params });
-    return result.rows as T[];
+  /** Maps a failure of one statement, turning a missed deadline into a lost connection. */
+  const failure = (error: unknown, subject: ErrorSubject, mayHaveApplied: boolean) => {
+    if (error instanceof Deadline) {
+      return new ConnectionError(
+        `${describeSubject(subject)}: no answer from the database within ${error.ms} ms (statementTimeoutMs); the connection was dropped${mayHaveApplied ? '; the write may or may not have been applied' : ''}`,
+        { outcomeUnknown: mayHaveApplied },
+      );
+    }
+    return mapPgError(error, subject, { mayHaveApplied });
+  };
+
+  /** Whether a statement failed only because its pooled connection had died while it sat idle. */
+  const diedIdle = (error: unknown) => isConnectionLoss(error) && !(error instanceof Deadline);
+
+  const run = async <T>(subject: ErrorSubject, statement: SQL, retry: boolean): Promise<T[]> => {
+    const { sql, params } = dialect.sqlToQuery(statement);
+    const reads = READS.has(subject.operation);
+    const client = await acquire(subject);
+    const held = hold(client, subject);
+    try {
+      const result = await held.query(sql, params);
+      health.ok();
+      return result.rows as T[];
+    } catch (error) {
+      held.fail(error);
+      const mapped = failure(error, subject, !reads);
+      // A read changed nothing: once, try again at once on another connection.
+      if (retry && reads && held.broken !== undefined && diedIdle(error)) {
+        held.release();
+        return run(subject, statement, false);
+      }
+      throw mapped;
+    } finally {
+      held.release();
+    }
+  };
+
+  /** Checks out a client and opens a transaction on it; a dead pooled client is replaced once. */
+  const begin = async (subject: ErrorSubject, retry: boolean): Promise<ReturnType<typeof hold>> => {
+    const client = await acquire(subject);
+    const held = hold(client, subject);
+    try {
+      await held.query('begin', []);
+      return held;
+    } catch (error) {
+      held.fail(error);
+      held.release();
+      // Nothing has run in the transaction yet: a BEGIN lost with its connection is safe to repeat.
+      if (retry && diedIdle(error)) return begin(subject, false);
+      throw failure(error, subject, false);
+    }
   };
 
   return {
-    async execute<T>(subject: ErrorSubject, statement: SQL): Promise<T[]> {
-      const client = await acquire(subject);
-      const held = hold(client, subject);
-      try {
-        const rows = await query<T>(client, statement);
-        losses.ok();
-        return rows;
-      } catch (error) {
-        held.fail(error);
-        if (held.broken !== undefined) losses.lost(subject.operation, codeOf(error));
-        throw mapPgError(error, subject, { mayHaveApplied: true });
-      } finally {
-        held.release();
-      }
+    execute<T>(subject: ErrorSubject, statement: SQL): Promise<T[]> {
+      return run<T>(subject, statement, true);
     },
 
     async transaction<T>(subject: ErrorSubject, fn: (tx: PgExecutor) => Promise<T>): Promise<T> {
-      const client = await acquire(subject);
-      const held = hold(client, subject);
+      const held = await begin(subject, true);
       try {
-        try {
-          await client.query({ text: 'begin', values: [] });
-        } catch (error) {
-          held.fail(error);
-          throw mapPgError(error, subject);
-        }
+        let failed: StrataError | undefined;
         const tx: PgExecutor = {
           async execute<R>(inner: ErrorSubject, statement: SQL): Promise<R[]> {
+            const { sql, params } = dialect.sqlToQuery(statement);
             try {
-              return await query<R>(client, statement);
+              return (await held.query(sql, params)).rows as R[];
             } catch (error) {
               held.fail(error);
               // Inside a transaction nothing is applied until COMMIT: a lost connection rolls it back.
-              throw mapPgError(error, inner);
+              const mapped = failure(error, inner, false);
+              failed ??= mapped;
+              throw mapped;
             }
           },
         };
@@ -192,7 +286,7 @@ export function poolSession(pool: Pool, options: PgSessionOptions): PgSession {
         } catch (error) {
           if (held.broken === undefined) {
             try {
-              await client.query({ text: 'rollback', values: [] });
+              await held.query('rollback', []);
             } catch (rollbackError) {
               // The original error is the one worth reporting; this connection is not reused.
               held.breakWith(rollbackError);
@@ -203,22 +297,36 @@ export function poolSession(pool: Pool, options: PgSessionOptions): PgSession {
         if (held.broken !== undefined) {
           // Lost while the application held the transaction open: the server rolled it back.
           throw new ConnectionError(`${describeSubject(subject)}: the database connection was lost before COMMIT; nothing was committed`, {
-            cause: held.broken,
+            cause: safeCause(held.broken),
           });
         }
+        if (failed !== undefined) {
+          // PostgreSQL aborts a transaction at its first failed statement and answers COMMIT with a
+          // ROLLBACK: do not let a caught error turn into a silent loss of every write.
+          await held.query('rollback', []).catch((e: unknown) => held.breakWith(e));
+          throw new StrataError(
+            failed.code,
+            `${describeSubject(subject)}: nothing was committed, because a statement in the transaction failed and PostgreSQL rolled it back (${failed.message})`,
+            { cause: failed, retryable: failed.retryable },
+          );
+        }
+        let committed: { command?: string };
         try {
-          await client.query({ text: 'commit', values: [] });
+          committed = await held.query('commit', []);
         } catch (error) {
           held.fail(error);
-          if (isConnectionLoss(error)) {
+          if (error instanceof Deadline || isConnectionLoss(error)) {
             throw new ConnectionError(
               `${describeSubject(subject)}: the database connection was lost during COMMIT; the transaction may or may not have committed`,
-              { cause: error, outcomeUnknown: true },
+              { cause: error instanceof Deadline ? undefined : safeCause(error), outcomeUnknown: true },
             );
           }
           throw mapPgError(error, subject);
         }
-        losses.ok();
+        if (committed.command === 'ROLLBACK') {
+          throw new StrataError('INTERNAL', `${describeSubject(subject)}: PostgreSQL rolled the transaction back at COMMIT; nothing was committed`);
+        }
+        health.ok();
         return result;
       } finally {
         held.release();
@@ -229,32 +337,52 @@ export function poolSession(pool: Pool, options: PgSessionOptions): PgSession {
 
 /**
  * A session that runs statements and transactions through Drizzle (PGlite, a single node-postgres
- * client, other drivers), mapping every error and keeping the original error of the transaction's
- * function over a failing rollback.
+ * client, other drivers, a transaction the application opened), mapping every error, keeping the
+ * original error of the transaction's function over a failing rollback, and refusing to commit a
+ * transaction in which a statement failed.
+ *
+ * @param inTransaction - true when `db` is a transaction the application opened (`join`): nothing is
+ *   applied before the application commits, so no error has an unknown outcome
  */
-export function drizzleSession(db: AnyPgDatabase, options: Pick<PgSessionOptions, 'logger'>): PgSession {
-  const losses = new ConnectionHealth(options.logger);
-  const executorOf = (target: AnyPgDatabase, mayHaveApplied: boolean): PgExecutor => ({
+export function drizzleSession(db: AnyPgDatabase, options: Pick<PgSessionOptions, 'logger'>, inTransaction = false): PgSession {
+  const health = new ConnectionHealth(options.logger);
+  const executorOf = (target: AnyPgDatabase, autocommit: boolean, onFailure?: (error: StrataError) => void): PgExecutor => ({
     async execute<T>(subject: ErrorSubject, statement: SQL): Promise<T[]> {
       try {
         const rows = rowsOf<T>(await target.execute(statement));
-        if (mayHaveApplied) losses.ok();
+        if (autocommit) health.ok();
         return rows;
       } catch (error) {
-        if (isConnectionLoss(error)) losses.lost(subject.operation, codeOf(error));
-        throw mapPgError(error, subject, { mayHaveApplied });
+        if (isConnectionLoss(error)) health.lost(subject.operation, codeOf(error));
+        const mapped = mapPgError(error, subject, { mayHaveApplied: autocommit && !READS.has(subject.operation) });
+        onFailure?.(mapped);
+        throw mapped;
       }
     },
   });
   return {
-    ...executorOf(db, true),
+    ...executorOf(db, !inTransaction),
     async transaction<T>(subject: ErrorSubject, fn: (tx: PgExecutor) => Promise<T>): Promise<T> {
       let failure: { error: unknown } | undefined;
+      let failed: StrataError | undefined;
       let settled = false;
       try {
         const result = await db.transaction(async (tx) => {
           try {
-            return await fn(executorOf(tx as AnyPgDatabase, false));
+            const value = await fn(
+              executorOf(tx as AnyPgDatabase, false, (e) => {
+                failed ??= e;
+              }),
+            );
+            if (failed !== undefined) {
+              // The driver would answer COMMIT with a ROLLBACK; fail instead of reporting success.
+              throw new StrataError(
+                failed.code,
+                `${describeSubject(subject)}: nothing was committed, because a statement in the transaction failed and PostgreSQL rolled it back (${failed.message})`,
+                { cause: failed, retryable: failed.retryable },
+              );
+            }
+            return value;
           } catch (error) {
             failure = { error };
             throw error;
@@ -262,12 +390,12 @@ export function drizzleSession(db: AnyPgDatabase, options: Pick<PgSessionOptions
             settled = true;
           }
         });
-        losses.ok();
+        health.ok();
         return result;
       } catch (error) {
         // The function's own error wins over whatever the rollback raised after it.
         if (failure !== undefined) throw failure.error;
-        if (isConnectionLoss(error)) losses.lost(subject.operation, codeOf(error));
+        if (isConnectionLoss(error)) health.lost(subject.operation, codeOf(error));
         // Failing after the function returned means failing at COMMIT.
         throw mapPgError(error, subject, { mayHaveApplied: settled });
       }

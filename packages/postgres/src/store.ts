@@ -41,6 +41,13 @@ export interface PostgresStoreOptions {
    */
   connectionTimeoutMs?: number;
   /**
+   * Longest wait for the answer to one statement on a node-postgres pool. Past it the connection is
+   * dropped and the call fails with `CONNECTION`, as for any lost connection: a server or network path
+   * that stalls without closing the socket does not hang the application. Raise it if single statements
+   * legitimately run longer (huge appends, sends or purges). @defaultValue 60000
+   */
+  statementTimeoutMs?: number;
+  /**
    * Where the store reports connections lost and recovered (and what `subscribe()` and `consume()` over
    * it report, unless given their own): `console`, pino, winston or any object with `debug`, `info`,
    * `warn` and `error`. Never given payloads or bound values. @defaultValue silent
@@ -106,6 +113,7 @@ export async function createPostgresStore(connection: string | AnyPgDatabase, op
     maxAttempts: validateInteger(options.maxAttempts ?? 5, 'options.maxAttempts', 1, 1000),
   };
   const connectionTimeoutMs = validateInteger(options.connectionTimeoutMs ?? 10_000, 'options.connectionTimeoutMs', 1, 3_600_000);
+  const statementTimeoutMs = validateInteger(options.statementTimeoutMs ?? 60_000, 'options.statementTimeoutMs', 1, 86_400_000);
   const logger = safeLogger(options.logger);
   let db: AnyPgDatabase;
   let release: () => Promise<void> = async () => undefined;
@@ -130,7 +138,7 @@ export async function createPostgresStore(connection: string | AnyPgDatabase, op
   } else {
     db = connection;
   }
-  const session = sessionOf(db, { connectionTimeoutMs, logger });
+  const session = sessionOf(db, { connectionTimeoutMs, statementTimeoutMs, logger });
   if (options.migrate ?? true) {
     try {
       await migrateWith(session, schema);
@@ -192,7 +200,7 @@ function postgresStore(
     },
 
     join(tx) {
-      return contracts(pgContext(drizzleSession(tx, { logger }), names, settings, () => !closed, 'store', () => undefined));
+      return contracts(pgContext(drizzleSession(tx, { logger }, true), names, settings, () => !closed, 'store', () => undefined));
     },
 
     async rowCounts() {

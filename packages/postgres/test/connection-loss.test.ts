@@ -2,9 +2,11 @@ import { type ConnectionError, isStrataError, type StrataError } from '@strata/c
 import { recordingLogger, sleep, startChaosProxy, terminateBackends } from '@strata/testing';
 import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
+import { inspect } from 'node:util';
 import pg from 'pg';
 import { describe, expect, inject, it, onTestFinished } from 'vitest';
 import { type AnyPgDatabase, createPostgresStore, type PostgresStore, rowsOf } from '../src/index.js';
+import { safeCause } from '../src/map-pg-error.js';
 import { fileDatabase } from './fixtures.js';
 
 const fx = await fileDatabase();
@@ -113,23 +115,31 @@ describe('BEGIN on a connection that has just died', () => {
     const { proxy, store } = await openThroughProxy({ poolSize: 2 });
     const pool = poolOf(store);
     let failures = 0;
+    let committed = 0;
     for (let round = 0; round < 40; round++) {
       // Two live idle connections, then the wire dies under both: the next thing each sends is BEGIN.
       await Promise.all([store.events.streamInfo('warm-a'), store.events.streamInfo('warm-b')]);
       proxy.cutOnNextWrite();
+      // Every other round the server is down too, so the BEGIN cannot be repeated on a fresh connection.
+      const down = round % 2 === 1;
+      proxy.refuse(down);
       const results = await Promise.allSettled(
         [0, 1].map((k) => store.transaction(async (tx) => tx.events.append(`begin-${round}-${k}`, [{ type: 'A', data: {} }]))),
       );
+      proxy.refuse(false);
       for (const r of results) {
-        if (r.status === 'rejected') {
+        if (r.status === 'fulfilled') committed++;
+        else {
           failures++;
           expect(codeOf(r.reason)).toBe('CONNECTION');
           expect((r.reason as ConnectionError).outcomeUnknown).toBe(false);
         }
       }
+      // A BEGIN lost with a connection that died while idle is repeated once on a fresh one.
+      expect(results.map((r) => r.status)).toEqual(down ? ['rejected', 'rejected'] : ['fulfilled', 'fulfilled']);
     }
-    expect(failures).toBeGreaterThanOrEqual(40);
-    expect(await count(store, 'events')).toBe(80 - failures);
+    expect([committed, failures]).toEqual([40, 40]);
+    expect(await count(store, 'events')).toBe(40);
     expect(pool.totalCount).toBeLessThanOrEqual(2);
     expect(pool.idleCount).toBe(pool.totalCount);
     expect(pool.waitingCount).toBe(0);
@@ -227,6 +237,37 @@ describe('sockets cut by the network', () => {
     expect(await count(store, 'events')).toBe(48);
   });
 
+  it('while the server cannot be reached, calls fail with CONNECTION and nothing applied, and work again once it is back', async () => {
+    const { proxy, store } = await openThroughProxy({ poolSize: 2 });
+    await store.events.append('down', [{ type: 'A', data: {} }]);
+    proxy.refuse(true);
+    proxy.cutAll();
+    await sleep(50);
+    for (const call of [
+      () => store.events.append('down', [{ type: 'B', data: {} }]),
+      () => store.events.streamInfo('down'),
+      () => store.transaction(async (tx) => tx.queue.send('q', { body: 1 })),
+    ]) {
+      const error = await call().catch((e: unknown) => e);
+      expect(codeOf(error)).toBe('CONNECTION');
+      expect((error as ConnectionError).outcomeUnknown).toBe(false);
+    }
+    proxy.refuse(false);
+    await store.events.append('down', [{ type: 'B', data: {} }]);
+    expect((await store.events.streamInfo('down'))?.version).toBe(2);
+  });
+
+  it('a read cut on the wire is repeated on a fresh connection; a write is not, and says its outcome is unknown', async () => {
+    const { proxy, store } = await openThroughProxy({ poolSize: 1 });
+    await store.events.append('seen', [{ type: 'A', data: {} }]);
+    proxy.cutOnNextWrite();
+    expect((await store.events.streamInfo('seen'))?.version).toBe(1);
+    proxy.cutOnNextWrite();
+    const error = await store.queue.send('q', { body: 1 }).catch((e: unknown) => e);
+    expect(codeOf(error)).toBe('CONNECTION');
+    expect((error as ConnectionError).outcomeUnknown).toBe(true);
+  });
+
   it('a statement cut on the wire is CONNECTION with an unknown outcome; retrying it with the same ids is safe', async () => {
     const { proxy, store } = await openThroughProxy({ poolSize: 2 });
     await store.events.streamInfo('warm');
@@ -291,6 +332,82 @@ describe('sockets cut by the network', () => {
   });
 });
 
+describe('a server or network path that stalls without closing the socket', () => {
+  it('fails calls with CONNECTION after statementTimeoutMs instead of hanging them, and close() returns', { timeout: 30_000 }, async () => {
+    const { proxy, store } = await openThroughProxy({ poolSize: 2, statementTimeoutMs: 300, connectionTimeoutMs: 500 });
+    await Promise.all([store.events.append('s', [{ type: 'A', data: {} }]), store.events.streamInfo('warm')]);
+    proxy.stall(true);
+    // Both pooled connections are open: the statements are sent and never answered.
+    const [read, write] = await Promise.all([
+      store.events.streamInfo('s').catch((e: unknown) => e),
+      store.events.append('s', [{ type: 'B', data: {} }]).catch((e: unknown) => e),
+    ]);
+    expect(codeOf(read)).toBe('CONNECTION');
+    expect((read as Error).message).toMatch(/no answer from the database within 300 ms \(statementTimeoutMs\); the connection was dropped$/);
+    expect((read as ConnectionError).outcomeUnknown).toBe(false);
+    expect(codeOf(write)).toBe('CONNECTION');
+    expect((write as ConnectionError).outcomeUnknown).toBe(true);
+    // A new connection through the stalled path never completes its handshake: TIMEOUT.
+    const tx = await store.transaction(async (t) => t.events.append('t', [{ type: 'A', data: {} }])).catch((e: unknown) => e);
+    expect(codeOf(tx)).toBe('TIMEOUT');
+    proxy.stall(false);
+    await store.events.append('s', [{ type: 'C', data: {} }]);
+    expect(poolOf(store).waitingCount).toBe(0);
+
+    // A call stalled when the application closes the store: close() waits for it only until its deadline.
+    await Promise.all([store.events.streamInfo('a'), store.events.streamInfo('b')]);
+    proxy.stall(true);
+    const stalled = store.events.streamInfo('s').catch((e: unknown) => e);
+    await sleep(20);
+    await store.close();
+    expect(codeOf(await stalled)).toBe('CONNECTION');
+  });
+});
+
+describe('errors keep no payload', () => {
+  it('a cause never carries Drizzle’s parameters, nor a server message or detail that quotes data', async () => {
+    const store = await open(fx.url);
+    const card = '4111111111111111';
+    // A transaction the application opened with Drizzle, already aborted: Strata's statement fails in it.
+    const joined = await fx.db
+      .transaction(async (tx) => {
+        await tx.execute(sql`select 1/0`).catch(() => undefined);
+        await store.join(tx).events.append('pay', [{ type: 'Paid', data: { card } }]);
+      })
+      .catch((e: unknown) => e);
+    expect(codeOf(joined)).toBe('INTERNAL');
+    expect(inspect(joined, { depth: 10 })).not.toContain(card);
+    expect((joined as Error & { cause: { code?: string } }).cause.code).toBe('25P02');
+
+    // A server error whose message, detail and "where" quote the data sent.
+    const raw = await fx.pool.query('select $1::jsonb', [`{"card": "${card}`]).catch((e: unknown) => e);
+    expect(inspect(raw, { depth: 10 })).toContain(card);
+    const summary = safeCause(raw);
+    expect(inspect(summary, { depth: 10 })).not.toContain(card);
+    expect(summary).toMatchObject({ code: '22P02', message: 'driver error (SQLSTATE 22P02)' });
+  });
+});
+
+describe('a statement that fails inside a transaction', () => {
+  it('fails the transaction even when the function catches it, instead of PostgreSQL rolling back silently at COMMIT', async () => {
+    const store = await open(fx.url);
+    // Break what send needs behind the store's back, so that the statement fails on the server.
+    await fx.db.execute(sql.raw(`alter table "${store.schema}".queue_messages rename to queue_messages_away`));
+    const error = await store
+      .transaction(async (tx) => {
+        await tx.events.append('kept?', [{ type: 'A', data: {} }]);
+        await tx.queue.send('q', { body: 1 }).catch(() => undefined); // swallowed by the application
+        return 'looks committed';
+      })
+      .catch((e: unknown) => e);
+    expect(codeOf(error)).toBe('INTERNAL');
+    expect((error as Error).message).toMatch(/^transaction: nothing was committed, because a statement in the transaction failed/);
+    expect(await store.events.streamInfo('kept?')).toBeNull();
+    await fx.db.execute(sql.raw(`alter table "${store.schema}".queue_messages_away rename to queue_messages`));
+    await store.transaction(async (tx) => tx.queue.send('q', { body: 1 }));
+  });
+});
+
 describe('the logger', () => {
   it('hears of the loss and the recovery, once each, and never of a payload', async () => {
     const logger = recordingLogger();
@@ -343,7 +460,7 @@ describe('limits', () => {
     const blob = 'x'.repeat(270_000_000);
     const huge = await store.events.append('huge', [{ type: 'Upload', data: { blob } }]).catch((e: unknown) => e);
     expect(codeOf(huge)).toBe('VALIDATION');
-    expect((huge as Error).message).toMatch(/more than 268435455 bytes of strings and keys/);
+    expect((huge as Error).message).toMatch(/more than 268435455 characters of strings and keys/);
     const message = await store.queue.send('uploads', { body: { blob } }).catch((e: unknown) => e);
     expect(codeOf(message)).toBe('VALIDATION');
     expect(proxy.bytesUp - sentBefore).toBeLessThan(10_000);

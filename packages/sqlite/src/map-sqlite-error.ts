@@ -23,10 +23,11 @@ export function isSqliteConnectionLoss(error: unknown): boolean {
  * or locked database (another process holds the write lock past the busy timeout) is `TIMEOUT`,
  * retryable; a unique violation on an event id is `EVENT_ID_CONFLICT`, on a stream version
  * `CONCURRENCY`; a closed connection or a database file that cannot be opened, read or written is
- * `CONNECTION`, retryable. Messages name the operation and the stream, queue or consumer, never bound
- * values. Strata errors pass through.
+ * `CONNECTION`, retryable (with `outcomeUnknown` for an I/O error while committing, when
+ * `mayHaveApplied` says the error came from a commit). Messages name the operation and the stream, queue
+ * or consumer, never bound values. Strata errors pass through.
  */
-export function mapSqliteError(error: unknown, subject: ErrorSubject): StrataError {
+export function mapSqliteError(error: unknown, subject: ErrorSubject, options: { mayHaveApplied?: boolean } = {}): StrataError {
   if (isStrataError(error)) return error;
   const code = typeof (error as { code?: unknown } | null)?.code === 'string' ? (error as { code: string }).code : undefined;
   const message = error instanceof Error ? error.message : '';
@@ -44,7 +45,9 @@ export function mapSqliteError(error: unknown, subject: ErrorSubject): StrataErr
   }
   if (isSqliteConnectionLoss(error)) {
     const what = code === undefined ? 'the connection was closed under the store' : `the database file cannot be used (${code})`;
-    return new ConnectionError(`${where}: ${what}`, { cause: error });
+    // An I/O error while committing may come after the commit reached the file.
+    const outcomeUnknown = options.mayHaveApplied === true && code?.startsWith('SQLITE_IOERR') === true;
+    return new ConnectionError(`${where}: ${what}${outcomeUnknown ? '; the write may or may not have been applied' : ''}`, { cause: error, outcomeUnknown });
   }
   return new StrataError('INTERNAL', `${where} failed${code === undefined ? '' : ` (${code})`}`, { cause: error });
 }

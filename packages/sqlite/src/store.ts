@@ -1,5 +1,4 @@
 import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
 import {
   type Capabilities,
   ChangeEmitter,
@@ -149,19 +148,30 @@ function contracts(ctx: SqliteContext): StoreTransaction {
 /**
  * A check that the database file is still the one the connection opened. With WAL, SQLite goes on
  * writing to a file that was deleted or replaced under it, and every such write is lost when the
- * connection closes; this turns that into a `CONNECTION` error before the write. A no-op for in-memory
- * and temporary databases.
+ * connection closes; this turns that into a `CONNECTION` error before the write. The path is the one
+ * SQLite resolved when it opened the file (`PRAGMA database_list`), so a relative name, a later
+ * `chdir` or a re-pointed symlink does not confuse it. A no-op for in-memory and temporary databases,
+ * and when the file cannot be examined.
  */
 function fileGuard(client: BetterSqlite3.Database): (subject: ErrorSubject) => void {
-  if (client.memory || client.name === '' || client.name.startsWith('file:')) return () => undefined;
-  const path = resolve(client.name);
-  const opened = statSync(path, { throwIfNoEntry: false });
-  if (opened === undefined) return () => undefined;
+  const main = (client.pragma('database_list') as { name: string; file: string }[]).find((d) => d.name === 'main');
+  const path = main?.file ?? '';
+  if (path === '') return () => undefined;
+  const identity = (): { dev: number; ino: number } | null | 'unknown' => {
+    try {
+      return statSync(path, { throwIfNoEntry: false }) ?? null;
+    } catch {
+      return 'unknown'; // cannot look (permissions): let SQLite itself decide
+    }
+  };
+  const opened = identity();
+  if (opened === null || opened === 'unknown') return () => undefined;
   return (subject) => {
-    const now = statSync(path, { throwIfNoEntry: false });
-    if (now === undefined || now.ino !== opened.ino || now.dev !== opened.dev) {
+    const now = identity();
+    if (now === 'unknown') return;
+    if (now === null || now.ino !== opened.ino || now.dev !== opened.dev) {
       throw new ConnectionError(
-        `${describeSubject(subject)}: the database file ${JSON.stringify(path)} was ${now === undefined ? 'removed' : 'replaced'} after the store opened it; writes would be lost, so none are made (reopen the store)`,
+        `${describeSubject(subject)}: the database file ${JSON.stringify(path)} was ${now === null ? 'removed' : 'replaced'} after the store opened it; writes would be lost, so none are made (reopen the store)`,
       );
     }
   };
@@ -182,9 +192,9 @@ function sqliteStore(
   const checkFile = fileGuard(client);
   let closed = false;
 
-  /** Maps a driver error, noting a lost connection for the logger. */
-  const fail = (error: unknown, subject: ErrorSubject) => {
-    const mapped = mapSqliteError(error, subject);
+  /** Maps a driver error, noting a lost connection for the logger; `committing`: the error came from a commit. */
+  const fail = (error: unknown, subject: ErrorSubject, committing = false) => {
+    const mapped = mapSqliteError(error, subject, { mayHaveApplied: committing });
     if (mapped.code === 'CONNECTION') health.lost(subject.operation, (error as { code?: string } | null)?.code);
     return mapped;
   };
@@ -220,7 +230,7 @@ function sqliteStore(
             if (!locked) checkFile(subject);
             result = atomically(() => fn((n) => notices.push(n)));
           } catch (error) {
-            throw fail(error, subject);
+            throw fail(error, subject, !locked);
           }
           // Only a committed write says the database is usable again (reads work on a vanished file).
           if (!locked) health.ok();
@@ -267,9 +277,13 @@ function sqliteStore(
           active = false;
           try {
             checkFile(subject);
-            client.exec('COMMIT');
           } catch (error) {
             throw fail(error, subject);
+          }
+          try {
+            client.exec('COMMIT');
+          } catch (error) {
+            throw fail(error, subject, true);
           }
           health.ok();
           for (const n of notices) emitter.emit(n);

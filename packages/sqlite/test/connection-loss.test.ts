@@ -1,6 +1,6 @@
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { isStrataError, subscribe } from '@strata/core';
 import { recordingLogger, waitFor } from '@strata/testing';
 import Database from 'better-sqlite3';
@@ -48,6 +48,33 @@ describe('a database file that vanishes under the store', () => {
     writeFileSync(other, '');
     renameSync(other, file);
     expect(codeOf(await store.events.append('s', [{ type: 'B', data: {} }]).catch((e: unknown) => e))).toBe('CONNECTION');
+  });
+});
+
+describe('the vanished-file guard', () => {
+  it('watches the file SQLite opened, whatever the working directory or a symlink do afterwards', async () => {
+    const file = tempFile('real.db');
+    const dir = dirname(file);
+    symlinkSync(file, join(dir, 'current.db'));
+    const before = process.cwd();
+    process.chdir(dir);
+    let store: Awaited<ReturnType<typeof createSqliteStore>>;
+    try {
+      store = await createSqliteStore('current.db'); // relative, through a symlink
+    } finally {
+      process.chdir(before);
+    }
+    onTestFinished(() => store.close());
+    await store.events.append('s', [{ type: 'A', data: {} }]);
+    // A deploy re-points the symlink: SQLite still has the file it opened, so writes go on.
+    writeFileSync(join(dir, 'next.db'), '');
+    rmSync(join(dir, 'current.db'));
+    symlinkSync(join(dir, 'next.db'), join(dir, 'current.db'));
+    await store.events.append('s', [{ type: 'B', data: {} }]);
+    expect((await store.events.streamInfo('s'))?.version).toBe(2);
+    // The file itself goes: writes stop.
+    rmSync(file);
+    expect(codeOf(await store.events.append('s', [{ type: 'C', data: {} }]).catch((e: unknown) => e))).toBe('CONNECTION');
   });
 });
 

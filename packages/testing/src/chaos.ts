@@ -19,6 +19,11 @@ export interface ChaosProxy {
   cutOnNextWrite(): number;
   /** While true, new connections are accepted and closed at once (a server that is down). */
   refuse(on: boolean): void;
+  /**
+   * While true, nothing is forwarded either way and no socket is closed: a server or network path that
+   * stalls (a hung server, a dropped route, a full proxy) rather than failing.
+   */
+  stall(on: boolean): void;
   /** Stops listening and destroys every connection. */
   close(): Promise<void>;
 }
@@ -37,6 +42,7 @@ export async function startChaosProxy(url: string): Promise<ChaosProxy> {
   const target = new URL(url);
   const pairs = new Set<Pair>();
   let refusing = false;
+  let stalled = false;
   let bytesUp = 0;
   const destroy = (p: Pair) => {
     pairs.delete(p);
@@ -53,10 +59,13 @@ export async function startChaosProxy(url: string): Promise<ChaosProxy> {
     pairs.add(pair);
     client.on('data', (chunk: Buffer) => {
       if (pair.armed) return destroy(pair);
+      if (stalled) return;
       bytesUp += chunk.length;
       upstream.write(chunk);
     });
-    upstream.on('data', (chunk: Buffer) => client.write(chunk));
+    upstream.on('data', (chunk: Buffer) => {
+      if (!stalled) client.write(chunk);
+    });
     const end = () => destroy(pair);
     client.on('error', end);
     upstream.on('error', end);
@@ -91,6 +100,9 @@ export async function startChaosProxy(url: string): Promise<ChaosProxy> {
     },
     refuse(on) {
       refusing = on;
+    },
+    stall(on) {
+      stalled = on;
     },
     close() {
       for (const p of [...pairs]) destroy(p);

@@ -99,17 +99,28 @@ export async function consume(
    * Acks or nacks `d`, retrying a `CONNECTION` or `TIMEOUT` failure with backoff while the receipt is
    * valid (`validUntil`, by this process's clock, measured from before the receive or last extension).
    */
-  const settle = async (d: Delivery, what: 'ack' | 'nack', call: () => Promise<void>, validUntil: number): Promise<boolean> => {
+  const settle = async (d: Delivery, what: 'ack' | 'nack', call: () => Promise<void>, validUntil: () => number): Promise<boolean> => {
+    let mayHaveApplied = false;
     for (let attempt = 1; ; attempt++) {
       try {
         await call();
         if (attempt > 1) logger.info(`strata: ${what} on queue ${JSON.stringify(name)} succeeded after ${attempt} attempts`, { queue: name, messageId: d.id, attempt });
         return true;
       } catch (error) {
-        report(error, d);
         const code = isStrataError(error) ? error.code : undefined;
+        if (code === 'STALE_RECEIPT' && mayHaveApplied) {
+          // An earlier attempt lost its connection after reaching the database, and did settle it.
+          logger.info(`strata: ${what} on queue ${JSON.stringify(name)}: an earlier attempt that lost its connection went through`, {
+            queue: name,
+            messageId: d.id,
+            attempt,
+          });
+          return true;
+        }
+        report(error, d);
+        if (isStrataError(error, 'CONNECTION') && (error as { outcomeUnknown?: unknown }).outcomeUnknown === true) mayHaveApplied = true;
         const wait = backoffDelay(attempt, 50, 2000);
-        if (code === undefined || !SETTLE_RETRYABLE.has(code) || Date.now() + wait >= validUntil) {
+        if (code === undefined || !SETTLE_RETRYABLE.has(code) || Date.now() + wait >= validUntil()) {
           logger.warn(`strata: ${what} on queue ${JSON.stringify(name)} failed (${code ?? 'error'}); the message will be delivered again once its visibility timeout passes`, {
             queue: name,
             messageId: d.id,
@@ -147,7 +158,7 @@ export async function consume(
         report(error, d);
         const reason = error instanceof Error ? error.message : String(error);
         const last = d.attempt >= d.maxAttempts;
-        const nacked = await settle(d, 'nack', () => store.queue.nack(d.receipt, { delayMs: backoffDelay(d.attempt, retryBaseMs, retryMaxMs), reason }), validUntil);
+        const nacked = await settle(d, 'nack', () => store.queue.nack(d.receipt, { delayMs: backoffDelay(d.attempt, retryBaseMs, retryMaxMs), reason }), () => validUntil);
         if (nacked && last) {
           logger.warn(`strata: message dead-lettered on queue ${JSON.stringify(name)} after ${d.attempt} failed attempts`, {
             queue: name,
@@ -158,7 +169,7 @@ export async function consume(
         return;
       }
       clearInterval(extend);
-      await settle(d, 'ack', () => store.queue.ack(d.receipt), validUntil);
+      await settle(d, 'ack', () => store.queue.ack(d.receipt), () => validUntil);
     })();
   };
 
