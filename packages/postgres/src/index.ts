@@ -14,7 +14,7 @@
  * @packageDocumentation
  */
 export type { ErrorSubject } from '@strata/core';
-export { isConnectionLoss, type MapPgErrorOptions, mapPgError } from './map-pg-error.js';
+export { isConnectionLoss, type MapPgErrorOptions, mapPgError, safeCause } from './map-pg-error.js';
 export { type AnyPgDatabase, type MigrateOptions, type MigrateResult, migrate, validateSchemaName } from './migrate.js';
 export { contentHash as migrationHash } from '@strata/core';
 export { MIGRATIONS, type ShippedMigration } from './migrations.generated.js';
