@@ -147,24 +147,31 @@ describe('BEGIN on a connection that has just died', () => {
     expect((await store.events.streamInfo('answered'))?.version).toBe(1);
   });
 
-  it('leaks no client when backends are killed between checkout and BEGIN, again and again', { timeout: 60_000 }, async () => {
+  it('leaks no client when backends are killed around checkouts and BEGINs, again and again', { timeout: 60_000 }, async () => {
     const store = await open(fx.url, { poolSize: 2 });
     const pool = poolOf(store);
     const codes: string[] = [];
+    let kills = 0;
     for (let round = 0; round < 40; round++) {
       await Promise.all([store.events.streamInfo('warm-a'), store.events.streamInfo('warm-b')]);
-      // The kill races the checkouts: some transactions send BEGIN to a backend that is going away.
+      // The kill races the checkouts: it lands before, during or after each BEGIN, or mid-transaction.
       const kill = terminateBackends(admin, database);
       const results = await Promise.allSettled(
         [0, 1].map(async (k) => {
           await sleep(Math.random() * 3);
-          await store.transaction(async (tx) => tx.events.append(`kill-${round}-${k}`, [{ type: 'A', data: {} }]));
+          await store.transaction(async (tx) => {
+            await tx.events.append(`kill-${round}-${k}`, [{ type: 'A', data: {} }]);
+            await sleep(Math.random() * 3);
+            await tx.events.append(`kill-${round}-${k}`, [{ type: 'B', data: {} }]);
+          });
         }),
       );
-      await kill;
+      kills += await kill;
       for (const r of results) if (r.status === 'rejected') codes.push(codeOf(r.reason));
     }
-    expect(codes.length).toBeGreaterThan(0);
+    // Whether a kill failed a transaction or only cost a repeated BEGIN is up to the race; what must
+    // hold either way: only CONNECTION errors, and no client lost.
+    expect(kills).toBeGreaterThan(0);
     expect(codes.filter((c) => c !== 'CONNECTION')).toEqual([]);
     expect(pool.totalCount).toBeLessThanOrEqual(2);
     expect(pool.idleCount).toBe(pool.totalCount);
