@@ -78,8 +78,47 @@ export function isStrataError<C extends StrataErrorCode>(error: unknown, code?: 
   return code === undefined || (error as StrataError).code === code;
 }
 
-/** A {@link StrataError} known to carry code `C`. */
-export type StrataErrorOf<C extends StrataErrorCode> = StrataError & {
+/**
+ * The error class each code is raised with, so that {@link isStrataError} narrows to it:
+ * `isStrataError(e, 'CONCURRENCY')` gives `e.actualVersion`, `isStrataError(e, 'CONNECTION')` gives
+ * `e.outcomeUnknown`. Codes without a class of their own are plain {@link StrataError}s.
+ */
+export interface StrataErrorClasses {
+  /** {@link ConcurrencyError}. */
+  CONCURRENCY: ConcurrencyError;
+  /** {@link ValidationError}. */
+  VALIDATION: ValidationError;
+  /** {@link StoreClosedError}. */
+  CLOSED: StoreClosedError;
+  /** {@link StaleReceiptError}. */
+  STALE_RECEIPT: StaleReceiptError;
+  /** {@link NotSupportedError}. */
+  NOT_SUPPORTED: NotSupportedError;
+  /** {@link ConnectionError}. */
+  CONNECTION: ConnectionError;
+  /** {@link SerializationError}. */
+  SERIALIZATION: SerializationError;
+  /** {@link EventIdConflictError}. */
+  EVENT_ID_CONFLICT: EventIdConflictError;
+  /** {@link MigrationError}. */
+  MIGRATION: MigrationError;
+  /** A plain {@link StrataError}. */
+  TIMEOUT: StrataError;
+  /** A plain {@link StrataError}. */
+  INTERNAL: StrataError;
+}
+
+/**
+ * A `CONNECTION` error that no retry can fix: the application closed the store's database handle (a
+ * PGlite instance, a pool, a SQLite connection) or the SQLite file went away. `subscribe()` and
+ * `consume()` stop on it instead of retrying for ever.
+ */
+export function isPermanentLoss(error: unknown): boolean {
+  return isStrataError(error, 'CONNECTION') && !error.retryable;
+}
+
+/** A {@link StrataError} known to carry code `C`: the class that code is raised with. */
+export type StrataErrorOf<C extends StrataErrorCode> = StrataErrorClasses[C] & {
   /** The code the check asked for. */
   readonly code: C;
 };

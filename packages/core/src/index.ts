@@ -35,6 +35,7 @@ export {
   StoreClosedError,
   StrataError,
   type StrataErrorCode,
+  type StrataErrorClasses,
   type StrataErrorOf,
   type StrataErrorOptions,
   ValidationError,

@@ -96,6 +96,6 @@ export class ConnectionHealth {
     if (this.#lostAt === undefined) return;
     const downMs = Date.now() - this.#lostAt;
     this.#lostAt = undefined;
-    this.logger.info(`strata: database connection recovered after ${downMs} ms`, { downMs });
+    this.logger.info(`strata: database connection recovered, ${downMs} ms after the first failure`, { downMs });
   }
 }

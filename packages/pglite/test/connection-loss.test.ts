@@ -1,5 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
-import { type ConnectionError, isStrataError } from '@strata/core';
+import { type ConnectionError, consume, isStrataError, subscribe } from '@strata/core';
 import { recordingLogger } from '@strata/testing';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import { createPgliteStore } from '../src/index.js';
 const codeOf = (e: unknown) => (isStrataError(e) ? e.code : `not a StrataError: ${String(e)}`);
 
 describe('a PGlite instance closed under the store', () => {
-  it('turns every call into a retryable CONNECTION error, reported once, and the store still closes', async () => {
+  it('turns every call into a CONNECTION error that no retry can fix, reported once, and the store still closes', async () => {
     const pglite = await PGlite.create();
     const logger = recordingLogger();
     const store = await createPgliteStore({ pglite, logger });
@@ -22,13 +22,19 @@ describe('a PGlite instance closed under the store', () => {
     ]) {
       const error = await call().catch((e: unknown) => e);
       expect(codeOf(error)).toBe('CONNECTION');
-      expect((error as ConnectionError).retryable).toBe(true);
+      // Closed by the application: it never comes back, so retry loops must not spin on it.
+      expect((error as ConnectionError).retryable).toBe(false);
       expect((error as ConnectionError).outcomeUnknown).toBe(false);
-      expect((error as Error).message).toMatch(/PGlite is closed/);
+      expect((error as Error).message).toMatch(/PGlite is closed.*no retry can succeed: open a new store/);
       // Drizzle's error quotes every parameter; the cause Strata keeps does not.
       expect(inspect(error, { depth: 10 })).not.toContain('4111111111111111');
     }
     expect(logger.lines.filter((l) => /connection lost/.test(l.message))).toHaveLength(1);
+    // subscribe() and consume() stop on it instead of retrying for ever.
+    const sub = subscribe(store, { handler: () => undefined });
+    await expect(sub.done).rejects.toMatchObject({ code: 'CONNECTION', retryable: false });
+    await expect(consume(store, 'q', () => undefined)).rejects.toMatchObject({ code: 'CONNECTION', retryable: false });
+    expect(logger.lines.filter((l) => l.level === 'error' && /stops/.test(l.message))).toHaveLength(2);
     expect(JSON.stringify(logger.lines)).not.toContain('4111111111111111');
     await store.close();
   });
@@ -61,7 +67,7 @@ describe('a statement that fails inside a transaction', () => {
       })
       .catch((e: unknown) => e);
     expect(codeOf(error)).toBe('INTERNAL');
-    expect((error as Error).message).toMatch(/nothing was committed, because a statement in the transaction failed/);
+    expect((error as Error).message).toMatch(/^queue\.send on queue "q" failed \(SQLSTATE 42P01\)/);
     expect(await store.events.streamInfo('kept?')).toBeNull();
     await store.close();
   });

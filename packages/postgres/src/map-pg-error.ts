@@ -98,6 +98,13 @@ const NEVER_SENT_MESSAGES = new Set([
   'PGlite is closing',
 ]);
 
+/**
+ * Of {@link LOSS_MESSAGES}, those that say the store's own handle was closed by the application: a
+ * PGlite instance or a pool that was ended. No retry can succeed, so these are `CONNECTION` with
+ * `retryable: false`.
+ */
+const PERMANENT_MESSAGES = new Set(['Cannot use a pool after calling end on the pool', 'PGlite is closed', 'PGlite is closing']);
+
 /** How node-postgres and pg-pool say a connection could not be had in time. */
 const TIMEOUT_MESSAGES = new Set(['timeout exceeded when trying to connect', 'Connection terminated due to connection timeout', 'Query read timeout']);
 
@@ -190,7 +197,8 @@ function limitField(operation: string): string {
  * {@link StrataError}, with a {@link safeCause} of the original as `cause`. The message names the operation and the
  * stream, queue or consumer, never the bound values. Strata errors pass through unchanged.
  *
- * - a lost or unusable connection, however the driver says it: `CONNECTION`, retryable;
+ * - a lost or unusable connection, however the driver says it: `CONNECTION`, retryable (not retryable
+ *   when the application closed the PGlite instance or ended the pool: no retry can succeed);
  * - no connection in time, a cancelled statement: `TIMEOUT`, retryable;
  * - a unique violation of an event id or stream version: `EVENT_ID_CONFLICT` or `CONCURRENCY`;
  * - a serialization failure or deadlock: `CONCURRENCY`, retryable;
@@ -221,9 +229,10 @@ export function mapPgError(error: unknown, subject: ErrorSubject, options: MapPg
     const neverSent = (code !== undefined && NEVER_SENT_CODES.has(code)) || messages.some((m) => NEVER_SENT_MESSAGES.has(m));
     const outcomeUnknown = options.mayHaveApplied === true && !neverSent;
     const reason = code ?? messages.find((m) => LOSS_MESSAGES.has(m)) ?? 'lost';
+    const permanent = messages.some((m) => PERMANENT_MESSAGES.has(m));
     return new ConnectionError(
-      `${where}: the database connection is lost or unusable (${reason})${outcomeUnknown ? '; the write may or may not have been applied' : ''}`,
-      { cause: safeCause(error), outcomeUnknown },
+      `${where}: the database connection is lost or unusable (${reason})${outcomeUnknown ? '; the write may or may not have been applied' : ''}${permanent ? '; it was closed by the application, so no retry can succeed: open a new store' : ''}`,
+      { cause: safeCause(error), outcomeUnknown, ...(permanent ? { retryable: false } : {}) },
     );
   }
   if (code === '57014') return new StrataError('TIMEOUT', `${where}: the statement was cancelled${why}`, { cause: safeCause(error) });

@@ -16,9 +16,11 @@ export interface PgSession extends PgExecutor {
   /**
    * Runs `fn` in a transaction. The original error of `fn` wins over a failing `ROLLBACK`; a
    * connection lost during `COMMIT` is a `CONNECTION` error with `outcomeUnknown`; a transaction in
-   * which a statement failed is never reported as committed.
+   * which a statement failed is never reported as committed: it rejects with that statement's error.
    */
   transaction<T>(subject: ErrorSubject, fn: (tx: PgExecutor) => Promise<T>): Promise<T>;
+  /** Stops listening to the pool (a pool the application owns outlives the store). */
+  dispose(): void;
 }
 
 /** What a session needs besides the database. */
@@ -44,6 +46,8 @@ interface PooledClient {
 /** The parts of a node-postgres (pg-pool) pool that the session uses. */
 interface Pool {
   connect(): Promise<PooledClient>;
+  on(event: 'acquire' | 'release', listener: (...args: never[]) => void): unknown;
+  removeListener(event: 'acquire' | 'release', listener: (...args: never[]) => void): unknown;
   readonly totalCount: number;
   readonly idleCount: number;
   readonly waitingCount: number;
@@ -55,6 +59,8 @@ export function poolOf(db: AnyPgDatabase): Pool | undefined {
   if (typeof client !== 'object' || client === null) return undefined;
   const looksLikePool =
     typeof client.connect === 'function' &&
+    typeof client.on === 'function' &&
+    typeof client.removeListener === 'function' &&
     typeof client.totalCount === 'number' &&
     typeof client.idleCount === 'number' &&
     typeof client.waitingCount === 'number';
@@ -72,8 +78,8 @@ export function sessionOf(db: AnyPgDatabase, options: PgSessionOptions): PgSessi
 
 /**
  * Operations that only read: a connection lost under them changed nothing, so their errors never have
- * `outcomeUnknown`, and they are retried once, at once, on a fresh connection. Every other operation
- * may write (`queue.receive` claims messages).
+ * `outcomeUnknown`, and they are tried again at once on another connection when theirs had died idle.
+ * Every other operation may write (`queue.receive` claims messages).
  */
 const READS = new Set([
   'events.readStream',
@@ -88,6 +94,13 @@ const READS = new Set([
 ]);
 
 const dialect = new PgDialect();
+
+/**
+ * How many times a statement that cannot have been applied (a read, a `BEGIN`) is tried when it failed
+ * only because its pooled connection had died while idle: after a restart, several idle connections of
+ * the pool may be dead at once.
+ */
+const REPEATS = 3;
 
 const codeOf = (error: unknown): string | undefined => {
   const code = (error as { code?: unknown } | null)?.code;
@@ -116,12 +129,41 @@ class Deadline extends Error {
  *   `statementTimeoutMs` (past it the socket is destroyed: a stalled server or network path is a lost
  *   connection, not a hang);
  * - a statement that cannot have been applied (a read, or a `BEGIN`) and failed because its pooled
- *   connection had died while idle is retried once on a fresh connection, so a server restart costs
- *   callers nothing where nothing could have been lost.
+ *   connection had died while idle is tried again on another connection (up to three times), so a
+ *   server restart costs callers nothing where nothing could have been lost.
  */
 export function poolSession(pool: Pool, options: PgSessionOptions): PgSession {
   const { connectionTimeoutMs, statementTimeoutMs, logger } = options;
   const health = new ConnectionHealth(logger);
+
+  // pg-pool removes its own 'error' listener from a client in the same synchronous step in which it
+  // hands the client out, and the server's FATAL can arrive in the very TCP read that completed the
+  // checkout, before any promise continuation runs. So a listener goes on at 'acquire' — for every
+  // checkout from the pool, ours or not — and stays until the client is held or released.
+  const early = new WeakMap<PooledClient, { listener: (error: Error) => void; error: Error | undefined }>();
+  const onAcquire = (client: PooledClient) => {
+    if (early.has(client)) return;
+    const entry = {
+      error: undefined as Error | undefined,
+      listener: (error: Error) => {
+        entry.error ??= error;
+      },
+    };
+    early.set(client, entry);
+    client.on('error', entry.listener);
+  };
+  const unguard = (client: PooledClient): Error | undefined => {
+    const entry = early.get(client);
+    if (entry === undefined) return undefined;
+    early.delete(client);
+    client.removeListener('error', entry.listener);
+    return entry.error;
+  };
+  const onRelease = (_error: unknown, client: PooledClient) => {
+    unguard(client);
+  };
+  pool.on('acquire', onAcquire as (...args: never[]) => void);
+  pool.on('release', onRelease as (...args: never[]) => void);
 
   const acquire = async (subject: ErrorSubject): Promise<PooledClient> => {
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -146,7 +188,7 @@ export function poolSession(pool: Pool, options: PgSessionOptions): PgSession {
     );
     throw new StrataError(
       'TIMEOUT',
-      `${describeSubject(subject)}: no database connection within ${connectionTimeoutMs} ms (pool: ${pool.totalCount} open, ${pool.idleCount} idle, ${pool.waitingCount} waiting); raise connectionTimeoutMs or the pool size`,
+      `${describeSubject(subject)}: no database connection within ${connectionTimeoutMs} ms (pool: ${pool.totalCount} open, ${pool.idleCount} idle, ${pool.waitingCount} waiting): the database is unreachable or slow to accept connections, or every connection is busy (then raise the pool size or connectionTimeoutMs)`,
     );
   };
 
@@ -158,6 +200,8 @@ export function poolSession(pool: Pool, options: PgSessionOptions): PgSession {
       health.lost(subject.operation, codeOf(error));
     };
     client.on('error', onError);
+    const before = unguard(client);
+    if (before !== undefined) onError(before);
     let released = false;
     const held = {
       get broken() {
@@ -180,6 +224,7 @@ export function poolSession(pool: Pool, options: PgSessionOptions): PgSession {
           timer = setTimeout(() => {
             late = new Deadline(statementTimeoutMs);
             held.breakWith(late);
+            health.lost(subject.operation, 'statementTimeoutMs');
             client.connection?.stream?.destroy();
             reject(late);
           }, statementTimeoutMs);
@@ -218,7 +263,7 @@ export function poolSession(pool: Pool, options: PgSessionOptions): PgSession {
   /** Whether a statement failed only because its pooled connection had died while it sat idle. */
   const diedIdle = (error: unknown) => isConnectionLoss(error) && !(error instanceof Deadline);
 
-  const run = async <T>(subject: ErrorSubject, statement: SQL, retry: boolean): Promise<T[]> => {
+  const run = async <T>(subject: ErrorSubject, statement: SQL, attempt: number): Promise<T[]> => {
     const { sql, params } = dialect.sqlToQuery(statement);
     const reads = READS.has(subject.operation);
     const client = await acquire(subject);
@@ -231,9 +276,9 @@ export function poolSession(pool: Pool, options: PgSessionOptions): PgSession {
       held.fail(error);
       const mapped = failure(error, subject, !reads);
       // A read changed nothing: once, try again at once on another connection.
-      if (retry && reads && held.broken !== undefined && diedIdle(error)) {
+      if (attempt < REPEATS && reads && held.broken !== undefined && diedIdle(error)) {
         held.release();
-        return run(subject, statement, false);
+        return run(subject, statement, attempt + 1);
       }
       throw mapped;
     } finally {
@@ -242,7 +287,7 @@ export function poolSession(pool: Pool, options: PgSessionOptions): PgSession {
   };
 
   /** Checks out a client and opens a transaction on it; a dead pooled client is replaced once. */
-  const begin = async (subject: ErrorSubject, retry: boolean): Promise<ReturnType<typeof hold>> => {
+  const begin = async (subject: ErrorSubject, attempt: number): Promise<ReturnType<typeof hold>> => {
     const client = await acquire(subject);
     const held = hold(client, subject);
     try {
@@ -252,18 +297,23 @@ export function poolSession(pool: Pool, options: PgSessionOptions): PgSession {
       held.fail(error);
       held.release();
       // Nothing has run in the transaction yet: a BEGIN lost with its connection is safe to repeat.
-      if (retry && diedIdle(error)) return begin(subject, false);
+      if (attempt < REPEATS && diedIdle(error)) return begin(subject, attempt + 1);
       throw failure(error, subject, false);
     }
   };
 
   return {
+    dispose() {
+      pool.removeListener('acquire', onAcquire as (...args: never[]) => void);
+      pool.removeListener('release', onRelease as (...args: never[]) => void);
+    },
+
     execute<T>(subject: ErrorSubject, statement: SQL): Promise<T[]> {
-      return run<T>(subject, statement, true);
+      return run<T>(subject, statement, 1);
     },
 
     async transaction<T>(subject: ErrorSubject, fn: (tx: PgExecutor) => Promise<T>): Promise<T> {
-      const held = await begin(subject, true);
+      const held = await begin(subject, 1);
       try {
         let failed: StrataError | undefined;
         const tx: PgExecutor = {
@@ -304,11 +354,7 @@ export function poolSession(pool: Pool, options: PgSessionOptions): PgSession {
           // PostgreSQL aborts a transaction at its first failed statement and answers COMMIT with a
           // ROLLBACK: do not let a caught error turn into a silent loss of every write.
           await held.query('rollback', []).catch((e: unknown) => held.breakWith(e));
-          throw new StrataError(
-            failed.code,
-            `${describeSubject(subject)}: nothing was committed, because a statement in the transaction failed and PostgreSQL rolled it back (${failed.message})`,
-            { cause: failed, retryable: failed.retryable },
-          );
+          throw failed;
         }
         let committed: { command?: string };
         try {
@@ -362,6 +408,7 @@ export function drizzleSession(db: AnyPgDatabase, options: Pick<PgSessionOptions
   });
   return {
     ...executorOf(db, !inTransaction),
+    dispose: () => undefined,
     async transaction<T>(subject: ErrorSubject, fn: (tx: PgExecutor) => Promise<T>): Promise<T> {
       let failure: { error: unknown } | undefined;
       let failed: StrataError | undefined;
@@ -374,14 +421,8 @@ export function drizzleSession(db: AnyPgDatabase, options: Pick<PgSessionOptions
                 failed ??= e;
               }),
             );
-            if (failed !== undefined) {
-              // The driver would answer COMMIT with a ROLLBACK; fail instead of reporting success.
-              throw new StrataError(
-                failed.code,
-                `${describeSubject(subject)}: nothing was committed, because a statement in the transaction failed and PostgreSQL rolled it back (${failed.message})`,
-                { cause: failed, retryable: failed.retryable },
-              );
-            }
+            // The driver would answer COMMIT with a ROLLBACK; fail with the statement's error instead.
+            if (failed !== undefined) throw failed;
             return value;
           } catch (error) {
             failure = { error };

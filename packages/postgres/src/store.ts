@@ -131,7 +131,8 @@ export async function createPostgresStore(connection: string | AnyPgDatabase, op
     // An idle client losing its connection must not crash the process; the pool drops it and the next
     // call gets a fresh one.
     pool.on('error', (error: Error & { code?: string }) => {
-      logger.warn('strata: an idle pooled connection was lost; the pool replaces it', { code: error.code });
+      // The pool drops it and opens another when needed; a call that fails says so at warn.
+      logger.debug('strata: an idle pooled connection was lost; the pool replaces it', { code: error.code });
     });
     db = drizzle(pool) as unknown as AnyPgDatabase;
     release = () => pool.end();
@@ -143,6 +144,7 @@ export async function createPostgresStore(connection: string | AnyPgDatabase, op
     try {
       await migrateWith(session, schema);
     } catch (error) {
+      session.dispose();
       await release();
       throw error;
     }
@@ -220,6 +222,7 @@ function postgresStore(
     async close() {
       if (closed) return;
       closed = true;
+      session.dispose();
       await release();
     },
   };

@@ -23,7 +23,8 @@ export function isSqliteConnectionLoss(error: unknown): boolean {
  * or locked database (another process holds the write lock past the busy timeout) is `TIMEOUT`,
  * retryable; a unique violation on an event id is `EVENT_ID_CONFLICT`, on a stream version
  * `CONCURRENCY`; a closed connection or a database file that cannot be opened, read or written is
- * `CONNECTION`, retryable (with `outcomeUnknown` for an I/O error while committing, when
+ * `CONNECTION`, retryable — except a connection the application closed, which no retry can fix (with
+ * `outcomeUnknown` for an I/O error while committing, when
  * `mayHaveApplied` says the error came from a commit). Messages name the operation and the stream, queue
  * or consumer, never bound values. Strata errors pass through.
  */
@@ -44,10 +45,15 @@ export function mapSqliteError(error: unknown, subject: ErrorSubject, options: {
     }
   }
   if (isSqliteConnectionLoss(error)) {
-    const what = code === undefined ? 'the connection was closed under the store' : `the database file cannot be used (${code})`;
+    const closed = code === undefined;
+    const what = closed ? 'the connection was closed under the store, so no retry can succeed: open a new store' : `the database file cannot be used (${code})`;
     // An I/O error while committing may come after the commit reached the file.
     const outcomeUnknown = options.mayHaveApplied === true && code?.startsWith('SQLITE_IOERR') === true;
-    return new ConnectionError(`${where}: ${what}${outcomeUnknown ? '; the write may or may not have been applied' : ''}`, { cause: error, outcomeUnknown });
+    return new ConnectionError(`${where}: ${what}${outcomeUnknown ? '; the write may or may not have been applied' : ''}`, {
+      cause: error,
+      outcomeUnknown,
+      ...(closed ? { retryable: false } : {}),
+    });
   }
   return new StrataError('INTERNAL', `${where} failed${code === undefined ? '' : ` (${code})`}`, { cause: error });
 }

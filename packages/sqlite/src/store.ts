@@ -172,6 +172,7 @@ function fileGuard(client: BetterSqlite3.Database): (subject: ErrorSubject) => v
     if (now === null || now.ino !== opened.ino || now.dev !== opened.dev) {
       throw new ConnectionError(
         `${describeSubject(subject)}: the database file ${JSON.stringify(path)} was ${now === null ? 'removed' : 'replaced'} after the store opened it; writes would be lost, so none are made (reopen the store)`,
+        { retryable: false },
       );
     }
   };

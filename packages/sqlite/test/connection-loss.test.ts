@@ -32,6 +32,7 @@ describe('a database file that vanishes under the store', () => {
     ]) {
       const error = await call().catch((e: unknown) => e);
       expect(codeOf(error)).toBe('CONNECTION');
+      expect((error as Error & { retryable: boolean }).retryable).toBe(false);
       expect((error as Error).message).toMatch(/was removed after the store opened it/);
     }
     expect(await store.events.streamInfo('lost')).toBeNull();
@@ -79,7 +80,7 @@ describe('the vanished-file guard', () => {
 });
 
 describe('a connection closed under the store', () => {
-  it('turns every call into CONNECTION, retryable, and the store still closes', async () => {
+  it('turns every call into CONNECTION that no retry can fix, and the store still closes', async () => {
     const client = new Database(tempFile('owned.db'));
     const store = await createSqliteStore(client);
     await store.events.append('s', [{ type: 'A', data: {} }]);
@@ -92,7 +93,7 @@ describe('a connection closed under the store', () => {
     ]) {
       const error = await call().catch((e: unknown) => e);
       expect(codeOf(error)).toBe('CONNECTION');
-      expect((error as Error & { retryable: boolean }).retryable).toBe(true);
+      expect((error as Error & { retryable: boolean }).retryable).toBe(false);
     }
     await store.close();
   });

@@ -24,6 +24,12 @@ export interface ChaosProxy {
    * stalls (a hung server, a dropped route, a full proxy) rather than failing.
    */
   stall(on: boolean): void;
+  /**
+   * While true, each new connection gets the server's `FATAL 57P01` (as from `pg_terminate_backend`)
+   * in the same TCP write as the `ReadyForQuery` that completes its startup, then is closed: the client
+   * learns it is connected and that it is dead in one read.
+   */
+  fatalOnConnect(on: boolean): void;
   /** Stops listening and destroys every connection. */
   close(): Promise<void>;
 }
@@ -32,7 +38,21 @@ interface Pair {
   client: Socket;
   server: Socket;
   armed: boolean;
+  /** Set while the startup of a connection doomed by `fatalOnConnect` is being watched. */
+  doomed: Buffer | undefined;
 }
+
+/** A backend's `ErrorResponse`: FATAL 57P01, as `pg_terminate_backend` makes it send. */
+function fatalMessage(): Buffer {
+  const fields = Buffer.from('SFATAL\0VFATAL\0C57P01\0Mterminating connection due to administrator command\0\0', 'latin1');
+  const head = Buffer.alloc(5);
+  head.write('E', 0, 'latin1');
+  head.writeInt32BE(fields.length + 4, 1);
+  return Buffer.concat([head, fields]);
+}
+
+/** `ReadyForQuery` in state idle: the end of a connection's startup. */
+const READY = Buffer.from([0x5a, 0, 0, 0, 5, 0x49]);
 
 /**
  * Starts a TCP proxy on 127.0.0.1 in front of the server of `url` (a `postgres://` connection string).
@@ -43,6 +63,7 @@ export async function startChaosProxy(url: string): Promise<ChaosProxy> {
   const pairs = new Set<Pair>();
   let refusing = false;
   let stalled = false;
+  let fatal = false;
   let bytesUp = 0;
   const destroy = (p: Pair) => {
     pairs.delete(p);
@@ -55,7 +76,7 @@ export async function startChaosProxy(url: string): Promise<ChaosProxy> {
       return;
     }
     const upstream = connect(Number(target.port || 5432), target.hostname);
-    const pair: Pair = { client, server: upstream, armed: false };
+    const pair: Pair = { client, server: upstream, armed: false, doomed: fatal ? Buffer.alloc(0) : undefined };
     pairs.add(pair);
     client.on('data', (chunk: Buffer) => {
       if (pair.armed) return destroy(pair);
@@ -64,7 +85,16 @@ export async function startChaosProxy(url: string): Promise<ChaosProxy> {
       upstream.write(chunk);
     });
     upstream.on('data', (chunk: Buffer) => {
-      if (!stalled) client.write(chunk);
+      if (stalled) return;
+      if (pair.doomed === undefined) return void client.write(chunk);
+      const seen = Buffer.concat([pair.doomed, chunk]);
+      const at = seen.indexOf(READY);
+      if (at < 0) {
+        pair.doomed = seen;
+        return;
+      }
+      pair.doomed = undefined;
+      client.write(Buffer.concat([seen.subarray(0, at + READY.length), fatalMessage()]), () => setImmediate(() => destroy(pair)));
     });
     const end = () => destroy(pair);
     client.on('error', end);
@@ -103,6 +133,9 @@ export async function startChaosProxy(url: string): Promise<ChaosProxy> {
     },
     stall(on) {
       stalled = on;
+    },
+    fatalOnConnect(on) {
+      fatal = on;
     },
     close() {
       for (const p of [...pairs]) destroy(p);

@@ -1,4 +1,4 @@
-import { isStrataError } from '../errors.js';
+import { isPermanentLoss, isStrataError } from '../errors.js';
 import { backoffDelay, Doorbell, sleep } from '../internal/timing.js';
 import { safeLogger, type StrataLogger } from '../logger.js';
 import type { StrataStore } from '../store.js';
@@ -120,7 +120,7 @@ export async function consume(
         report(error, d);
         if (isStrataError(error, 'CONNECTION') && (error as { outcomeUnknown?: unknown }).outcomeUnknown === true) mayHaveApplied = true;
         const wait = backoffDelay(attempt, 50, 2000);
-        if (code === undefined || !SETTLE_RETRYABLE.has(code) || Date.now() + wait >= validUntil()) {
+        if (code === undefined || !SETTLE_RETRYABLE.has(code) || isPermanentLoss(error) || Date.now() + wait >= validUntil()) {
           logger.warn(`strata: ${what} on queue ${JSON.stringify(name)} failed (${code ?? 'error'}); the message will be delivered again once its visibility timeout passes`, {
             queue: name,
             messageId: d.id,
@@ -186,7 +186,11 @@ export async function consume(
           if (failures > 0) logger.info(`strata: receive on queue ${JSON.stringify(name)} works again after ${failures} failures`, { queue: name, failures });
           failures = 0;
         } catch (error) {
-          if (!isStrataError(error) || error.code === 'CLOSED' || error.code === 'VALIDATION' || error.code === 'NOT_SUPPORTED') {
+          if (!isStrataError(error) || error.code === 'CLOSED' || error.code === 'VALIDATION' || error.code === 'NOT_SUPPORTED' || isPermanentLoss(error)) {
+            logger.error(`strata: worker on queue ${JSON.stringify(name)} stops: receive failed with ${isStrataError(error) ? error.code : 'an error'} that no retry can fix`, {
+              queue: name,
+              code: isStrataError(error) ? error.code : undefined,
+            });
             throw error;
           }
           report(error, undefined);

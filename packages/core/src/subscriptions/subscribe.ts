@@ -1,4 +1,4 @@
-import { isStrataError, ValidationError } from '../errors.js';
+import { isPermanentLoss, isStrataError, ValidationError } from '../errors.js';
 import type { StoredEvent } from '../events/types.js';
 import type { Upcasters } from '../events/upcasters.js';
 import { backoffDelay, Doorbell, sleep } from '../internal/timing.js';
@@ -70,7 +70,8 @@ export interface SubscribeOptions {
    * Told about each failure of the store under the subscription — a read, a checkpoint or lease call, a
    * transaction that could not commit, a handler failing with `CONNECTION` or `TIMEOUT` — before the
    * subscription retries with capped backoff from its last delivered position. Return `'stop'` to end
-   * the subscription with that error instead. `CLOSED` and `VALIDATION` always stop it. @defaultValue retry
+   * the subscription with that error instead. `CLOSED`, `VALIDATION` and a `CONNECTION` error that is not
+   * retryable (the application closed the database handle) always stop it. @defaultValue retry
    */
   onReadError?: (error: unknown, info: ReadErrorInfo) => void | 'stop' | Promise<void | 'stop'>;
   /**
@@ -255,10 +256,16 @@ export function subscribe(store: StrataStore, options: SubscribeOptions): Subscr
 
   const run = async (): Promise<void> => {
     if (startAfter !== undefined) position = startAfter;
-    else if (from === 'end') position = await store.events.headPosition();
+    let started = from !== 'end';
     let failures = 0;
+    let storeFailures = 0;
     while (!signal.aborted) {
       try {
+        if (!started) {
+          // Inside the retry loop, so that a subscription opened while the database is down waits for it.
+          position = await store.events.headPosition();
+          started = true;
+        }
         if (!(await holdLease())) {
           await sleep(Math.max(10, Math.floor(leaseTtlMs / 3)), signal);
           continue;
@@ -272,6 +279,10 @@ export function subscribe(store: StrataStore, options: SubscribeOptions): Subscr
           ...(filters.streamPrefix === undefined ? {} : { streamPrefix: filters.streamPrefix }),
         });
         for await (const e of read) batch.push(e);
+        if (storeFailures > 0) {
+          logger.info(`strata: ${label} reads again after ${storeFailures} failed attempts`, { consumer, failures: storeFailures });
+          storeFailures = 0;
+        }
         for (let i = 0; i < batch.length; ) {
           if (signal.aborted || !(await holdLease())) break;
           const { delivered, error } = await deliverRun(transactional ? batch.slice(i, i + 1) : batch.slice(i));
@@ -299,6 +310,10 @@ export function subscribe(store: StrataStore, options: SubscribeOptions): Subscr
       } catch (error) {
         if (error instanceof StopWith || error instanceof HandlerFailure) throw error.error;
         if (!isStrataError(error) || error.code === 'CLOSED' || error.code === 'VALIDATION') throw error;
+        if (isPermanentLoss(error)) {
+          logger.error(`strata: ${label} stops: the store's database connection was closed, and no retry can fix that`, { consumer, code: error.code });
+          throw error;
+        }
         if (isStrataError(error, 'CONCURRENCY') && consumer !== undefined) {
           // Another instance moved the checkpoint (or a commit we could not confirm did go through):
           // re-read it under the lease and resume from there.
@@ -307,6 +322,7 @@ export function subscribe(store: StrataStore, options: SubscribeOptions): Subscr
           continue;
         }
         const wait = backoffDelay(++failures, 100, 5_000);
+        storeFailures++;
         if (options.onReadError !== undefined) {
           let verdict: void | 'stop';
           try {
