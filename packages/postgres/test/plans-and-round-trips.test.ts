@@ -32,9 +32,9 @@ describe('query plans', () => {
     const captured: { query: string; params: unknown[] }[] = [];
     class CapturingClient extends pg.Client {
       override query(...args: unknown[]): never {
-        const [config, values] = args as [string | { text: string; values?: unknown[] }, unknown[] | undefined];
-        if (typeof config === 'string') captured.push({ query: config, params: values ?? [] });
-        else captured.push({ query: config.text, params: config.values ?? [] });
+        const [config, second] = args as [string | { text: string; values?: unknown[] }, unknown];
+        const values = Array.isArray(second) ? second : typeof config === 'string' ? [] : (config.values ?? []);
+        captured.push({ query: typeof config === 'string' ? config : config.text, params: values });
         return (super.query as (...a: unknown[]) => never)(...args);
       }
     }
