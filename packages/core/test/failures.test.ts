@@ -224,6 +224,34 @@ describe('subscribe() over a failing store', () => {
     expect(projected).toEqual([{ of: 'A' }, { of: 'B' }]);
   });
 
+  it('after a commit whose outcome was unknown but which did commit, never runs the handler again for those events', async () => {
+    const base = createMemoryStore();
+    await base.events.append('s', [{ type: 'A', data: {} }, { type: 'B', data: {} }]);
+    let lies = 1;
+    const store = Object.assign(Object.create(base) as StrataStore, {
+      async transaction<T>(fn: (tx: Parameters<Parameters<StrataStore['transaction']>[0]>[0]) => Promise<T>): Promise<T> {
+        const result = await base.transaction(fn);
+        if (lies-- > 0) throw new ConnectionError('transaction: the database connection was lost during COMMIT', { outcomeUnknown: true });
+        return result;
+      },
+    });
+    const calls: string[] = [];
+    const sub = subscribe(store, {
+      from: { consumer: 'projection' },
+      types: ['A', 'B'],
+      handler: async (e, { tx }) => {
+        calls.push(e.type);
+        // Not idempotent on purpose: a second run for the same event fails.
+        await tx?.events.append(`projected-${e.type}`, [{ type: 'Projected', data: {} }], { expectedVersion: 'no_stream' });
+      },
+    });
+    await until(async () => (await base.checkpoints.get('projection'))?.position === 2n);
+    await sleep(50);
+    await sub.stop();
+    await expect(sub.done).resolves.toBeUndefined();
+    expect(calls).toEqual(['A', 'B']);
+  });
+
   it('reports the lease it takes, and a lease lost to another instance while a handler ran too long', async () => {
     const store = createMemoryStore();
     await store.events.append('s', [{ type: 'Slow', data: {} }, { type: 'Next', data: {} }]);

@@ -67,12 +67,7 @@ export async function migrate(db: AnyPgDatabase, options: MigrateOptions = {}): 
   const schema = validateSchemaName(options.schema ?? 'strata');
   const connectionTimeoutMs = validateInteger(options.connectionTimeoutMs ?? 10_000, 'options.connectionTimeoutMs', 1, 3_600_000);
   const statementTimeoutMs = validateInteger(options.statementTimeoutMs ?? 600_000, 'options.statementTimeoutMs', 1, 86_400_000);
-  const session = sessionOf(db, { connectionTimeoutMs, statementTimeoutMs, logger: silentLogger });
-  try {
-    return await migrateWith(session, schema);
-  } finally {
-    session.dispose();
-  }
+  return migrateWith(sessionOf(db, { connectionTimeoutMs, statementTimeoutMs, logger: silentLogger }), schema);
 }
 
 /** {@link migrate} over a session the caller already has (the store's). */

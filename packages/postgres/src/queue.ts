@@ -1,5 +1,7 @@
 import {
+  ConnectionError,
   DEAD_LETTER_REASONS,
+  isStrataError,
   type DeadLetter,
   isUuid,
   type Delivery,
@@ -35,6 +37,19 @@ interface DeliveryRow {
   visible: number;
   priority: number;
   seq: string;
+}
+
+/**
+ * The error of a later round of a send whose first round already stored messages: a retry would store
+ * those again, so a lost connection or a timeout here has an unknown outcome, whatever it says.
+ */
+function partlySent(error: unknown, queue: string): unknown {
+  if (!isStrataError(error) || (error.code !== 'CONNECTION' && error.code !== 'TIMEOUT')) return error;
+  return new ConnectionError(`queue.send on queue ${JSON.stringify(queue)}: part of the batch was sent before the call failed (${error.code}); the rest may or may not have been`, {
+    cause: error,
+    outcomeUnknown: true,
+    retryable: error.retryable,
+  });
 }
 
 /** The PostgreSQL message queue: `FOR UPDATE SKIP LOCKED` claims, visibility as a timestamp. */
@@ -104,7 +119,12 @@ export function pgQueue(ctx: PgContext): MessageQueue {
       // it has committed (or rolled back), to get its id or to insert ours.
       for (let round = 0; round < 5 && ids.some((id) => id === null); round++) {
         const pending = input.messages.filter((_, i) => ids[i] === null);
-        const retried = await insert(input.queue, pending);
+        let retried: (string | null)[];
+        try {
+          retried = await insert(input.queue, pending);
+        } catch (error) {
+          throw partlySent(error, input.queue);
+        }
         let k = 0;
         for (let i = 0; i < ids.length; i++) if (ids[i] === null) ids[i] = retried[k++] ?? null;
       }

@@ -19,8 +19,8 @@ export interface PgSession extends PgExecutor {
    * which a statement failed is never reported as committed: it rejects with that statement's error.
    */
   transaction<T>(subject: ErrorSubject, fn: (tx: PgExecutor) => Promise<T>): Promise<T>;
-  /** Stops listening to the pool (a pool the application owns outlives the store). */
-  dispose(): void;
+  /** Drops the connections of the calls in flight (they fail with `CONNECTION`): close() past its grace. */
+  drop(): void;
 }
 
 /** What a session needs besides the database. */
@@ -53,9 +53,9 @@ interface PooledClient {
 
 /** The parts of a node-postgres (pg-pool) pool that the session uses. */
 interface Pool {
-  connect(): Promise<PooledClient>;
-  on(event: 'acquire' | 'release', listener: (...args: never[]) => void): unknown;
-  removeListener(event: 'acquire' | 'release', listener: (...args: never[]) => void): unknown;
+  // The callback form: pg-pool calls it in the same synchronous step in which it removes its own
+  // 'error' listener from the client, so Strata's goes on before any other event can be emitted.
+  connect(callback: (error: Error | undefined, client: PooledClient | undefined, release: () => void) => void): void;
   readonly totalCount: number;
   readonly idleCount: number;
   readonly waitingCount: number;
@@ -67,8 +67,6 @@ export function poolOf(db: AnyPgDatabase): Pool | undefined {
   if (typeof client !== 'object' || client === null) return undefined;
   const looksLikePool =
     typeof client.connect === 'function' &&
-    typeof client.on === 'function' &&
-    typeof client.removeListener === 'function' &&
     typeof client.totalCount === 'number' &&
     typeof client.idleCount === 'number' &&
     typeof client.waitingCount === 'number';
@@ -115,8 +113,8 @@ const codeOf = (error: unknown): string | undefined => {
   return typeof code === 'string' ? code : undefined;
 };
 
-/** Messages of node-postgres errors after which a client must not be reused, besides connection losses. */
-const DISCARD_MESSAGES = new Set(['Query read timeout']);
+/** node-postgres' `query_timeout` expired: it stopped waiting, and the server may still run the statement. */
+const isLateAnswer = (error: unknown): boolean => (error as { message?: unknown } | null)?.message === 'Query read timeout';
 
 /** Raised (and caught) when a statement outlives its deadline; never seen by callers. */
 class Deadline extends Error {
@@ -144,72 +142,56 @@ export function poolSession(pool: Pool, options: PgSessionOptions): PgSession {
   const { connectionTimeoutMs, statementTimeoutMs, logger } = options;
   const health = new ConnectionHealth(logger);
 
-  // pg-pool removes its own 'error' listener from a client in the same synchronous step in which it
-  // hands the client out, and the server's FATAL can arrive in the very TCP read that completed the
-  // checkout, before any promise continuation runs. So a listener goes on at 'acquire' — for every
-  // checkout from the pool, ours or not — and stays until the client is held or released.
-  const early = new WeakMap<PooledClient, { listener: (error: Error) => void; error: Error | undefined }>();
-  const onAcquire = (client: PooledClient) => {
-    if (early.has(client)) return;
-    const entry = {
-      error: undefined as Error | undefined,
-      listener: (error: Error) => {
-        entry.error ??= error;
-      },
-    };
-    early.set(client, entry);
-    client.on('error', entry.listener);
-  };
-  const unguard = (client: PooledClient): Error | undefined => {
-    const entry = early.get(client);
-    if (entry === undefined) return undefined;
-    early.delete(client);
-    client.removeListener('error', entry.listener);
-    return entry.error;
-  };
-  const onRelease = (_error: unknown, client: PooledClient) => {
-    unguard(client);
-  };
-  pool.on('acquire', onAcquire as (...args: never[]) => void);
-  pool.on('release', onRelease as (...args: never[]) => void);
+  /** Clients held now, so that close() can drop those still held past its grace. */
+  const out = new Set<{ drop(): void }>();
 
-  const acquire = async (subject: ErrorSubject): Promise<PooledClient> => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const pending = pool.connect();
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), connectionTimeoutMs);
+  /**
+   * Checks out a client and holds it (its 'error' listener goes on inside pg-pool's callback, before a
+   * server FATAL that arrived in the same read as the end of the checkout can be emitted), waiting at
+   * most `connectionTimeoutMs`.
+   */
+  const acquire = (subject: ErrorSubject): Promise<Held> =>
+    new Promise<Held>((resolve, reject) => {
+      let gaveUp = false;
+      const timer = setTimeout(() => {
+        gaveUp = true;
+        reject(
+          new StrataError(
+            'TIMEOUT',
+            `${describeSubject(subject)}: no database connection within ${connectionTimeoutMs} ms (pool: ${pool.totalCount} open, ${pool.idleCount} idle, ${pool.waitingCount} waiting): the database is unreachable or slow to accept connections, or every connection is busy (then raise the pool size or connectionTimeoutMs)`,
+          ),
+        );
+      }, connectionTimeoutMs);
+      pool.connect((error, client, release) => {
+        clearTimeout(timer);
+        if (gaveUp) {
+          // Whoever waited is gone: give the client straight back.
+          if (client !== undefined) release();
+          return;
+        }
+        if (error !== undefined || client === undefined) {
+          const mapped = mapPgError(error, subject);
+          if (mapped.code === 'CONNECTION') health.lost(subject.operation, codeOf(error));
+          if (mapped.code !== 'TIMEOUT') return reject(mapped);
+          gaveUp = true;
+          return reject(
+            new StrataError('TIMEOUT', `${describeSubject(subject)}: no database connection within ${connectionTimeoutMs} ms (pool: ${pool.totalCount} open, ${pool.idleCount} idle, ${pool.waitingCount} waiting): the database is unreachable or slow to accept connections, or every connection is busy (then raise the pool size or connectionTimeoutMs)`, {
+              cause: safeCause(error),
+            }),
+          );
+        }
+        resolve(hold(client, subject));
+      });
     });
-    try {
-      const client = await Promise.race([pending, timedOut]);
-      if (client !== 'timeout') return client;
-    } catch (error) {
-      const mapped = mapPgError(error, subject);
-      if (mapped.code === 'CONNECTION') health.lost(subject.operation, codeOf(error));
-      if (mapped.code !== 'TIMEOUT') throw mapped;
-    } finally {
-      clearTimeout(timer);
-    }
-    // Whoever gets the client later gives it straight back.
-    pending.then(
-      (late) => late.release(),
-      () => undefined,
-    );
-    throw new StrataError(
-      'TIMEOUT',
-      `${describeSubject(subject)}: no database connection within ${connectionTimeoutMs} ms (pool: ${pool.totalCount} open, ${pool.idleCount} idle, ${pool.waitingCount} waiting): the database is unreachable or slow to accept connections, or every connection is busy (then raise the pool size or connectionTimeoutMs)`,
-    );
-  };
 
   /** Holds a checked-out client: listens for its errors until released, then destroys it if broken. */
-  const hold = (client: PooledClient, subject: ErrorSubject) => {
+  function hold(client: PooledClient, subject: ErrorSubject) {
     let broken: Error | undefined;
     const onError = (error: Error) => {
       broken ??= error;
       health.lost(subject.operation, codeOf(error));
     };
     client.on('error', onError);
-    const before = unguard(client);
-    if (before !== undefined) onError(before);
     let released = false;
     const held = {
       get broken() {
@@ -217,8 +199,8 @@ export function poolSession(pool: Pool, options: PgSessionOptions): PgSession {
       },
       /** Marks the connection broken when `error` says it must not be reused. */
       fail(error: unknown) {
-        const message = (error as { message?: unknown } | null)?.message;
-        if (error instanceof Deadline || isConnectionLoss(error) || (typeof message === 'string' && DISCARD_MESSAGES.has(message))) held.breakWith(error);
+        // A late answer leaves the client out of step with the server: never reuse it.
+        if (error instanceof Deadline || isConnectionLoss(error) || isLateAnswer(error)) held.breakWith(error);
       },
       /** Marks the connection broken: it is destroyed on release instead of pooled. */
       breakWith(error: unknown) {
@@ -252,23 +234,37 @@ export function poolSession(pool: Pool, options: PgSessionOptions): PgSession {
           }
         });
       },
+      /** Drops the connection and gives it back at once (close() past its grace), whoever holds it. */
+      drop() {
+        held.breakWith(new Error('the store was closed'));
+        client.connection?.stream?.destroy();
+        held.release();
+      },
       release() {
         if (released) return;
         released = true;
+        out.delete(held);
         client.removeListener('error', onError);
         // A truthy argument makes pg-pool destroy the client instead of pooling it.
         client.release(broken ?? false);
       },
     };
+    out.add(held);
     return held;
-  };
+  }
+  type Held = ReturnType<typeof hold>;
 
-  /** Maps a failure of one statement, turning a missed deadline into a lost connection. */
+  /**
+   * Maps a failure of one statement, turning a missed deadline — Strata's `statementTimeoutMs`, or
+   * node-postgres' own `query_timeout` on a pool the application configured — into a lost connection:
+   * the statement may still run on the server, so a write's outcome is unknown.
+   */
   const failure = (error: unknown, subject: ErrorSubject, mayHaveApplied: boolean) => {
-    if (error instanceof Deadline) {
+    if (error instanceof Deadline || isLateAnswer(error)) {
+      const within = error instanceof Deadline ? `within ${error.ms} ms (statementTimeoutMs)` : 'in time (query_timeout)';
       return new ConnectionError(
-        `${describeSubject(subject)}: no answer from the database within ${error.ms} ms (statementTimeoutMs); the connection was dropped${mayHaveApplied ? '; the write may or may not have been applied' : ''}`,
-        { outcomeUnknown: mayHaveApplied },
+        `${describeSubject(subject)}: no answer from the database ${within}; the connection was dropped${mayHaveApplied ? '; the write may or may not have been applied' : ''}`,
+        { outcomeUnknown: mayHaveApplied, ...(error instanceof Deadline ? {} : { cause: safeCause(error) }) },
       );
     }
     return mapPgError(error, subject, { mayHaveApplied });
@@ -280,8 +276,7 @@ export function poolSession(pool: Pool, options: PgSessionOptions): PgSession {
   const run = async <T>(subject: ErrorSubject, statement: SQL, attempt: number): Promise<T[]> => {
     const { sql, params } = dialect.sqlToQuery(statement);
     const reads = READS.has(subject.operation);
-    const client = await acquire(subject);
-    const held = hold(client, subject);
+    const held = await acquire(subject);
     try {
       const result = await held.query(sql, params);
       health.ok();
@@ -289,7 +284,7 @@ export function poolSession(pool: Pool, options: PgSessionOptions): PgSession {
     } catch (error) {
       held.fail(error);
       const mapped = failure(error, subject, !reads);
-      // A read changed nothing: once, try again at once on another connection.
+      // A read changed nothing: try again at once on another connection (up to REPEATS tries).
       if (attempt < REPEATS && reads && held.broken !== undefined && diedIdle(error)) {
         held.release();
         return run(subject, statement, attempt + 1);
@@ -300,10 +295,9 @@ export function poolSession(pool: Pool, options: PgSessionOptions): PgSession {
     }
   };
 
-  /** Checks out a client and opens a transaction on it; a dead pooled client is replaced once. */
-  const begin = async (subject: ErrorSubject, attempt: number): Promise<ReturnType<typeof hold>> => {
-    const client = await acquire(subject);
-    const held = hold(client, subject);
+  /** Checks out a client and opens a transaction on it; a pooled client that died idle is replaced. */
+  const begin = async (subject: ErrorSubject, attempt: number): Promise<Held> => {
+    const held = await acquire(subject);
     try {
       await held.query('begin', []);
       return held;
@@ -317,9 +311,8 @@ export function poolSession(pool: Pool, options: PgSessionOptions): PgSession {
   };
 
   return {
-    dispose() {
-      pool.removeListener('acquire', onAcquire as (...args: never[]) => void);
-      pool.removeListener('release', onRelease as (...args: never[]) => void);
+    drop() {
+      for (const held of [...out]) held.drop();
     },
 
     execute<T>(subject: ErrorSubject, statement: SQL): Promise<T[]> {
@@ -375,7 +368,7 @@ export function poolSession(pool: Pool, options: PgSessionOptions): PgSession {
           committed = await held.query('commit', []);
         } catch (error) {
           held.fail(error);
-          if (error instanceof Deadline || isConnectionLoss(error)) {
+          if (error instanceof Deadline || isLateAnswer(error) || isConnectionLoss(error)) {
             throw new ConnectionError(
               `${describeSubject(subject)}: the database connection was lost during COMMIT; the transaction may or may not have committed`,
               { cause: error instanceof Deadline ? undefined : safeCause(error), outcomeUnknown: true },
@@ -422,7 +415,7 @@ export function drizzleSession(db: AnyPgDatabase, options: Pick<PgSessionOptions
   });
   return {
     ...executorOf(db, !inTransaction),
-    dispose: () => undefined,
+    drop: () => undefined,
     async transaction<T>(subject: ErrorSubject, fn: (tx: PgExecutor) => Promise<T>): Promise<T> {
       let failure: { error: unknown } | undefined;
       let failed: StrataError | undefined;

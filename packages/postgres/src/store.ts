@@ -144,13 +144,15 @@ export async function createPostgresStore(connection: string | AnyPgDatabase, op
     try {
       await migrateWith(session, schema);
     } catch (error) {
-      session.dispose();
       await release();
       throw error;
     }
   }
   return postgresStore(db, session, schema, settings, logger, release);
 }
+
+/** How long close() lets calls in flight finish before it drops their connections. */
+const CLOSE_GRACE_MS = 5000;
 
 function contracts(ctx: PgContext): StoreTransaction {
   return { events: pgEvents(ctx), queue: pgQueue(ctx), snapshots: pgSnapshots(ctx), checkpoints: pgCheckpoints(ctx) };
@@ -191,7 +193,7 @@ function postgresStore(
       let active = true;
       try {
         const result = await session.transaction({ operation: 'transaction' }, (tx) =>
-          fn(contracts(pgContext(tx, names, settings, () => active, 'transaction', (n) => notices.push(n)))),
+          fn(contracts(pgContext(tx, names, settings, () => active && !closed, 'transaction', (n) => notices.push(n)))),
         );
         active = false;
         for (const n of notices) emitter.emit(n);
@@ -222,8 +224,21 @@ function postgresStore(
     async close() {
       if (closed) return;
       closed = true;
-      session.dispose();
-      await release();
+      // Calls in flight may finish (their next statement rejects with CLOSED); past the grace, their
+      // connections are dropped, so that close() returns whatever the application's code awaits.
+      const ended = release();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const inTime = await Promise.race([
+        ended.then(() => true),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), CLOSE_GRACE_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!inTime) {
+        session.drop();
+        await ended;
+      }
     },
   };
 }

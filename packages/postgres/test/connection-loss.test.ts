@@ -198,6 +198,67 @@ describe('a connection that dies in the same read that completes its checkout', 
   });
 });
 
+describe('many stores on one pool the application owns', () => {
+  it('add no listeners to the pool, and one at most to a client while they hold it', async () => {
+    const pool = new pg.Pool({ connectionString: fx.url, max: 2 });
+    pool.on('error', () => undefined);
+    onTestFinished(() => pool.end());
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    onTestFinished(() => void process.off('warning', onWarning));
+    const db = drizzle(pool) as unknown as AnyPgDatabase;
+    const stores = await Promise.all(Array.from({ length: 12 }, () => createPostgresStore(db, { schema: fx.schemaName() })));
+    for (const store of stores) await store.transaction(async (tx) => tx.events.append('s', [{ type: 'A', data: {} }]));
+    await Promise.all(stores.map((store) => store.events.streamInfo('s')));
+    for (const event of ['acquire', 'release', 'connect', 'remove']) expect(pool.listenerCount(event)).toBe(0);
+    const client = await pool.connect();
+    expect(client.listenerCount('error')).toBeLessThanOrEqual(1);
+    client.release();
+    await Promise.all(stores.map((store) => store.close()));
+    await sleep(10);
+    expect(warnings).toEqual([]);
+  });
+});
+
+describe('closing the store', () => {
+  it('returns even while a transaction is held open by code that never finishes; its connection is dropped', { timeout: 20_000 }, async () => {
+    const store = await createPostgresStore(fx.url, { schema: fx.schemaName(), poolSize: 1 });
+    let inside = false;
+    void store
+      .transaction(async (tx) => {
+        await tx.events.append('held', [{ type: 'A', data: {} }]);
+        inside = true;
+        await new Promise(() => undefined); // an application bug: never settles
+      })
+      .catch(() => undefined);
+    while (!inside) await sleep(5);
+    await store.close(); // waits out its grace, then drops the connection
+    expect(await count(store, 'events', "stream_id = 'held'")).toBe(0);
+  });
+});
+
+describe('node-postgres’ own query_timeout on a pool the application configured', () => {
+  it('is a lost connection with an unknown outcome at COMMIT, not a TIMEOUT that invites a blind retry', async () => {
+    const pool = new pg.Pool({ connectionString: fx.url, max: 2, query_timeout: 300 });
+    pool.on('error', () => undefined);
+    onTestFinished(() => pool.end());
+    const store = await createPostgresStore(drizzle(pool) as unknown as AnyPgDatabase, { schema: fx.schemaName() });
+    // A deferred trigger makes COMMIT itself slow: it runs at commit time, past the client's timeout.
+    await fx.db.execute(
+      sql.raw(`create function "${store.schema}".slow() returns trigger language plpgsql as $$ begin perform pg_sleep(0.6); return null; end $$;
+               create constraint trigger slow after insert on "${store.schema}".events deferrable initially deferred
+               for each row execute function "${store.schema}".slow()`),
+    );
+    const error = await store.transaction(async (tx) => tx.events.append('late', [{ type: 'A', data: {} }])).catch((e: unknown) => e);
+    expect(codeOf(error)).toBe('CONNECTION');
+    expect((error as ConnectionError).outcomeUnknown).toBe(true);
+    await sleep(700);
+    // It did commit: exactly the case a blind retry without event ids would have doubled.
+    expect(await count(store, 'events', "stream_id = 'late'")).toBe(1);
+  });
+});
+
 describe('acquiring a connection is bounded', () => {
   it('fails with TIMEOUT after connectionTimeoutMs when every connection of the store’s pool is held', async () => {
     const store = await open(fx.url, { poolSize: 1, connectionTimeoutMs: 300 });

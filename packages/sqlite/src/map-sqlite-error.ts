@@ -46,13 +46,17 @@ export function mapSqliteError(error: unknown, subject: ErrorSubject, options: {
   }
   if (isSqliteConnectionLoss(error)) {
     const closed = code === undefined;
-    const what = closed ? 'the connection was closed under the store, so no retry can succeed: open a new store' : `the database file cannot be used (${code})`;
+    // A file moved or deleted under the connection (SQLITE_READONLY_DBMOVED) stays so until it is reopened.
+    const permanent = closed || code === 'SQLITE_READONLY_DBMOVED';
+    const what = closed
+      ? 'the connection was closed under the store, so no retry can succeed: open a new store'
+      : `the database file cannot be used (${code})${permanent ? ': it was moved or deleted, reopen the store' : ''}`;
     // An I/O error while committing may come after the commit reached the file.
     const outcomeUnknown = options.mayHaveApplied === true && code?.startsWith('SQLITE_IOERR') === true;
     return new ConnectionError(`${where}: ${what}${outcomeUnknown ? '; the write may or may not have been applied' : ''}`, {
       cause: error,
       outcomeUnknown,
-      ...(closed ? { retryable: false } : {}),
+      ...(permanent ? { retryable: false } : {}),
     });
   }
   return new StrataError('INTERNAL', `${where} failed${code === undefined ? '' : ` (${code})`}`, { cause: error });

@@ -219,8 +219,10 @@ export function subscribe(store: StrataStore, options: SubscribeOptions): Subscr
       if (consumer === undefined) return handle(undefined, upTo);
       if (transactional) {
         await store.transaction(async (tx) => {
-          await handle(tx, upTo);
+          // The compare-and-set first: if a commit whose outcome was unknown did go through (or another
+          // instance moved on), it fails before the handler runs again, and the transaction rolls back.
           await tx.checkpoints.set(consumer, last.position, { expected: checkpoint });
+          await handle(tx, upTo);
         });
       } else {
         try {
@@ -316,11 +318,15 @@ export function subscribe(store: StrataStore, options: SubscribeOptions): Subscr
         }
         if (isStrataError(error, 'CONCURRENCY') && consumer !== undefined) {
           // Another instance moved the checkpoint (or a commit we could not confirm did go through):
-          // re-read it under the lease and resume from there.
+          // re-read it under the lease and resume from there, after a pause should it happen again and again.
           logger.warn(`strata: the checkpoint of ${label} moved under it; resuming from the stored checkpoint`, { consumer });
           active = false;
+          await sleep(backoffDelay(++failures, 10, 5_000), signal);
           continue;
         }
+        // A named consumer re-reads its checkpoint before going on: a commit whose outcome was unknown
+        // may have moved it.
+        if (consumer !== undefined) active = false;
         const wait = backoffDelay(++failures, 100, 5_000);
         storeFailures++;
         if (options.onReadError !== undefined) {
