@@ -74,11 +74,6 @@ export class ConnectionHealth {
   /** @param logger - where to report */
   constructor(readonly logger: StrataLogger) {}
 
-  /** Whether the last report was a loss. */
-  get down(): boolean {
-    return this.#lostAt !== undefined;
-  }
-
   /**
    * Records a failed call: warns once until the next {@link ConnectionHealth.ok}.
    *

@@ -1,8 +1,5 @@
 import { type JsonValue, MAX_PAYLOAD_BYTES, ValidationError } from '@strata/core';
 
-/** Largest jsonb value PostgreSQL stores: its offsets and lengths hold 28 bits, so 2^28 − 1 bytes. */
-export const MAX_JSONB_BYTES = MAX_PAYLOAD_BYTES;
-
 /** UTF-8 length of `text` without encoding it (PGlite runs in browsers: no `Buffer`). */
 function utf8Length(text: string): number {
   let bytes = 0;
@@ -45,17 +42,17 @@ function jsonbLowerBound(value: JsonValue): number {
  * @param text - the JSON text of `value`, as it will be sent
  * @param value - the value, to measure when `text` is large
  * @param field - the argument named in the error
- * @throws `VALIDATION` when the value needs more than {@link MAX_JSONB_BYTES} bytes as jsonb
+ * @throws `VALIDATION` when the value needs more than {@link MAX_PAYLOAD_BYTES} bytes as jsonb
  */
 export function assertFitsJsonb(text: string, value: () => JsonValue, field: string): void {
   // A JSON text of n UTF-16 units holds at most 3n bytes of strings and keys, so below a third of the
   // limit the measure cannot refuse it (the server still judges the exact size, numbers included).
-  if (text.length <= MAX_JSONB_BYTES / 3) return;
+  if (text.length <= MAX_PAYLOAD_BYTES / 3) return;
   const bytes = jsonbLowerBound(value());
-  if (bytes > MAX_JSONB_BYTES) {
+  if (bytes > MAX_PAYLOAD_BYTES) {
     throw new ValidationError(
       field,
-      `needs at least ${bytes} bytes as jsonb, beyond PostgreSQL's limit of ${MAX_JSONB_BYTES} bytes for one jsonb value; store large blobs elsewhere and keep a reference`,
+      `needs at least ${bytes} bytes as jsonb, beyond PostgreSQL's limit of ${MAX_PAYLOAD_BYTES} bytes for one jsonb value; store large blobs elsewhere and keep a reference`,
     );
   }
 }

@@ -106,7 +106,15 @@ const NEVER_SENT_MESSAGES = new Set([
 const PERMANENT_MESSAGES = new Set(['Cannot use a pool after calling end on the pool', 'PGlite is closed', 'PGlite is closing']);
 
 /** How node-postgres and pg-pool say a connection could not be had in time. */
-const TIMEOUT_MESSAGES = new Set(['timeout exceeded when trying to connect', 'Connection terminated due to connection timeout', 'Query read timeout']);
+const TIMEOUT_MESSAGES = new Set(['timeout exceeded when trying to connect', 'Connection terminated due to connection timeout']);
+
+/**
+ * node-postgres' `query_timeout` expired: the client stopped waiting while the server may still run the
+ * statement. The client is out of step with the server and must not be reused: a dropped connection.
+ */
+export function isLateAnswer(error: unknown): boolean {
+  return factsOf(error).messages.includes('Query read timeout');
+}
 
 /**
  * SQLSTATE classes whose server messages may quote the data of the statement (class 22: data
@@ -224,6 +232,13 @@ export function mapPgError(error: unknown, subject: ErrorSubject, options: MapPg
   }
   if (messages.some((m) => TIMEOUT_MESSAGES.has(m))) {
     return new StrataError('TIMEOUT', `${where}: no answer from the database in time (${messages.find((m) => TIMEOUT_MESSAGES.has(m))})`, { cause: safeCause(error) });
+  }
+  if (isLateAnswer(error)) {
+    const outcomeUnknown = options.mayHaveApplied === true;
+    return new ConnectionError(
+      `${where}: no answer from the database in time (query_timeout); the connection was dropped${outcomeUnknown ? '; the write may or may not have been applied' : ''}`,
+      { cause: safeCause(error), outcomeUnknown },
+    );
   }
   if (isConnectionLoss(error)) {
     const neverSent = (code !== undefined && NEVER_SENT_CODES.has(code)) || messages.some((m) => NEVER_SENT_MESSAGES.has(m));

@@ -1,7 +1,7 @@
 import { ConnectionError, ConnectionHealth, describeSubject, type ErrorSubject, StrataError, type StrataLogger } from '@strata/core';
 import type { SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
-import { isConnectionLoss, mapPgError, safeCause } from './map-pg-error.js';
+import { isConnectionLoss, isLateAnswer, mapPgError, safeCause } from './map-pg-error.js';
 import type { AnyPgDatabase } from './migrate.js';
 import { rowsOf } from './rows.js';
 
@@ -113,9 +113,6 @@ const codeOf = (error: unknown): string | undefined => {
   return typeof code === 'string' ? code : undefined;
 };
 
-/** node-postgres' `query_timeout` expired: it stopped waiting, and the server may still run the statement. */
-const isLateAnswer = (error: unknown): boolean => (error as { message?: unknown } | null)?.message === 'Query read timeout';
-
 /** Raised (and caught) when a statement outlives its deadline; never seen by callers. */
 class Deadline extends Error {
   constructor(readonly ms: number) {
@@ -153,14 +150,15 @@ export function poolSession(pool: Pool, options: PgSessionOptions): PgSession {
   const acquire = (subject: ErrorSubject): Promise<Held> =>
     new Promise<Held>((resolve, reject) => {
       let gaveUp = false;
+      const timedOut = (cause?: unknown) =>
+        new StrataError(
+          'TIMEOUT',
+          `${describeSubject(subject)}: no database connection within ${connectionTimeoutMs} ms (pool: ${pool.totalCount} open, ${pool.idleCount} idle, ${pool.waitingCount} waiting): the database is unreachable or slow to accept connections, or every connection is busy (then raise the pool size or connectionTimeoutMs)`,
+          cause === undefined ? {} : { cause: safeCause(cause) },
+        );
       const timer = setTimeout(() => {
         gaveUp = true;
-        reject(
-          new StrataError(
-            'TIMEOUT',
-            `${describeSubject(subject)}: no database connection within ${connectionTimeoutMs} ms (pool: ${pool.totalCount} open, ${pool.idleCount} idle, ${pool.waitingCount} waiting): the database is unreachable or slow to accept connections, or every connection is busy (then raise the pool size or connectionTimeoutMs)`,
-          ),
-        );
+        reject(timedOut());
       }, connectionTimeoutMs);
       pool.connect((error, client, release) => {
         clearTimeout(timer);
@@ -173,12 +171,9 @@ export function poolSession(pool: Pool, options: PgSessionOptions): PgSession {
           const mapped = mapPgError(error, subject);
           if (mapped.code === 'CONNECTION') health.lost(subject.operation, codeOf(error));
           if (mapped.code !== 'TIMEOUT') return reject(mapped);
+          // pg-pool's own connectionTimeoutMillis (the store's pool) fired first: the same timeout.
           gaveUp = true;
-          return reject(
-            new StrataError('TIMEOUT', `${describeSubject(subject)}: no database connection within ${connectionTimeoutMs} ms (pool: ${pool.totalCount} open, ${pool.idleCount} idle, ${pool.waitingCount} waiting): the database is unreachable or slow to accept connections, or every connection is busy (then raise the pool size or connectionTimeoutMs)`, {
-              cause: safeCause(error),
-            }),
-          );
+          return reject(timedOut(error));
         }
         resolve(hold(client, subject));
       });
@@ -255,16 +250,15 @@ export function poolSession(pool: Pool, options: PgSessionOptions): PgSession {
   type Held = ReturnType<typeof hold>;
 
   /**
-   * Maps a failure of one statement, turning a missed deadline — Strata's `statementTimeoutMs`, or
-   * node-postgres' own `query_timeout` on a pool the application configured — into a lost connection:
-   * the statement may still run on the server, so a write's outcome is unknown.
+   * Maps a failure of one statement, turning a missed `statementTimeoutMs` into a lost connection (as
+   * `mapPgError` does for node-postgres' own `query_timeout`): the statement may still run on the
+   * server, so a write's outcome is unknown.
    */
   const failure = (error: unknown, subject: ErrorSubject, mayHaveApplied: boolean) => {
-    if (error instanceof Deadline || isLateAnswer(error)) {
-      const within = error instanceof Deadline ? `within ${error.ms} ms (statementTimeoutMs)` : 'in time (query_timeout)';
+    if (error instanceof Deadline) {
       return new ConnectionError(
-        `${describeSubject(subject)}: no answer from the database ${within}; the connection was dropped${mayHaveApplied ? '; the write may or may not have been applied' : ''}`,
-        { outcomeUnknown: mayHaveApplied, ...(error instanceof Deadline ? {} : { cause: safeCause(error) }) },
+        `${describeSubject(subject)}: no answer from the database within ${error.ms} ms (statementTimeoutMs); the connection was dropped${mayHaveApplied ? '; the write may or may not have been applied' : ''}`,
+        { outcomeUnknown: mayHaveApplied },
       );
     }
     return mapPgError(error, subject, { mayHaveApplied });

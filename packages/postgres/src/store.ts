@@ -128,10 +128,9 @@ export async function createPostgresStore(connection: string | AnyPgDatabase, op
       keepAlive: true,
       keepAliveInitialDelayMillis: 10_000,
     });
-    // An idle client losing its connection must not crash the process; the pool drops it and the next
-    // call gets a fresh one.
+    // An idle client losing its connection must not crash the process: the pool drops it and opens
+    // another when needed (a call that fails says so at warn).
     pool.on('error', (error: Error & { code?: string }) => {
-      // The pool drops it and opens another when needed; a call that fails says so at warn.
       logger.debug('strata: an idle pooled connection was lost; the pool replaces it', { code: error.code });
     });
     db = drizzle(pool) as unknown as AnyPgDatabase;

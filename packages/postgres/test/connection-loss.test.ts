@@ -253,9 +253,14 @@ describe('node-postgres’ own query_timeout on a pool the application configure
     const error = await store.transaction(async (tx) => tx.events.append('late', [{ type: 'A', data: {} }])).catch((e: unknown) => e);
     expect(codeOf(error)).toBe('CONNECTION');
     expect((error as ConnectionError).outcomeUnknown).toBe(true);
+    // The same outside a transaction: the statement's own commit is what runs late.
+    const single = await store.events.append('late-too', [{ type: 'A', data: {} }]).catch((e: unknown) => e);
+    expect(codeOf(single)).toBe('CONNECTION');
+    expect((single as ConnectionError).outcomeUnknown).toBe(true);
+    expect((single as Error).message).toMatch(/no answer from the database in time \(query_timeout\)/);
     await sleep(700);
-    // It did commit: exactly the case a blind retry without event ids would have doubled.
-    expect(await count(store, 'events', "stream_id = 'late'")).toBe(1);
+    // Both did commit: exactly the case a blind retry without event ids would have doubled.
+    expect(await count(store, 'events', "stream_id in ('late', 'late-too')")).toBe(2);
   });
 });
 
@@ -550,6 +555,10 @@ describe('limits', () => {
     expect((huge as Error).message).toMatch(/more than 268435455 characters of strings and keys/);
     const message = await store.queue.send('uploads', { body: { blob } }).catch((e: unknown) => e);
     expect(codeOf(message)).toBe('VALIDATION');
+    // Under the limit in characters, over it in UTF-8 bytes: measured before sending, on PostgreSQL.
+    const euros = await store.events.append('euros', [{ type: 'Upload', data: { text: '€'.repeat(90_000_000) } }]).catch((e: unknown) => e);
+    expect(codeOf(euros)).toBe('VALIDATION');
+    expect((euros as Error).message).toMatch(/needs at least \d+ bytes as jsonb, beyond PostgreSQL's limit of 268435455 bytes/);
     expect(proxy.bytesUp - sentBefore).toBeLessThan(10_000);
     expect(await count(store, 'events')).toBe(0);
   });

@@ -118,7 +118,7 @@ export async function consume(
           return true;
         }
         report(error, d);
-        if (isStrataError(error, 'CONNECTION') && (error as { outcomeUnknown?: unknown }).outcomeUnknown === true) mayHaveApplied = true;
+        if (isStrataError(error, 'CONNECTION') && error.outcomeUnknown) mayHaveApplied = true;
         const wait = backoffDelay(attempt, 50, 2000);
         if (code === undefined || !SETTLE_RETRYABLE.has(code) || isPermanentLoss(error) || Date.now() + wait >= validUntil()) {
           logger.warn(`strata: ${what} on queue ${JSON.stringify(name)} failed (${code ?? 'error'}); the message will be delivered again once its visibility timeout passes`, {
