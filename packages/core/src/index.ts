@@ -64,6 +64,7 @@ export type {
   ReadAllOptions,
   ReadStreamOptions,
   StoredEvent,
+  StoredEventOf,
   StreamInfo,
 } from './events/types.js';
 export { expectedVersionMatches, resolveRetry, type StoredEventRef } from './events/append-rules.js';
@@ -102,6 +103,7 @@ export type {
 export type { LoadSnapshotOptions, Snapshot, SnapshotInput, SnapshotStore } from './snapshots/types.js';
 export type { StoreTransaction, StrataStore } from './store.js';
 export {
+  type AnyStoredEvent,
   type SubscribeOptions,
   type Subscription,
   type SubscriptionContext,

@@ -5,8 +5,13 @@ import type { MessageQueue } from './queue/types.js';
 import type { SnapshotStore } from './snapshots/types.js';
 import type { CheckpointStore, WakeUpSource } from './subscriptions/types.js';
 
-/** The contracts available inside {@link StrataStore.transaction}; all writes commit together. */
-export interface StoreTransaction {
+/**
+ * The contracts available inside {@link StrataStore.transaction}; all writes commit together.
+ *
+ * @typeParam TDb - the adapter's own database handle (a Drizzle database on the SQL adapters,
+ *   `undefined` on the memory adapter), given as {@link StoreTransaction.db}
+ */
+export interface StoreTransaction<TDb = unknown> {
   /** Event store bound to the transaction. */
   readonly events: EventStore;
   /** Message queue bound to the transaction: sent messages become visible at commit. */
@@ -15,13 +20,23 @@ export interface StoreTransaction {
   readonly snapshots: SnapshotStore;
   /** Checkpoint store bound to the transaction. */
   readonly checkpoints: CheckpointStore;
+  /**
+   * The adapter's own database handle, for the application's tables: inside a transaction, the
+   * database transaction itself (a Drizzle transaction on the SQL adapters), so that rows written
+   * through it commit or roll back with Strata's writes — the way a projection updates its read model
+   * and its checkpoint at once. On the store, the database the store runs on. `undefined` where the
+   * adapter has no database (the memory adapter).
+   */
+  readonly db: TDb;
 }
 
 /**
  * A store: what every adapter's factory returns (`createMemoryStore()`, `createPostgresStore()`,
  * `createSqliteStore()`, …). Write application code against this interface only.
+ *
+ * @typeParam TDb - the adapter's own database handle, as {@link StoreTransaction.db}
  */
-export interface StrataStore extends StoreTransaction {
+export interface StrataStore<TDb = unknown> extends StoreTransaction<TDb> {
   /** What this adapter offers beyond the event store. */
   readonly capabilities: Readonly<Capabilities>;
   /** Announces commits; a no-op source when `capabilities.wakeUps` is false. */
@@ -38,7 +53,7 @@ export interface StrataStore extends StoreTransaction {
    *
    * @throws `NOT_SUPPORTED` when `capabilities.transactions` is false
    */
-  transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: StoreTransaction<TDb>) => Promise<T>): Promise<T>;
   /** Releases the store's resources; every later call rejects with `CLOSED`. Closing twice is a no-op. */
   close(): Promise<void>;
 }

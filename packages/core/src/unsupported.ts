@@ -21,6 +21,7 @@ export function unsupportedQueue(): MessageQueue {
     nack: r('nack'),
     extendVisibility: r('extendVisibility'),
     stats: r('stats'),
+    nextVisibleInMs: r('nextVisibleInMs'),
     deadLetters: r('deadLetters'),
     redrive: r('redrive'),
     purge: r('purge'),

@@ -258,6 +258,17 @@ export function pgQueue(ctx: PgContext): MessageQueue {
       };
     },
 
+    async nextVisibleInMs(queue) {
+      ctx.check('queue.nextVisibleInMs');
+      const name = validateQueueName(queue);
+      const [row] = await ctx.run<{ wait: number | null }>(
+        { operation: 'queue.nextVisibleInMs', queue: name },
+        sql`select ceil(extract(epoch from (min(visible_at) - ${NOW})) * 1000)::float8 as wait
+            from ${table} where queue = ${name} and not dead`,
+      );
+      return row?.wait == null ? null : Math.max(0, row.wait);
+    },
+
     async deadLetters(queue, options) {
       ctx.check('queue.deadLetters');
       const name = validateQueueName(queue);

@@ -9,6 +9,11 @@ import { rowsOf } from './rows.js';
 export interface PgExecutor {
   /** Runs `query` and returns its rows; failures are {@link StrataError}s naming `subject`. */
   execute<T>(subject: ErrorSubject, query: SQL): Promise<T[]>;
+  /**
+   * A Drizzle database on this executor's connection, for the application's own statements: inside a
+   * transaction, one whose statements run in that transaction.
+   */
+  readonly db: AnyPgDatabase;
 }
 
 /** The store's way to the database: statements, and transactions that own their connection. */
@@ -31,6 +36,12 @@ export interface PgSessionOptions {
   statementTimeoutMs: number;
   /** Where connection losses and recoveries are reported. */
   logger: StrataLogger;
+  /**
+   * Wraps a checked-out pooled client in a Drizzle database (`drizzle(client)` of
+   * `drizzle-orm/node-postgres`), for {@link PgExecutor.db} inside a transaction. Passed in so that
+   * nothing here imports node-postgres. Without it a pool session's transactions have no `db`.
+   */
+  wrapClient?: (client: unknown) => AnyPgDatabase;
 }
 
 /** What a query answers. */
@@ -79,7 +90,7 @@ export function poolOf(db: AnyPgDatabase): Pool | undefined {
  */
 export function sessionOf(db: AnyPgDatabase, options: PgSessionOptions): PgSession {
   const pool = poolOf(db);
-  return pool === undefined ? drizzleSession(db, options) : poolSession(pool, options);
+  return pool === undefined ? drizzleSession(db, options) : poolSession(pool, db, options);
 }
 
 /**
@@ -93,6 +104,7 @@ const READS = new Set([
   'events.streamInfo',
   'events.headPosition',
   'queue.stats',
+  'queue.nextVisibleInMs',
   'queue.deadLetters',
   'snapshots.load',
   'checkpoints.get',
@@ -135,8 +147,8 @@ class Deadline extends Error {
  *   connection had died while idle is tried again on another connection (up to three times), so a
  *   server restart costs callers nothing where nothing could have been lost.
  */
-export function poolSession(pool: Pool, options: PgSessionOptions): PgSession {
-  const { connectionTimeoutMs, statementTimeoutMs, logger } = options;
+export function poolSession(pool: Pool, db: AnyPgDatabase, options: PgSessionOptions): PgSession {
+  const { connectionTimeoutMs, statementTimeoutMs, logger, wrapClient } = options;
   const health = new ConnectionHealth(logger);
 
   /** Clients held now, so that close() can drop those still held past its grace. */
@@ -189,6 +201,7 @@ export function poolSession(pool: Pool, options: PgSessionOptions): PgSession {
     client.on('error', onError);
     let released = false;
     const held = {
+      client,
       get broken() {
         return broken;
       },
@@ -305,6 +318,8 @@ export function poolSession(pool: Pool, options: PgSessionOptions): PgSession {
   };
 
   return {
+    db,
+
     drop() {
       for (const held of [...out]) held.drop();
     },
@@ -317,7 +332,13 @@ export function poolSession(pool: Pool, options: PgSessionOptions): PgSession {
       const held = await begin(subject, 1);
       try {
         let failed: StrataError | undefined;
+        let wrapped: AnyPgDatabase | undefined;
         const tx: PgExecutor = {
+          get db(): AnyPgDatabase {
+            if (wrapClient === undefined) throw new StrataError('NOT_SUPPORTED', 'transaction.db: this store has no Drizzle driver for its pool');
+            wrapped ??= wrapClient(held.client);
+            return wrapped;
+          },
           async execute<R>(inner: ErrorSubject, statement: SQL): Promise<R[]> {
             const { sql, params } = dialect.sqlToQuery(statement);
             try {
@@ -394,6 +415,7 @@ export function poolSession(pool: Pool, options: PgSessionOptions): PgSession {
 export function drizzleSession(db: AnyPgDatabase, options: Pick<PgSessionOptions, 'logger'>, inTransaction = false): PgSession {
   const health = new ConnectionHealth(options.logger);
   const executorOf = (target: AnyPgDatabase, autocommit: boolean, onFailure?: (error: StrataError) => void): PgExecutor => ({
+    db: target,
     async execute<T>(subject: ErrorSubject, statement: SQL): Promise<T[]> {
       try {
         const rows = rowsOf<T>(await target.execute(statement));

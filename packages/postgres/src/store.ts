@@ -16,7 +16,7 @@ import { namesOf, type PgContext, type PgNames, type PgSettings, pgContext } fro
 import { pgEvents } from './events.js';
 import { type AnyPgDatabase, migrateWith, validateSchemaName } from './migrate.js';
 import { pgQueue } from './queue.js';
-import { type PgSession, drizzleSession, sessionOf } from './session.js';
+import { type PgExecutor, type PgSession, drizzleSession, poolOf, sessionOf } from './session.js';
 import { pgSnapshots } from './snapshots.js';
 
 /** Options of {@link createPostgresStore}. */
@@ -70,7 +70,7 @@ export interface PostgresRowCounts {
 }
 
 /** A Strata store on PostgreSQL. */
-export interface PostgresStore extends StrataStore {
+export interface PostgresStore extends StrataStore<AnyPgDatabase> {
   /** The Drizzle database the store runs on. */
   readonly db: AnyPgDatabase;
   /** The PostgreSQL schema holding its tables. */
@@ -88,7 +88,7 @@ export interface PostgresStore extends StrataStore {
    * })
    * ```
    */
-  join(tx: AnyPgDatabase): StoreTransaction;
+  join(tx: AnyPgDatabase): StoreTransaction<AnyPgDatabase>;
   /** Counts the rows of each table of the schema. */
   rowCounts(): Promise<PostgresRowCounts>;
 }
@@ -138,7 +138,12 @@ export async function createPostgresStore(connection: string | AnyPgDatabase, op
   } else {
     db = connection;
   }
-  const session = sessionOf(db, { connectionTimeoutMs, statementTimeoutMs, logger });
+  // Inside a transaction on a node-postgres pool, `tx.db` is a Drizzle database on its client.
+  const wrapClient =
+    poolOf(db) === undefined
+      ? undefined
+      : await import('drizzle-orm/node-postgres').then(({ drizzle }) => (client: unknown) => drizzle({ client: client as never }) as unknown as AnyPgDatabase);
+  const session = sessionOf(db, { connectionTimeoutMs, statementTimeoutMs, logger, ...(wrapClient === undefined ? {} : { wrapClient }) });
   if (options.migrate ?? true) {
     try {
       await migrateWith(session, schema);
@@ -153,8 +158,16 @@ export async function createPostgresStore(connection: string | AnyPgDatabase, op
 /** How long close() lets calls in flight finish before it drops their connections. */
 const CLOSE_GRACE_MS = 5000;
 
-function contracts(ctx: PgContext): StoreTransaction {
-  return { events: pgEvents(ctx), queue: pgQueue(ctx), snapshots: pgSnapshots(ctx), checkpoints: pgCheckpoints(ctx) };
+function contracts(ctx: PgContext, executor: PgExecutor): StoreTransaction<AnyPgDatabase> {
+  return {
+    events: pgEvents(ctx),
+    queue: pgQueue(ctx),
+    snapshots: pgSnapshots(ctx),
+    checkpoints: pgCheckpoints(ctx),
+    get db() {
+      return executor.db;
+    },
+  };
 }
 
 function postgresStore(
@@ -177,6 +190,7 @@ function postgresStore(
     crossProcessWakeUps: false,
   });
   const root = pgContext(session, names, settings, () => !closed, 'store', (n) => emitter.emit(n));
+  const { events, queue, snapshots, checkpoints } = contracts(root, session);
 
   return {
     capabilities,
@@ -184,15 +198,18 @@ function postgresStore(
     logger,
     db,
     schema,
-    ...contracts(root),
+    events,
+    queue,
+    snapshots,
+    checkpoints,
 
-    async transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    async transaction<T>(fn: (tx: StoreTransaction<AnyPgDatabase>) => Promise<T>): Promise<T> {
       if (closed) throw new StoreClosedError('transaction');
       const notices: ChangeNotice[] = [];
       let active = true;
       try {
         const result = await session.transaction({ operation: 'transaction' }, (tx) =>
-          fn(contracts(pgContext(tx, names, settings, () => active && !closed, 'transaction', (n) => notices.push(n)))),
+          fn(contracts(pgContext(tx, names, settings, () => active && !closed, 'transaction', (n) => notices.push(n)), tx)),
         );
         active = false;
         for (const n of notices) emitter.emit(n);
@@ -203,7 +220,8 @@ function postgresStore(
     },
 
     join(tx) {
-      return contracts(pgContext(drizzleSession(tx, { logger }, true), names, settings, () => !closed, 'store', () => undefined));
+      const joined = drizzleSession(tx, { logger }, true);
+      return contracts(pgContext(joined, names, settings, () => !closed, 'store', () => undefined), joined);
     },
 
     async rowCounts() {

@@ -38,6 +38,7 @@ const SQL = {
             coalesce(sum(CASE WHEN dead = 1 THEN 1 ELSE 0 END), 0) AS dead,
             min(CASE WHEN dead = 0 AND visible_at <= @now THEN enqueued_at END) AS oldest
           FROM strata_queue_messages WHERE queue = @queue`,
+  nextVisible: 'SELECT min(visible_at) AS at FROM strata_queue_messages WHERE queue = ? AND dead = 0',
   dead: `SELECT id, body, headers, attempt, reason, enqueued_at, dead_lettered_at FROM strata_queue_messages
          WHERE queue = ? AND dead = 1 ORDER BY dead_lettered_at, seq LIMIT ?`,
   redriveAll: `UPDATE strata_queue_messages SET dead = 0, attempt = 0, receipt = NULL, visible_at = ?, reason = NULL, dead_lettered_at = NULL
@@ -181,6 +182,15 @@ export function sqliteQueue(ctx: SqliteContext): MessageQueue {
           deadLettered: row.dead,
           oldestReadyAgeMs: row.oldest === null ? null : Math.max(0, now - row.oldest),
         };
+      });
+    },
+
+    async nextVisibleInMs(queue) {
+      ctx.check('queue.nextVisibleInMs');
+      const name = validateQueueName(queue);
+      return ctx.read({ operation: 'queue.nextVisibleInMs', queue: name }, () => {
+        const row = S.get(SQL.nextVisible).get(name) as { at: number | null };
+        return row.at === null ? null : Math.max(0, row.at - Date.now());
       });
     },
 

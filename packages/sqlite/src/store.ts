@@ -75,7 +75,7 @@ export interface SqliteRowCounts {
 }
 
 /** A Strata store on SQLite. */
-export interface SqliteStore extends StrataStore {
+export interface SqliteStore extends StrataStore<AnySqliteDatabase> {
   /** The Drizzle database over the connection, for the application's own queries. */
   readonly db: AnySqliteDatabase;
   /** The better-sqlite3 connection. */
@@ -141,8 +141,8 @@ export async function createSqliteStore(connection: string | BetterSqlite3.Datab
   return sqliteStore(client, db, settings, pollMs, owned, logger);
 }
 
-function contracts(ctx: SqliteContext): StoreTransaction {
-  return { events: sqliteEvents(ctx), queue: sqliteQueue(ctx), snapshots: sqliteSnapshots(ctx), checkpoints: sqliteCheckpoints(ctx) };
+function contracts(ctx: SqliteContext, db: AnySqliteDatabase): StoreTransaction<AnySqliteDatabase> {
+  return { events: sqliteEvents(ctx), queue: sqliteQueue(ctx), snapshots: sqliteSnapshots(ctx), checkpoints: sqliteCheckpoints(ctx), db };
 }
 
 /**
@@ -257,11 +257,10 @@ function sqliteStore(
     capabilities,
     wakeUps,
     logger,
-    db,
     client,
-    ...contracts(root),
+    ...contracts(root, db),
 
-    transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    transaction<T>(fn: (tx: StoreTransaction<AnySqliteDatabase>) => Promise<T>): Promise<T> {
       if (closed) return Promise.reject(new StoreClosedError('transaction'));
       return mutex.run(async () => {
         if (closed) throw new StoreClosedError('transaction');
@@ -274,7 +273,7 @@ function sqliteStore(
         const notices: ChangeNotice[] = [];
         let active = true;
         try {
-          const result = await fn(contracts(context(() => active, 'transaction', true, (n) => notices.push(n))));
+          const result = await fn(contracts(context(() => active, 'transaction', true, (n) => notices.push(n)), db));
           active = false;
           try {
             checkFile(subject);

@@ -1,6 +1,7 @@
 import type { Delivery } from '../queue/types.js';
 import { DEAD_LETTER_REASONS } from '../validation.js';
-import { assert, defineCases, fingerprint, rejects, sleep } from './helpers.js';
+import { consume } from '../queue/consume.js';
+import { assert, defineCases, eventually, fingerprint, rejects, sleep } from './helpers.js';
 
 const on = { requires: (c: { queue: boolean }) => c.queue };
 const bodies = (ds: Delivery[]) => ds.map((d) => d.body);
@@ -563,6 +564,122 @@ export const queueCases = defineCases('queue', {
       for (const t of tries) if (t.status === 'rejected') assert.equal((t.reason as { code: string }).code, 'STALE_RECEIPT');
     },
   },
+  'next-visible.states': {
+    ...on,
+    async run({ store }) {
+      assert.equal(await store.queue.nextVisibleInMs('q'), null, 'an empty queue has nothing to wait for');
+      await store.queue.send('q', { body: 1 }, { delayMs: 60_000 });
+      const delayed = await store.queue.nextVisibleInMs('q');
+      assert.ok(delayed !== null && delayed > 50_000 && delayed <= 60_000, `a message delayed 60 s is visible in ${delayed} ms`);
+      await store.queue.send('q', { body: 2 });
+      assert.equal(await store.queue.nextVisibleInMs('q'), 0, 'a ready message is visible now');
+      const [d] = await store.queue.receive('q', { visibilityTimeoutMs: 20_000 });
+      assert.equal(d?.body, 2);
+      const inFlight = await store.queue.nextVisibleInMs('q');
+      assert.ok(inFlight !== null && inFlight > 10_000 && inFlight <= 20_000, `an in-flight message (20 s) is visible again in ${inFlight} ms`);
+      await store.queue.nack(d?.receipt ?? '', { deadLetter: true });
+      const afterDeadLetter = await store.queue.nextVisibleInMs('q');
+      assert.ok(afterDeadLetter !== null && afterDeadLetter > 20_000, `dead letters do not count; the delayed one is left (${afterDeadLetter} ms)`);
+      assert.equal(await store.queue.nextVisibleInMs('other'), null, 'other queues do not count');
+      await store.queue.purge('q');
+      assert.equal(await store.queue.nextVisibleInMs('q'), null);
+      await rejects(store.queue.nextVisibleInMs(''), 'VALIDATION');
+    },
+  },
+  // A worker with default options wakes when a message becomes visible, not a poll interval later.
+  'consume.delayed-send-wakes-worker': {
+    ...on,
+    async run({ store }) {
+      const stop = new AbortController();
+      const seen: number[] = [];
+      const worker = consume(store, 'q', () => void seen.push(Date.now()), { signal: stop.signal });
+      await sleep(50);
+      const sent = Date.now();
+      await store.queue.send('q', { body: 1 }, { delayMs: 150 });
+      try {
+        await eventually(() => seen.length === 1, 3000, 'the delayed message to reach the handler');
+        const latency = (seen[0] ?? 0) - sent;
+        assert.ok(latency >= 140 && latency < 1500, `handled ${latency} ms after a send delayed by 150 ms`);
+      } finally {
+        stop.abort();
+        await worker;
+      }
+    },
+  },
+  'consume.retries-follow-retry-base': {
+    ...on,
+    async run({ store }) {
+      const stop = new AbortController();
+      const attempts: number[] = [];
+      await store.queue.send('q', { body: 1 });
+      const started = Date.now();
+      const worker = consume(
+        store,
+        'q',
+        () => {
+          attempts.push(Date.now() - started);
+          throw new Error('failing on purpose');
+        },
+        { signal: stop.signal, retryBaseMs: 20 },
+      );
+      try {
+        await eventually(() => attempts.length === 3, 3000, `three attempts with retryBaseMs 20 (saw ${attempts.length})`);
+        assert.ok((attempts[2] ?? 0) < 1500, `attempts at ${attempts.join(', ')} ms`);
+      } finally {
+        stop.abort();
+        await worker;
+      }
+    },
+  },
+  'consume.expired-visibility-wakes-worker': {
+    ...on,
+    async run({ store }) {
+      await store.queue.send('q', { body: 1 });
+      // Another worker took it and died: it comes back once its visibility timeout passes.
+      const [lost] = await store.queue.receive('q', { visibilityTimeoutMs: 200 });
+      assert.ok(lost);
+      const taken = Date.now();
+      const stop = new AbortController();
+      const seen: number[] = [];
+      // A long poll interval: only the visibility timeout's end can wake the worker in time.
+      const worker = consume(store, 'q', () => void seen.push(Date.now()), { signal: stop.signal, pollIntervalMs: 60_000 });
+      try {
+        await eventually(() => seen.length === 1, 3000, 'the expired message to be redelivered');
+        const latency = (seen[0] ?? 0) - taken;
+        assert.ok(latency >= 190 && latency < 1500, `redelivered ${latency} ms after a 200 ms visibility timeout`);
+      } finally {
+        stop.abort();
+        await worker;
+      }
+    },
+  },
+  'consume.nack-delay-wakes-worker': {
+    ...on,
+    async run({ store }) {
+      const stop = new AbortController();
+      const attempts: number[] = [];
+      await store.queue.send('q', { body: 1 });
+      const started = Date.now();
+      // A long poll interval: only the end of the nack's delay can wake the worker for the retry.
+      const worker = consume(
+        store,
+        'q',
+        () => {
+          attempts.push(Date.now() - started);
+          if (attempts.length === 1) throw new Error('failing once on purpose');
+        },
+        { signal: stop.signal, retryBaseMs: 200, pollIntervalMs: 60_000 },
+      );
+      try {
+        await eventually(() => attempts.length === 2, 3000, 'the nacked message to be retried');
+        const gap = (attempts[1] ?? 0) - (attempts[0] ?? 0);
+        assert.ok(gap >= 90 && gap < 1500, `retried ${gap} ms after a nack delayed 100–200 ms`);
+      } finally {
+        stop.abort();
+        await worker;
+      }
+    },
+  },
   'not-supported': {
     requires: (c) => !c.queue,
     async run(ctx) {
@@ -575,6 +692,7 @@ export const queueCases = defineCases('queue', {
       await rejects(q.nack('r'), 'NOT_SUPPORTED');
       await rejects(q.extendVisibility('r', 1), 'NOT_SUPPORTED');
       await rejects(q.stats('q'), 'NOT_SUPPORTED');
+      await rejects(q.nextVisibleInMs('q'), 'NOT_SUPPORTED');
       await rejects(q.deadLetters('q'), 'NOT_SUPPORTED');
       await rejects(q.redrive('q'), 'NOT_SUPPORTED');
       await rejects(q.purge('q'), 'NOT_SUPPORTED');

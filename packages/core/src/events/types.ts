@@ -156,3 +156,16 @@ export interface EventStore {
    */
   headPosition(): Promise<bigint>;
 }
+
+/**
+ * The stored form of each member of a union of event shapes, for handlers typed with a discriminated
+ * union: `StoredEventOf<{ type: 'OrderPlaced'; data: { total: number } } | { type: 'OrderShipped'; data: { carrier: string } }>`
+ * is a union of {@link StoredEvent}s that narrows on `type`.
+ *
+ * @example
+ * ```ts
+ * type OrderEvent = { type: 'OrderPlaced'; data: { total: number } } | { type: 'OrderShipped'; data: { carrier: string } }
+ * subscribe(store, { handler: (e: StoredEventOf<OrderEvent>) => { if (e.type === 'OrderPlaced') console.log(e.data.total) } })
+ * ```
+ */
+export type StoredEventOf<E extends { type: string; data: unknown }> = E extends unknown ? StoredEvent<E['type'], E['data']> : never;

@@ -191,6 +191,14 @@ export function memoryQueue(access: TablesAccess): MessageQueue {
       return s;
     },
 
+    async nextVisibleInMs(queue) {
+      const t = access.read('queue.nextVisibleInMs');
+      const name = validateQueueName(queue);
+      let earliest = Number.POSITIVE_INFINITY;
+      for (const row of t.queues.get(name)?.values() ?? []) if (!row.dead) earliest = Math.min(earliest, row.visibleAt);
+      return earliest === Number.POSITIVE_INFINITY ? null : Math.max(0, earliest - Date.now());
+    },
+
     async deadLetters(queue, options) {
       const t = access.read('queue.deadLetters');
       const name = validateQueueName(queue);

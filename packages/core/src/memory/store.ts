@@ -49,7 +49,7 @@ export interface MemoryStoreOptions {
  * ```
  * @throws `VALIDATION` when an option is out of range
  */
-export function createMemoryStore(options: MemoryStoreOptions = {}): StrataStore {
+export function createMemoryStore(options: MemoryStoreOptions = {}): StrataStore<undefined> {
   const settings: MemorySettings = {
     readPageSize: validateInteger(options.readPageSize ?? 500, 'options.readPageSize', 1, 100_000),
     snapshotsToKeep: validateInteger(options.snapshotsToKeep ?? 3, 'options.snapshotsToKeep', 1, 1000),
@@ -76,7 +76,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): StrataStore
     if (capabilities.wakeUps) for (const n of notices) emitter.emit(n);
   };
 
-  const contracts = (access: TablesAccess): StoreTransaction => ({
+  const contracts = (access: TablesAccess): StoreTransaction<undefined> => ({
+    db: undefined,
     events: memoryEvents(access),
     queue: capabilities.queue ? memoryQueue(access) : unsupportedQueue(),
     snapshots: capabilities.snapshots ? memorySnapshots(access) : unsupportedSnapshots(),
@@ -107,7 +108,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): StrataStore
     logger,
     ...contracts(committed),
 
-    async transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    async transaction<T>(fn: (tx: StoreTransaction<undefined>) => Promise<T>): Promise<T> {
       if (closed) throw new StoreClosedError('transaction');
       if (!capabilities.transactions) throw new NotSupportedError('transaction', 'transactions');
       return lock.run(async () => {

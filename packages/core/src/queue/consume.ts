@@ -3,6 +3,7 @@ import { backoffDelay, Doorbell, sleep } from '../internal/timing.js';
 import { safeLogger, type StrataLogger } from '../logger.js';
 import type { StrataStore } from '../store.js';
 import { validateInteger, validateQueueName } from '../validation.js';
+import type { JsonValue } from '../json.js';
 import type { Delivery } from './types.js';
 
 /** What a message handler receives besides the delivery. */
@@ -11,8 +12,13 @@ export interface ConsumeContext {
   signal: AbortSignal;
 }
 
-/** Handles one delivery; resolving acks it, throwing nacks it for a later retry. */
-export type MessageHandler = (delivery: Delivery, context: ConsumeContext) => void | Promise<void>;
+/**
+ * Handles one delivery; resolving acks it, throwing nacks it for a later retry.
+ *
+ * @typeParam TBody - the message bodies the handler expects; Strata trusts this type (it does not
+ *   check bodies against it)
+ */
+export type MessageHandler<TBody = JsonValue> = (delivery: Delivery<TBody>, context: ConsumeContext) => void | Promise<void>;
 
 /** Options of {@link consume}. */
 export interface ConsumeOptions {
@@ -23,8 +29,12 @@ export interface ConsumeOptions {
   /** Stop taking work when aborted; `consume` resolves once handlers in flight finish. */
   signal?: AbortSignal;
   /**
-   * Longest wait between receives when the queue looks empty. @defaultValue 5000 when the store has
-   * wake-ups, 1000 otherwise
+   * Longest wait between receives when the queue looks empty. Messages this store knows of wake the
+   * worker sooner: a send or nack through this store instance at once, a delay or visibility timeout
+   * when it ends (the worker asks the queue when its next message becomes visible). The poll is for
+   * what nothing announces: messages sent by other processes to a store without cross-process
+   * wake-ups. @defaultValue 5000 when the store announces other processes' commits
+   * (`capabilities.crossProcessWakeUps`), 500 otherwise
    */
   pollIntervalMs?: number;
   /** Retry delay after the first failure, doubled each attempt, with jitter. @defaultValue 1000 */
@@ -44,6 +54,10 @@ export interface ConsumeOptions {
   logger?: StrataLogger;
 }
 
+/** Shortest sleep of an idle worker, so that a message that looks ready but cannot be taken yet (a
+ * receive of another worker still holds it) does not make the loop spin. */
+const MIN_WAIT_MS = 5;
+
 /** Codes of a failed `ack` or `nack` that a retry may fix. */
 const SETTLE_RETRYABLE = new Set(['CONNECTION', 'TIMEOUT']);
 
@@ -51,8 +65,8 @@ const SETTLE_RETRYABLE = new Set(['CONNECTION', 'TIMEOUT']);
  * Runs a worker loop over any adapter's queue: receives up to `concurrency` messages at a time, runs
  * `handler` for each, acks on success, and on a throw nacks with capped exponential backoff and jitter
  * (the queue dead-letters it after its last attempt). While a handler runs, its visibility is extended
- * so that nobody else gets the message. It wakes on the store's wake-ups where there are any, and polls
- * otherwise. On abort it stops taking work and resolves once the handlers in flight have finished.
+ * so that nobody else gets the message. It wakes on the store's wake-ups, when the queue's next delayed
+ * or in-flight message becomes visible, and at the latest after `pollIntervalMs`. On abort it stops taking work and resolves once the handlers in flight have finished.
  *
  * Failures of the store do not stop it: a failed `receive` is retried with capped backoff, and an `ack`
  * or `nack` that fails with `CONNECTION` or `TIMEOUT` is retried while the delivery's receipt is still
@@ -67,16 +81,16 @@ const SETTLE_RETRYABLE = new Set(['CONNECTION', 'TIMEOUT']);
  * ```
  * @throws `VALIDATION` on bad options; `CLOSED` when the store is closed under it
  */
-export async function consume(
+export async function consume<TBody = JsonValue>(
   store: StrataStore,
   queue: string,
-  handler: MessageHandler,
+  handler: MessageHandler<TBody>,
   options: ConsumeOptions = {},
 ): Promise<void> {
   const name = validateQueueName(queue);
   const concurrency = validateInteger(options.concurrency ?? 1, 'options.concurrency', 1, 1000);
   const visibilityTimeoutMs = validateInteger(options.visibilityTimeoutMs ?? 30_000, 'options.visibilityTimeoutMs', 10);
-  const pollMs = validateInteger(options.pollIntervalMs ?? (store.capabilities.wakeUps ? 5000 : 1000), 'options.pollIntervalMs', 1);
+  const pollMs = validateInteger(options.pollIntervalMs ?? (store.capabilities.crossProcessWakeUps ? 5000 : 500), 'options.pollIntervalMs', 1);
   const retryBaseMs = validateInteger(options.retryBaseMs ?? 1000, 'options.retryBaseMs', 0);
   const retryMaxMs = validateInteger(options.retryMaxMs ?? 60_000, 'options.retryMaxMs', 0);
   const signal = options.signal ?? new AbortController().signal;
@@ -152,7 +166,7 @@ export async function consume(
     }, Math.max(5, Math.floor(visibilityTimeoutMs / 2)));
     return (async () => {
       try {
-        await handler(d, { signal });
+        await handler(d as Delivery<TBody>, { signal });
       } catch (error) {
         clearInterval(extend);
         report(error, d);
@@ -208,6 +222,19 @@ export async function consume(
           inFlight.add(p);
         }
         if (received === free && !signal.aborted) continue;
+        if (!signal.aborted) {
+          // Sleep until the queue's next message becomes visible (a delay or a visibility timeout
+          // ending), or a wake-up, or the poll interval, whichever comes first.
+          let next: number | null = null;
+          try {
+            next = await store.queue.nextVisibleInMs(name);
+          } catch (error) {
+            // Only a hint: the poll interval bounds the wait anyway, and the next receive reports it.
+            report(error, undefined);
+          }
+          await bell.wait(next === null ? pollMs : Math.min(pollMs, Math.max(MIN_WAIT_MS, next)), signal);
+          continue;
+        }
       }
       await bell.wait(pollMs, signal);
     }

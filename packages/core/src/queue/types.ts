@@ -1,4 +1,5 @@
 import type { JsonValue } from '../json.js';
+import type { consume } from './consume.js';
 
 /** String headers carried with a message. */
 export type MessageHeaders = Record<string, string>;
@@ -146,6 +147,14 @@ export interface MessageQueue {
   extendVisibility(receipt: string, ms: number): Promise<void>;
   /** Counts by state. */
   stats(queue: string): Promise<QueueStats>;
+  /**
+   * How long until a message of the queue can next be received, by the database's clock: `0` when one
+   * is ready now, the milliseconds until the earliest delayed message's delay or in-flight message's
+   * visibility timeout ends, `null` when the queue holds no message that could ever be delivered (empty,
+   * or only dead letters). Workers ({@link consume}) sleep exactly that long instead of a whole poll
+   * interval. One indexed read; cheap enough to call after every empty receive.
+   */
+  nextVisibleInMs(queue: string): Promise<number | null>;
   /** Dead-lettered messages, oldest first. */
   deadLetters(queue: string, options?: DeadLettersOptions): Promise<DeadLetter[]>;
   /** Puts dead letters (all, or those with the given ids) back as fresh messages; returns how many. */

@@ -15,14 +15,20 @@ export interface ConsumerStart {
   consumer: string;
 }
 
-/** What a subscription handler receives besides the event. */
-export interface SubscriptionContext {
+/**
+ * What a subscription handler receives besides the event.
+ *
+ * @typeParam TDb - the store's database handle, as {@link StoreTransaction.db}
+ */
+export interface SubscriptionContext<TDb = unknown> {
   /**
    * For a named consumer on a store with transactions: the transaction in which the consumer's
-   * checkpoint is advanced past this event. Write through it and the writes commit together with
-   * the checkpoint (exactly-once projections inside one database).
+   * checkpoint is advanced past this event (and the other events of its batch). Write through it —
+   * Strata's contracts, or the application's own tables through `tx.db`, the adapter's database
+   * transaction (Drizzle on the SQL adapters) — and the writes commit together with the checkpoint:
+   * exactly-once projections inside one database. `undefined` for other subscriptions.
    */
-  tx: StoreTransaction | undefined;
+  tx: StoreTransaction<TDb> | undefined;
   /** Aborted when the subscription stops. */
   signal: AbortSignal;
 }
@@ -38,8 +44,14 @@ export interface ReadErrorInfo {
   retryInMs: number;
 }
 
-/** Options of {@link subscribe}. */
-export interface SubscribeOptions {
+/**
+ * Options of {@link subscribe}.
+ *
+ * @typeParam E - the events the handler expects, such as `StoredEventOf<OrderEvent>` for a union of
+ *   event shapes; Strata trusts this type (it does not check the data against it)
+ * @typeParam TDb - the store's database handle, as {@link StoreTransaction.db}
+ */
+export interface SubscribeOptions<E extends AnyStoredEvent = StoredEvent, TDb = unknown> {
   /**
    * Where to start: the beginning, the current end, after a position, or after a named consumer's
    * checkpoint (which the subscription then advances). @defaultValue `'start'`
@@ -52,12 +64,15 @@ export interface SubscribeOptions {
   /** Only events of these types. */
   types?: readonly string[];
   /** Called once per event, in global order; the next event waits for it. */
-  handler: (event: StoredEvent, context: SubscriptionContext) => void | Promise<void>;
-  /** Events read per batch. @defaultValue 100 */
+  handler: (event: E, context: SubscriptionContext<TDb>) => void | Promise<void>;
+  /**
+   * Events read per batch. A named consumer on a store with transactions handles a batch in one
+   * transaction with one checkpoint update. @defaultValue 100
+   */
   batchSize?: number;
   /**
    * Longest wait between reads when nothing announces a change. @defaultValue 5000 when the store
-   * has wake-ups, 500 otherwise
+   * announces commits of other processes too (`capabilities.crossProcessWakeUps`), 500 otherwise
    */
   pollIntervalMs?: number;
   /**
@@ -65,7 +80,7 @@ export interface SubscribeOptions {
    * or `TIMEOUT` error (the database, not the handler, failed): the event is retried as after a failed
    * read. @defaultValue `() => 'stop'`
    */
-  onError?: (error: unknown, event: StoredEvent) => SubscriptionErrorAction | Promise<SubscriptionErrorAction>;
+  onError?: (error: unknown, event: E) => SubscriptionErrorAction | Promise<SubscriptionErrorAction>;
   /**
    * Told about each failure of the store under the subscription — a read, a checkpoint or lease call, a
    * transaction that could not commit, a handler failing with `CONNECTION` or `TIMEOUT` — before the
@@ -99,6 +114,9 @@ export interface Subscription {
   stop(): Promise<void>;
 }
 
+/** Any stored event, whatever its type and data: the bound of {@link SubscribeOptions}' event type. */
+export type AnyStoredEvent = StoredEvent<string, unknown>;
+
 /** Errors that say the store failed (a lost connection, a timeout), not the handler's logic. */
 function isInfrastructureError(error: unknown): boolean {
   return isStrataError(error) && (error.code === 'CONNECTION' || error.code === 'TIMEOUT');
@@ -119,21 +137,27 @@ class StopWith {
  *
  * With `from: { consumer }` the position is the consumer's checkpoint; on a store with transactions
  * the handler runs inside a transaction that also advances the checkpoint, so a projection written
- * through `context.tx` is applied exactly once. Only one instance of a named consumer delivers at a
- * time (a lease in the checkpoint store); the others wait and take over when it stops or dies.
+ * through `context.tx` (its `db` included) is applied exactly once. Events are handled in batches of up
+ * to `batchSize`, one transaction per batch; when a handler throws, the batch's transaction rolls back
+ * and its events are handled again one per transaction, so that the events before the failing one
+ * commit and `onError` decides about that one alone. Only one instance of a named consumer delivers at
+ * a time (a lease in the checkpoint store); the others wait and take over when it stops or dies.
+ *
+ * The event type is the handler's to declare (annotate its parameter, or pass it as the first type
+ * argument); Strata does not check stored data against it.
  *
  * @example
  * ```ts
  * const sub = subscribe(store, {
  *   from: { consumer: 'order-totals' },
  *   types: ['OrderPlaced'],
- *   handler: async (event, { tx }) => { await tx?.snapshots.save('totals', …) },
+ *   handler: async (event: StoredEventOf<OrderPlaced>, { tx }) => { await tx?.snapshots.save('totals', …) },
  * })
  * await sub.stop()
  * ```
  * @throws `VALIDATION` synchronously on bad options
  */
-export function subscribe(store: StrataStore, options: SubscribeOptions): Subscription {
+export function subscribe<E extends AnyStoredEvent = StoredEvent, TDb = unknown>(store: StrataStore<TDb>, options: SubscribeOptions<E, TDb>): Subscription {
   const filters = validateReadAll({
     ...(options.streamId === undefined ? {} : { streamId: options.streamId }),
     ...(options.streamPrefix === undefined ? {} : { streamPrefix: options.streamPrefix }),
@@ -149,7 +173,7 @@ export function subscribe(store: StrataStore, options: SubscribeOptions): Subscr
   if (typeof options.handler !== 'function') throw new ValidationError('options.handler', 'must be a function');
   const batchSize = validateInteger(options.batchSize ?? 100, 'options.batchSize', 1, 10_000);
   const pollMs = validateInteger(
-    options.pollIntervalMs ?? (store.capabilities.wakeUps ? 5000 : 500),
+    options.pollIntervalMs ?? (store.capabilities.crossProcessWakeUps ? 5000 : 500),
     'options.pollIntervalMs',
     1,
   );
@@ -196,16 +220,16 @@ export function subscribe(store: StrataStore, options: SubscribeOptions): Subscr
 
   /**
    * Delivers a run of events: the handler once per event, then one checkpoint for the run (at least
-   * once). In transactional mode the run is a single event whose handler writes and checkpoint share a
-   * transaction, so that a failure rolls back only that event's effects and nothing is handled twice.
+   * once). In transactional mode the handlers' writes and the checkpoint share one transaction, so that
+   * a failure rolls back the whole run (nothing delivered) and nothing is handled twice.
    * Returns how many were delivered and checkpointed and, when the handler threw, its error.
    */
   const deliverRun = async (run: StoredEvent[]): Promise<{ delivered: number; error?: HandlerFailure }> => {
     let failedAt = -1;
-    const handle = async (tx: StoreTransaction | undefined, upTo: number) => {
+    const handle = async (tx: StoreTransaction<TDb> | undefined, upTo: number) => {
       for (let k = 0; k < upTo; k++) {
         const event = run[k] as StoredEvent;
-        const seen = options.upcasters === undefined ? event : options.upcasters.apply(event);
+        const seen = (options.upcasters === undefined ? event : options.upcasters.apply(event)) as E;
         try {
           await options.handler(seen, { tx, signal });
         } catch (error) {
@@ -244,7 +268,8 @@ export function subscribe(store: StrataStore, options: SubscribeOptions): Subscr
       return { delivered: run.length };
     } catch (error) {
       if (!(error instanceof HandlerFailure)) throw error;
-      return { delivered: failedAt, error };
+      // A transaction rolled back everything it handled.
+      return { delivered: transactional ? 0 : failedAt, error };
     }
   };
 
@@ -285,9 +310,13 @@ export function subscribe(store: StrataStore, options: SubscribeOptions): Subscr
           logger.info(`strata: ${label} reads again after ${storeFailures} failed attempts`, { consumer, failures: storeFailures });
           storeFailures = 0;
         }
+        // After a handler failed in a transaction of several events, the rest of the batch goes one event
+        // per transaction: what precedes the failing event commits, and onError decides about it alone.
+        let oneByOne = false;
         for (let i = 0; i < batch.length; ) {
           if (signal.aborted || !(await holdLease())) break;
-          const { delivered, error } = await deliverRun(transactional ? batch.slice(i, i + 1) : batch.slice(i));
+          const run = oneByOne ? batch.slice(i, i + 1) : batch.slice(i);
+          const { delivered, error } = await deliverRun(run);
           if (delivered > 0) {
             failures = 0;
             position = (batch[i + delivered - 1] as StoredEvent).position;
@@ -296,8 +325,12 @@ export function subscribe(store: StrataStore, options: SubscribeOptions): Subscr
           if (error === undefined) continue;
           // The database failed under the handler, not the handler: retry as after a failed read.
           if (isInfrastructureError(error.error)) throw error.error;
+          if (transactional && run.length > 1) {
+            oneByOne = true;
+            continue;
+          }
           const failed = batch[i] as StoredEvent;
-          const action = options.onError === undefined ? 'stop' : await options.onError(error.error, failed);
+          const action = options.onError === undefined ? 'stop' : await options.onError(error.error, failed as E);
           if (action === 'stop') throw new StopWith(error.error);
           if (action === 'skip') {
             await skip(failed);

@@ -1,0 +1,68 @@
+import { subscribe, type StoredEventOf } from '@strata/core';
+import { eq, sql } from 'drizzle-orm';
+import { integer, pgTable, text } from 'drizzle-orm/pg-core';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { createPgliteStore } from '../src/index.js';
+
+type AccountEvent = { type: 'Deposited'; data: { amount: number } } | { type: 'Withdrawn'; data: { amount: number } };
+const balances = pgTable('balances', { account: text('account').primaryKey(), total: integer('total').notNull() });
+
+async function open() {
+  const store = await createPgliteStore();
+  onTestFinished(() => store.close());
+  await store.db.execute(sql`create table balances (account text primary key, total integer not null)`);
+  const read = async () => Object.fromEntries((await store.db.select().from(balances)).map((r) => [r.account, r.total]));
+  return { store, read };
+}
+
+describe('a projection writing its read model through tx.db on PGlite', () => {
+  it('commits application rows with the checkpoint, and rolls back a failed batch (no deadlock on the one connection)', async () => {
+    const { store, read } = await open();
+    await store.events.append('acct-1', [
+      { type: 'Deposited', data: { amount: 10 } },
+      { type: 'Deposited', data: { amount: 20 } },
+      { type: 'Withdrawn', data: { amount: 5 } },
+      { type: 'Withdrawn', data: { amount: 1000 } },
+    ]);
+    const sub = subscribe(store, {
+      from: { consumer: 'balances' },
+      handler: async (e: StoredEventOf<AccountEvent>, { tx }) => {
+        if (tx === undefined) throw new Error('a named consumer on PGlite has a transaction');
+        const delta = e.type === 'Deposited' ? e.data.amount : -e.data.amount;
+        await tx.db
+          .insert(balances)
+          .values({ account: e.streamId, total: delta })
+          .onConflictDoUpdate({ target: balances.account, set: { total: sql`${balances.total} + ${delta}` } });
+        const [row] = await tx.db.select().from(balances).where(eq(balances.account, e.streamId));
+        if ((row?.total ?? 0) < 0) throw new Error('overdrawn');
+      },
+    });
+    const error = await sub.done.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((error as Error).message).toBe('overdrawn');
+    expect(await read()).toEqual({ 'acct-1': 25 });
+    const stored = [];
+    for await (const e of store.events.readStream('acct-1')) stored.push(e.position);
+    expect((await store.checkpoints.get('balances'))?.position).toBe(stored[2]);
+  });
+
+  it('tx.db of store.transaction rolls back with the transaction', async () => {
+    const { store, read } = await open();
+    await store
+      .transaction(async (tx) => {
+        await tx.db.insert(balances).values({ account: 'a', total: 1 });
+        await tx.events.append('a', [{ type: 'Opened', data: {} }]);
+        throw new Error('changed my mind');
+      })
+      .catch(() => undefined);
+    expect(await read()).toEqual({});
+    expect(await store.events.streamInfo('a')).toBeNull();
+    await store.transaction(async (tx) => {
+      await tx.db.insert(balances).values({ account: 'a', total: 1 });
+      await tx.events.append('a', [{ type: 'Opened', data: {} }]);
+    });
+    expect(await read()).toEqual({ a: 1 });
+  });
+});
