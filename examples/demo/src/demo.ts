@@ -1,5 +1,7 @@
+import { aggregateStream, consume, createRepository, type NewEvent } from '@strata/core';
+import type { PostgresStore } from '@strata/postgres';
 import { type Account, type AccountEvent, commands, evolve, initialAccount } from './account.js';
-import { aggregateStream, consume, createRepository, type NewEvent, type StrataStore, subscribe } from '@strata/core';
+import { createBalancesTable, projectBalances, readBalances } from './balances.js';
 
 /** What the demo ends with, for its test. */
 export interface DemoResult {
@@ -16,25 +18,16 @@ const LARGE = 500;
 /**
  * Runs the demo on any store: accounts with a snapshotting repository, large withdrawals announced
  * through the queue in the same transaction as the events (outbox), a worker that handles those alerts
- * (failing once to show retries), and a subscription that projects balances with a checkpoint.
+ * (failing once to show retries), and a projection that keeps balances in a table of its own, written
+ * in the transaction that advances its checkpoint, so that it survives a restart exactly.
  */
-export async function runDemo(store: StrataStore, log: (line: string) => void): Promise<DemoResult> {
+export async function runDemo(store: PostgresStore, log: (line: string) => void): Promise<DemoResult> {
   const accounts = createRepository<Account, AccountEvent>(store, { initialState: initialAccount, evolve, snapshotEvery: 5 });
 
-  // The projection: balances per account, fed by a named subscription that keeps a checkpoint.
-  const balances: Record<string, number> = {};
-  let projected = 0n;
-  const projection = subscribe(store, {
-    from: { consumer: 'balances' },
-    streamPrefix: 'account-',
-    pollIntervalMs: 50,
-    handler: (e) => {
-      const amount = (e.data as { amount?: number }).amount ?? 0;
-      const sign = e.type === 'Withdrawn' ? -1 : e.type === 'Deposited' ? 1 : 0;
-      balances[e.streamId] = (balances[e.streamId] ?? 0) + sign * amount;
-      projected = e.position;
-    },
-  });
+  // The projection: balances per account in the `balances` table, fed by a named subscription whose
+  // checkpoint commits with the rows.
+  await createBalancesTable(store);
+  const projection = projectBalances(store);
 
   // The worker: handles large-withdrawal alerts; the first attempt fails to show a retry.
   const stop = new AbortController();
@@ -50,7 +43,7 @@ export async function runDemo(store: StrataStore, log: (line: string) => void): 
       alertsHandled.push(`${alert.account}:${alert.amount}`);
       log(`worker   alert for ${alert.account}: withdrew ${alert.amount} (attempt ${d.attempt})`);
     },
-    { concurrency: 2, pollIntervalMs: 50, retryBaseMs: 20, retryMaxMs: 100, signal: stop.signal, onError: (e) => log(`worker   failed once: ${(e as Error).message}; retrying`) },
+    { concurrency: 2, retryBaseMs: 100, signal: stop.signal, onError: (e) => log(`worker   failed once: ${(e as Error).message}; retrying`) },
   );
 
   const run = async (account: string, decide: (s: Account) => NewEvent[]) => {
@@ -96,7 +89,8 @@ export async function runDemo(store: StrataStore, log: (line: string) => void): 
 
   // Wait for the projection to reach the head and the worker to drain the queue.
   const head = await store.events.headPosition();
-  for (let i = 0; i < 400 && (projected < head || alertsHandled.length < 2); i++) await new Promise((r) => setTimeout(r, 25));
+  const projected = async () => ((await store.checkpoints.get('balances'))?.position ?? 0n) >= head;
+  for (let i = 0; i < 400 && (!(await projected()) || alertsHandled.length < 2); i++) await new Promise((r) => setTimeout(r, 25));
   stop.abort();
   await worker;
   await projection.stop();
@@ -107,7 +101,8 @@ export async function runDemo(store: StrataStore, log: (line: string) => void): 
   log(`load     account-ann from snapshot + events: balance ${ann.state.balance} at version ${ann.version}`);
   const before = await aggregateStream(store, 'account-ann', { initialState: initialAccount, evolve, toVersion: ann.version - 1 });
   log(`history  account-ann before its last movement: balance ${before.state.balance}`);
-  log(`project  balances ${JSON.stringify(balances)} (checkpoint ${(await store.checkpoints.get('balances'))?.position})`);
+  const balances = await readBalances(store);
+  log(`project  balances table ${JSON.stringify(balances)} (checkpoint ${(await store.checkpoints.get('balances'))?.position})`);
   const stats = await store.queue.stats('alerts');
   log(`queue    alerts: ${stats.ready} ready, ${stats.inFlight} in flight, ${stats.deadLettered} dead`);
 

@@ -1,12 +1,11 @@
-import type { StrataStore } from '@strata/core';
 import { createPgliteStore } from '@strata/pglite';
-import { createPostgresStore } from '@strata/postgres';
+import { createPostgresStore, type PostgresStore } from '@strata/postgres';
 import { runDemo } from './demo.js';
 
 // PGlite (PostgreSQL in process) by default; a PostgreSQL server when DATABASE_URL is set. Each run on
 // a server gets a schema of its own, so runs never see each other's accounts.
 const url = process.env.DATABASE_URL;
-let store: StrataStore;
+let store: PostgresStore;
 if (url !== undefined && url !== '') {
   const schema = `strata_demo_${Date.now()}`;
   store = await createPostgresStore(url, { schema });

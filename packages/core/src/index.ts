@@ -113,6 +113,7 @@ export {
   type ConsumerStart,
   subscribe,
 } from './subscriptions/subscribe.js';
+export { type RebuildOptions, rebuildProjection } from './subscriptions/rebuild.js';
 export type {
   ChangeNotice,
   EventsNotice,
