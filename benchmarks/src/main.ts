@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { StrataStore } from '@strata/core';
 import { createPgliteStore } from '@strata/pglite';
 import { createPostgresStore } from '@strata/postgres';
 import { createSqliteStore } from '@strata/sqlite';
@@ -15,7 +16,7 @@ import { emmettEvents } from './impls/emmett.js';
 import { pgBossQueue } from './impls/pg-boss.js';
 import { rawPgEvents, rawPgQueue } from './impls/raw-pg.js';
 import { rawSqliteEvents, rawSqliteQueue } from './impls/raw-sqlite.js';
-import { strataEvents, strataQueue } from './impls/strata.js';
+import { catchUp, strataEvents, strataQueue } from './impls/strata.js';
 import { benchEvent, type EventSubject, type QueueSubject } from './impls/types.js';
 import { drain, merge, percentile, repeated, repeatedFor, type Sample, timed } from './measure.js';
 import { writeReport } from './report.js';
@@ -134,6 +135,20 @@ async function main() {
   await compare('events', 'read a 10,000-event stream', 'events/s', eventSubjects, (s) => repeatedFor(DURATION, () => s.readStream('big')), true);
   await compare('events', 'read all 100,000 events in pages of 1,000', 'events/s', eventSubjects, (s) => repeatedFor(DURATION, () => s.readAll(PAGE)), true);
   await compare('events', 'subscription catch-up over 100,000 events', 'events/s', eventSubjects, (s) => repeated(1, () => s.catchUp(ALL_EVENTS, PAGE)));
+  // A named consumer commits its checkpoint (on these stores, in one transaction per batch) where a
+  // plain subscription commits nothing: the ratio is to the plain subscription on the same store.
+  const consumerSubjects = [
+    ['strata postgres', strataPg],
+    ['strata pglite', strataPglite],
+    ['strata sqlite', strataSqlite],
+  ].flatMap(([name, store]) => {
+    const plain = `${name as string}, from start`;
+    return [
+      { name: plain, baseline: plain, run: () => catchUp(store as StrataStore, ALL_EVENTS, PAGE) },
+      { name: `${name as string}, named consumer`, baseline: plain, run: () => catchUp(store as StrataStore, ALL_EVENTS, PAGE, `bench-${Date.now()}-${Math.random()}`) },
+    ];
+  });
+  await compare('events', 'named-consumer catch-up over 100,000 events (vs a plain subscription)', 'events/s', consumerSubjects, (s) => repeated(1, s.run));
 
   // Write workloads: distinct streams per implementation, round and caller.
   await compare('events', 'append 1 event per transaction, 1 caller', 'appends/s', eventSubjects, (s, round) => {

@@ -8,6 +8,8 @@ export const TARGETS: { workload: RegExp; implementation: string; min: number; l
   { workload: /^read a 10,000-event stream/, implementation: 'strata postgres', min: 0.8, label: 'stream read' },
   { workload: /^read all/, implementation: 'strata postgres', min: 0.7, label: 'gap-safe read-all' },
   { workload: /^subscription catch-up/, implementation: 'strata postgres', min: 0.5, label: 'subscription catch-up' },
+  { workload: /^named-consumer catch-up/, implementation: 'strata postgres, named consumer', min: 0.5, label: 'named consumer vs plain subscription, PostgreSQL' },
+  { workload: /^named-consumer catch-up/, implementation: 'strata sqlite, named consumer', min: 0.5, label: 'named consumer vs plain subscription, SQLite' },
   { workload: /^send /, implementation: 'strata postgres', min: 0.9, label: 'queue send' },
   { workload: /^receive and ack/, implementation: 'strata postgres', min: 0.7, label: 'receive-and-ack' },
   { workload: /^append /, implementation: 'strata sqlite', min: 0.8, label: 'SQLite appends vs raw better-sqlite3' },

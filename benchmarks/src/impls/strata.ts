@@ -1,6 +1,27 @@
 import { type StrataStore, subscribe } from '@strata/core';
 import type { EventSubject, QueueSubject } from './types.js';
 
+/**
+ * Subscribes from the start (or as the named `consumer`, from its checkpoint) until `total` events were
+ * handled; returns how many.
+ */
+export function catchUp(store: StrataStore, total: number, batchSize: number, consumer?: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let n = 0;
+    let sink = 0;
+    const sub = subscribe(store, {
+      from: consumer === undefined ? 'start' : { consumer },
+      batchSize,
+      pollIntervalMs: 10,
+      handler: (e) => {
+        sink += e.version;
+        if (++n === total) void sub.stop().then(() => resolve(sink >= 0 ? n : 0));
+      },
+    });
+    sub.done.catch(reject);
+  });
+}
+
 /** Any Strata store as a benchmark subject: the workloads only use the public contracts. */
 export function strataEvents(name: string, baseline: string, store: StrataStore): EventSubject {
   return {
@@ -19,22 +40,7 @@ export function strataEvents(name: string, baseline: string, store: StrataStore)
       for await (const _ of store.events.readAll()) n++;
       return n;
     },
-    catchUp(total, batchSize) {
-      return new Promise((resolve, reject) => {
-        let n = 0;
-        let sink = 0;
-        const sub = subscribe(store, {
-          from: 'start',
-          batchSize,
-          pollIntervalMs: 10,
-          handler: (e) => {
-            sink += e.version;
-            if (++n === total) void sub.stop().then(() => resolve(sink >= 0 ? n : 0));
-          },
-        });
-        sub.done.catch(reject);
-      });
-    },
+    catchUp: (total, batchSize) => catchUp(store, total, batchSize),
     close: () => store.close(),
   };
 }
