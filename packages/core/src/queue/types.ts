@@ -152,7 +152,7 @@ export interface MessageQueue {
    * is ready now, the milliseconds until the earliest delayed message's delay or in-flight message's
    * visibility timeout ends, `null` when the queue holds no message that could ever be delivered (empty,
    * or only dead letters). Workers ({@link consume}) sleep exactly that long instead of a whole poll
-   * interval. One indexed read; cheap enough to call after every empty receive.
+   * interval. One read, over the queue's messages that are not dead-lettered.
    */
   nextVisibleInMs(queue: string): Promise<number | null>;
   /** Dead-lettered messages, oldest first. */
