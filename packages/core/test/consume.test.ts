@@ -22,7 +22,7 @@ describe('consume', () => {
         done.push(d.body as number);
         running--;
       },
-      { concurrency: 3, signal: stop.signal, pollIntervalMs: 10 },
+      { concurrency: 3, signal: stop.signal },
     );
     await until(() => done.length === 20);
     stop.abort();
@@ -40,7 +40,7 @@ describe('consume', () => {
     const worker = consume(store, 'q', async () => {
       await sleep(250);
       finished = true;
-    }, { visibilityTimeoutMs: 60, signal: stop.signal, pollIntervalMs: 10 });
+    }, { visibilityTimeoutMs: 60, signal: stop.signal });
     await sleep(20);
     const stolen: Delivery[] = [];
     while (!finished) {
@@ -62,7 +62,7 @@ describe('consume', () => {
     const worker = consume(store, 'q', (d) => {
       attempts.push(d.attempt);
       throw new Error(`bad #${d.attempt}`);
-    }, { retryBaseMs: 20, retryMaxMs: 40, pollIntervalMs: 5, signal: stop.signal, onError: (e) => errors.push(e) });
+    }, { retryBaseMs: 20, retryMaxMs: 40, signal: stop.signal, onError: (e) => errors.push(e) });
     await until(async () => (await store.queue.stats('q')).deadLettered === 1);
     stop.abort();
     await worker;
@@ -82,7 +82,7 @@ describe('consume', () => {
       started.push(d.body as number);
       await sleep(80);
       finished.push(d.body as number);
-    }, { concurrency: 2, signal: stop.signal, pollIntervalMs: 10 });
+    }, { concurrency: 2, signal: stop.signal });
     await until(() => started.length === 2);
     stop.abort();
     await worker;
@@ -108,7 +108,7 @@ describe('consume', () => {
     const store: StrataStore = createMemoryStore({ disable: ['wakeUps'] });
     const got: unknown[] = [];
     const stop = new AbortController();
-    const worker = consume(store, 'q', (d) => void got.push(d.body), { pollIntervalMs: 20, signal: stop.signal });
+    const worker = consume(store, 'q', (d) => void got.push(d.body), { signal: stop.signal });
     await store.queue.send('q', { body: 'polled' });
     await until(() => got.length === 1, 2000);
     stop.abort();
@@ -118,7 +118,7 @@ describe('consume', () => {
 
   it('stops with CLOSED when the store closes under it', async () => {
     const store = createMemoryStore();
-    const worker = consume(store, 'q', () => undefined, { pollIntervalMs: 10 });
+    const worker = consume(store, 'q', () => undefined);
     await sleep(20);
     await store.close();
     await expect(worker).rejects.toMatchObject({ code: 'CLOSED' });

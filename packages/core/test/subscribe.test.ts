@@ -10,7 +10,7 @@ describe('subscribe', () => {
     await store.events.append('s', [{ type: 'Renamed', data: { old: 1 }, schemaVersion: 1 }]);
     const upcasters = createUpcasters([{ type: 'Renamed', fromSchemaVersion: 1, upcast: (e) => ({ type: 'Named', data: { name: (e.data as { old: number }).old } }) }]);
     const got: StoredEvent[] = [];
-    const sub = subscribe(store, { handler: (e) => void got.push(e), upcasters, pollIntervalMs: 10 });
+    const sub = subscribe(store, { handler: (e) => void got.push(e), upcasters });
     await until(() => got.length === 1);
     await sub.stop();
     expect([got[0]?.type, got[0]?.data, got[0]?.schemaVersion]).toEqual(['Named', { name: 1 }, 2]);
@@ -28,7 +28,7 @@ describe('subscribe', () => {
     })();
     await store.checkpoints.set('proj', first?.position ?? 0n);
     const got: string[] = [];
-    const sub = subscribe(store, { from: { consumer: 'proj' }, handler: (e) => void got.push(e.type), leaseTtlMs: 90, pollIntervalMs: 10 });
+    const sub = subscribe(store, { from: { consumer: 'proj' }, handler: (e) => void got.push(e.type), leaseTtlMs: 90 });
     await sleep(60);
     expect(sub.active).toBe(false);
     await until(() => got.length === 1, 3000);
@@ -40,8 +40,8 @@ describe('subscribe', () => {
     const store = createMemoryStore();
     await store.events.append('s', [{ type: 'A', data: {} }]);
     const seen: boolean[] = [];
-    const a = subscribe(store, { handler: (_e, ctx) => void seen.push(ctx.tx !== undefined), pollIntervalMs: 10 });
-    const b = subscribe(store, { from: { consumer: 'c' }, handler: (_e, ctx) => void seen.push(ctx.tx !== undefined), pollIntervalMs: 10 });
+    const a = subscribe(store, { handler: (_e, ctx) => void seen.push(ctx.tx !== undefined) });
+    const b = subscribe(store, { from: { consumer: 'c' }, handler: (_e, ctx) => void seen.push(ctx.tx !== undefined) });
     await until(() => seen.length === 2);
     await Promise.all([a.stop(), b.stop()]);
     expect(seen.sort()).toEqual([false, true]);
@@ -51,7 +51,7 @@ describe('subscribe', () => {
     const store = createMemoryStore({ disable: ['transactions'] });
     await store.events.append('s', [{ type: 'A', data: {} }, { type: 'B', data: {} }]);
     const got: string[] = [];
-    const sub = subscribe(store, { from: { consumer: 'c' }, handler: (e, ctx) => void got.push(`${e.type}:${ctx.tx === undefined}`), pollIntervalMs: 10 });
+    const sub = subscribe(store, { from: { consumer: 'c' }, handler: (e, ctx) => void got.push(`${e.type}:${ctx.tx === undefined}`) });
     await until(() => got.length === 2);
     await sub.stop();
     expect(got).toEqual(['A:true', 'B:true']);
@@ -68,7 +68,6 @@ describe('subscribe', () => {
         if ((e.data as { n: number }).n === 3) throw new Error('no');
         seen.push((e.data as { n: number }).n);
       },
-      pollIntervalMs: 10,
     });
     await expect(sub.done).rejects.toThrow('no');
     expect(seen).toEqual([1, 2]);

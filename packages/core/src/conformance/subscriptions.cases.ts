@@ -3,7 +3,8 @@ import { type Subscription, subscribe } from '../subscriptions/subscribe.js';
 import { assert, collect, defineCases, eventually, evt, evts, sleep } from './helpers.js';
 
 const WAIT = 10_000;
-const fast = { pollIntervalMs: 20 };
+// Default options: the cases see what users see (wake-ups and the default poll interval).
+const fast = {};
 
 /** Subscribes and records what it gets. */
 function record(sub: (handler: (e: StoredEvent) => void) => Subscription): { got: StoredEvent[]; sub: Subscription } {
