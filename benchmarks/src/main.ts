@@ -183,7 +183,7 @@ async function main() {
 
   for (const s of [...eventSubjects, ...queueSubjects.filter((q) => q.name === 'raw pg' || q.name === 'pg-boss' || q.name === 'raw better-sqlite3')]) await s.close();
 
-  await memory(server.url, strataDb.url, rawDb.url, work);
+  await memory(strataDb.url, rawDb.url, work);
 
   await writeReport(results, {
     date: new Date().toISOString(),
@@ -214,7 +214,7 @@ function gitCommit(): string {
 }
 
 /** Peak RSS of a process reading 1,000,000 events through readAll, measured in a fresh child process each. */
-async function memory(serverUrl: string, strataUrl: string, rawUrl: string, work: string) {
+async function memory(strataUrl: string, rawUrl: string, work: string) {
   log(`loading ${RSS_EVENTS} events for the memory workload`);
   const store = await createPostgresStore(strataUrl, { schema: 'rss', poolSize: 1 });
   await store.close();
