@@ -224,6 +224,7 @@ function main() {
       console.log(`check-snippets: ${count} TypeScript blocks in ${files.length} Markdown files compile`);
     }
   } finally {
+    // biome-ignore lint/suspicious/noUndeclaredEnvVars: a switch for debugging the script, which turbo does not run
     if (process.env.KEEP_SNIPPETS) console.log(`check-snippets: kept ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
   }

@@ -146,7 +146,9 @@ async function main() {
   await compare('events', 'append 1 event per transaction, 8 callers on distinct streams', 'appends/s', eventSubjects, (s, round) => {
     const v = new Array<number>(8).fill(0);
     return timed(DURATION, 8, async (caller) => {
-      await s.append(`eight-${round}-${caller}`, [benchEvent(v[caller] ?? 0)], (v[caller] = (v[caller] ?? 0) + 1) - 1);
+      const version = v[caller] ?? 0;
+      v[caller] = version + 1;
+      await s.append(`eight-${round}-${caller}`, [benchEvent(version)], version);
       return 1;
     });
   });

@@ -51,10 +51,10 @@ export type JsonCompatible<T> =
                 : JsonCompatible<V>
           : never;
     } & object & {
-      // Functions and classes have `Symbol.hasInstance`, JSON never does: this rejects a function given
-      // as the whole payload, which the mapped type above (being empty for a function) would accept.
-      readonly [Symbol.hasInstance]?: never;
-    });
+        // Functions and classes have `Symbol.hasInstance`, JSON never does: this rejects a function given
+        // as the whole payload, which the mapped type above (being empty for a function) would accept.
+        readonly [Symbol.hasInstance]?: never;
+      });
 
 /** Deepest nesting of arrays and objects accepted (SQLite's JSON functions stop at 1000, jsonb earlier under small stacks). */
 export const MAX_JSON_DEPTH = 512;

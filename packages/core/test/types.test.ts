@@ -91,9 +91,7 @@ describe('types', () => {
       { type: 'OrderPlaced', data: placed },
       { type: 'OrderPaid', data: paid },
     ]);
-    const result = await repo.update('order-4', (state): OrderEvent[] =>
-      state.status === 'open' ? [{ type: 'OrderPaid', data: paid }] : [],
-    );
+    const result = await repo.update('order-4', (state): OrderEvent[] => (state.status === 'open' ? [{ type: 'OrderPaid', data: paid }] : []));
     expectTypeOf(result.state).toEqualTypeOf<OrderState>();
     expect(result.state.status).toBe('paid');
 
@@ -147,7 +145,10 @@ describe('types', () => {
       // @ts-expect-error a symbol is not JSON
       void store.events.append('s', [{ type: 'A', data: [Symbol('x')] }]);
       // @ts-expect-error one event of several is not JSON
-      void store.events.append('s', [{ type: 'A', data: placed }, { type: 'B', data: { at: new Date() } }]);
+      void store.events.append('s', [
+        { type: 'A', data: placed },
+        { type: 'B', data: { at: new Date() } },
+      ]);
       // @ts-expect-error a Map is not JSON
       void store.snapshots.save('s', { version: 1, state: new Map<string, number>() });
       // @ts-expect-error unknown is not known to be JSON
