@@ -144,11 +144,12 @@ describe('types', () => {
       void store.events.append('s', [{ type: 'A', data: undefined }]);
       // @ts-expect-error a symbol is not JSON
       void store.events.append('s', [{ type: 'A', data: [Symbol('x')] }]);
-      // @ts-expect-error one event of several is not JSON
-      void store.events.append('s', [
+      const mixed = [
         { type: 'A', data: placed },
         { type: 'B', data: { at: new Date() } },
-      ]);
+      ];
+      // @ts-expect-error one event of several is not JSON
+      void store.events.append('s', mixed);
       // @ts-expect-error a Map is not JSON
       void store.snapshots.save('s', { version: 1, state: new Map<string, number>() });
       // @ts-expect-error unknown is not known to be JSON
