@@ -51,8 +51,10 @@ export type JsonCompatible<T> =
                 : JsonCompatible<V>
           : never;
     } & object & {
-        // Functions and classes have `Symbol.hasInstance`, JSON never does: this rejects a function given
-        // as the whole payload, which the mapped type above (being empty for a function) would accept.
+        /**
+         * Never present: functions and classes have `Symbol.hasInstance`, JSON never does. This rejects a
+         * function given as the whole payload, which the mapped type above (empty for a function) accepts.
+         */
         readonly [Symbol.hasInstance]?: never;
       });
 
