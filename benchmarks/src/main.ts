@@ -161,7 +161,9 @@ async function main() {
   await compare('events', 'append 1 event per transaction, 8 callers on distinct streams', 'appends/s', eventSubjects, (s, round) => {
     const v = new Array<number>(8).fill(0);
     return timed(DURATION, 8, async (caller) => {
-      await s.append(`eight-${round}-${caller}`, [benchEvent(v[caller] ?? 0)], (v[caller] = (v[caller] ?? 0) + 1) - 1);
+      const version = v[caller] ?? 0;
+      v[caller] = version + 1;
+      await s.append(`eight-${round}-${caller}`, [benchEvent(version)], version);
       return 1;
     });
   });
@@ -198,7 +200,7 @@ async function main() {
 
   for (const s of [...eventSubjects, ...queueSubjects.filter((q) => q.name === 'raw pg' || q.name === 'pg-boss' || q.name === 'raw better-sqlite3')]) await s.close();
 
-  await memory(server.url, strataDb.url, rawDb.url, work);
+  await memory(strataDb.url, rawDb.url, work);
 
   await writeReport(results, {
     date: new Date().toISOString(),
@@ -229,7 +231,7 @@ function gitCommit(): string {
 }
 
 /** Peak RSS of a process reading 1,000,000 events through readAll, measured in a fresh child process each. */
-async function memory(serverUrl: string, strataUrl: string, rawUrl: string, work: string) {
+async function memory(strataUrl: string, rawUrl: string, work: string) {
   log(`loading ${RSS_EVENTS} events for the memory workload`);
   const store = await createPostgresStore(strataUrl, { schema: 'rss', poolSize: 1 });
   await store.close();

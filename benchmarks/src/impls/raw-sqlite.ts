@@ -19,7 +19,7 @@ export function rawSqliteEvents(file: string): EventSubject {
   const insert = db.prepare('INSERT INTO raw_events (stream_id, version, event_id, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
   const append = db.transaction((stream: string, events: BenchEvent[], expected: number) => {
     const now = Date.now();
-    events.forEach((e, i) => insert.run(stream, expected + i + 1, globalThis.crypto.randomUUID(), e.type, JSON.stringify(e.data), '{}', now));
+    for (const [i, e] of events.entries()) insert.run(stream, expected + i + 1, globalThis.crypto.randomUUID(), e.type, JSON.stringify(e.data), '{}', now);
   });
   const byStream = db.prepare('SELECT position, stream_id, version, event_id, type, data, metadata, recorded_at FROM raw_events WHERE stream_id = ? ORDER BY version');
   const page = db.prepare('SELECT position, stream_id, version, event_id, type, data, metadata, recorded_at FROM raw_events WHERE position > ? ORDER BY position LIMIT ?');

@@ -76,6 +76,7 @@ export {
   cloneJson,
   contentHash,
   type JsonArray,
+  type JsonCompatible,
   type JsonObject,
   type JsonPrimitive,
   type JsonValue,

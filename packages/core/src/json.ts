@@ -11,7 +11,10 @@ export type JsonPrimitive = string | number | boolean | null;
 /** An array of JSON values. */
 export type JsonArray = JsonValue[];
 
-/** A JSON object. Use type aliases (not interfaces) for typed payloads so that they fit this index signature. */
+/**
+ * A JSON object. An interface is not assignable to this index signature (only type aliases are): the
+ * payload parameters of Strata take any {@link JsonCompatible} type instead.
+ */
 export type JsonObject = { [key: string]: JsonValue };
 
 /**
@@ -19,6 +22,41 @@ export type JsonObject = { [key: string]: JsonValue };
  * numbers, strings without U+0000 and without lone surrogates, arrays and plain objects of these.
  */
 export type JsonValue = JsonPrimitive | JsonArray | JsonObject;
+
+/**
+ * The types that are JSON, used as the constraint `T extends JsonCompatible<T>` by every parameter that
+ * takes a payload (event data, message bodies, snapshot and aggregate state). Unlike {@link JsonValue}
+ * it accepts interfaces, which have no index signature: `interface OrderState { total: number }` fits.
+ *
+ * Accepted: {@link JsonValue}, and arrays, tuples, type aliases and interfaces whose properties are
+ * (recursively) JSON; optional properties; `any`. Rejected at compile time: functions and methods,
+ * `bigint`, symbols and symbol keys, `undefined` (except as the value of an optional property, where it
+ * means absent), `unknown`, and objects with methods such as `Date`, `Map` and `Set` — store a `Date` as
+ * its ISO string. Run time ({@link assertJson}) rejects the rest: class instances with data only,
+ * non-finite numbers, cycles, `undefined` given for an optional property, U+0000.
+ */
+export type JsonCompatible<T> =
+  | JsonValue
+  | ({
+      [K in keyof T]: K extends symbol
+        ? never
+        : // `infer` makes the check distribute over unions such as `number | null`.
+          T[K] extends infer V
+          ? 0 extends 1 & V
+            ? V // any
+            : V extends JsonValue
+              ? V
+              : V extends bigint | symbol | undefined | ((...args: never) => unknown)
+                ? never
+                : JsonCompatible<V>
+          : never;
+    } & object & {
+        /**
+         * Never present: functions and classes have `Symbol.hasInstance`, JSON never does. This rejects a
+         * function given as the whole payload, which the mapped type above (empty for a function) accepts.
+         */
+        readonly [Symbol.hasInstance]?: never;
+      });
 
 /** Deepest nesting of arrays and objects accepted (SQLite's JSON functions stop at 1000, jsonb earlier under small stacks). */
 export const MAX_JSON_DEPTH = 512;

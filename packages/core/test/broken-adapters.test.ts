@@ -20,7 +20,7 @@ const broken: Record<string, { breakage: Breakage; mustFail: string[] }> = {
   'regenerates event ids (no idempotent retry)': {
     breakage: (s) => ({
       ...s,
-      events: { ...s.events, append: (id, events, o) => s.events.append(id, events.map(({ id: _drop, ...e }) => e), o) },
+      events: { ...s.events, append: (id, events, o) => s.events.append(id, events.map((e) => ({ ...e, id: crypto.randomUUID() })), o) },
     }),
     mustFail: ['events.append.idempotent.retry-returns-original-result', 'events.append.keeps-given-ids-lowercase'],
   },

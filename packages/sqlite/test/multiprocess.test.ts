@@ -53,7 +53,7 @@ describe('several processes on one SQLite file', () => {
     const startAt = String(Date.now() + 3000);
     const workers = Array.from({ length: 4 }, (_, i) => start('append-expected', file, String(perProcess), String(i), startAt));
     const codes = await Promise.all(workers.map((w) => w.done));
-    workers.forEach((w, i) => expect(codes[i], w.output()).toBe(0));
+    for (const [i, w] of workers.entries()) expect(codes[i], w.output()).toBe(0);
     const results = workers.map((w) => JSON.parse(w.lines.at(-1) ?? '{}') as { appended: number; conflicts: number });
     expect(results.map((r) => r.appended)).toEqual([perProcess, perProcess, perProcess, perProcess]);
     expect(results.reduce((n, r) => n + r.conflicts, 0)).toBeGreaterThan(0); // they really contended
@@ -72,7 +72,7 @@ describe('several processes on one SQLite file', () => {
     const file = freshFile();
     const workers = Array.from({ length: 3 }, (_, i) => start('append-expected', file, '5', String(i)));
     const codes = await Promise.all(workers.map((w) => w.done));
-    workers.forEach((w, i) => expect(codes[i], w.output()).toBe(0));
+    for (const [i, w] of workers.entries()) expect(codes[i], w.output()).toBe(0);
     const store = await createSqliteStore(file);
     expect((store.client.prepare('SELECT count(*) AS n FROM __strata_migrations').get() as { n: number }).n).toBe(1);
     expect((await store.events.streamInfo('shared'))?.version).toBe(15);
@@ -88,7 +88,7 @@ describe('several processes on one SQLite file', () => {
     const startAt = String(Date.now() + 3000);
     const workers = [start('receive', file, startAt), start('receive', file, startAt)];
     const codes = await Promise.all(workers.map((w) => w.done));
-    workers.forEach((w, i) => expect(codes[i], w.output()).toBe(0));
+    for (const [i, w] of workers.entries()) expect(codes[i], w.output()).toBe(0);
     const [a, b] = workers.map((w) => JSON.parse(w.lines.at(-1) ?? '[]') as number[]);
     expect(a?.length).toBeGreaterThan(0);
     expect(b?.length).toBeGreaterThan(0);

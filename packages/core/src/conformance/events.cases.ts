@@ -8,7 +8,7 @@ const RICH_DATA = {
   text: 'héllo wörld — 日本語 🎉 "quoted" \\ back\nslash',
   int: 42,
   negative: -7,
-  float: 3.141592653589793,
+  float: Math.PI,
   tiny: 5e-324,
   big: 1.7976931348623157e308,
   maxSafe: Number.MAX_SAFE_INTEGER,

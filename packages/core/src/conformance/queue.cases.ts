@@ -126,7 +126,8 @@ export const queueCases = defineCases('queue', {
       body.list.push(2);
       const [d] = await store.queue.receive('q', { visibilityTimeoutMs: ms(50) });
       assert.deepEqual(d?.body, { list: [1] });
-      (d?.body as { list: number[] }).list.push(3);
+      assert.ok(d !== undefined);
+      (d.body as { list: number[] }).list.push(3);
       await sleep(ms(80));
       const [again] = await store.queue.receive('q');
       assert.deepEqual(again?.body, { list: [1] });

@@ -116,7 +116,8 @@ export const snapshotCases = defineCases('snapshots', {
       state.list.push(2);
       const snap = await store.snapshots.load('s');
       assert.deepEqual(snap?.state, { list: [1] });
-      (snap?.state as { list: number[] }).list.push(3);
+      assert.ok(snap !== null);
+      (snap.state as { list: number[] }).list.push(3);
       assert.deepEqual((await store.snapshots.load('s'))?.state, { list: [1] });
     },
   },

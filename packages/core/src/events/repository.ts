@@ -1,12 +1,12 @@
 import { isStrataError } from '../errors.js';
-import type { JsonValue } from '../json.js';
+import type { JsonCompatible } from '../json.js';
 import type { StoreTransaction, StrataStore } from '../store.js';
 import { validateInteger } from '../validation.js';
 import { type AggregateResult, type Evolver, foldStream } from './aggregate.js';
-import type { AppendResult, ExpectedVersion, NewEvent, StoredEvent } from './types.js';
+import type { AppendResult, EventStore, ExpectedVersion, NewEvent, StoredEvent } from './types.js';
 
 /** Options of {@link createRepository}. */
-export interface RepositoryOptions<TState extends JsonValue, TEvent extends StoredEvent = StoredEvent>
+export interface RepositoryOptions<TState extends JsonCompatible<TState>, TEvent extends StoredEvent = StoredEvent>
   extends Evolver<TState, TEvent> {
   /** Take a snapshot each time a stream's version crosses a multiple of this; 0 turns snapshots off. @defaultValue 50 */
   snapshotEvery?: number;
@@ -32,21 +32,28 @@ export interface UpdateResult<TState> extends AggregateResult<TState> {
 }
 
 /** Loads aggregates from snapshots plus later events, and appends with optimistic concurrency. */
-export interface AggregateRepository<TState extends JsonValue, TEvent extends StoredEvent = StoredEvent> {
+export interface AggregateRepository<TState extends JsonCompatible<TState>, TEvent extends StoredEvent = StoredEvent> {
   /**
    * Loads a stream's state: the newest usable snapshot, then the events after it. With `asOf`,
    * snapshots are skipped and the stream is folded from the start up to that instant.
    */
   load(streamId: string, options?: { asOf?: Date; toVersion?: number }): Promise<AggregateResult<TState>>;
-  /** Appends events and takes a snapshot when the version crosses a multiple of `snapshotEvery`. */
-  append(streamId: string, events: readonly NewEvent[], options: { expectedVersion: ExpectedVersion }): Promise<AppendResult>;
+  /**
+   * Appends events and takes a snapshot when the version crosses a multiple of `snapshotEvery`. The
+   * events' data may be typed with interfaces, as in {@link EventStore.append}.
+   */
+  append<TNew extends NewEvent<string, JsonCompatible<TNew['data']>>>(
+    streamId: string,
+    events: readonly TNew[],
+    options: { expectedVersion: ExpectedVersion },
+  ): Promise<AppendResult>;
   /**
    * Loads, asks `decide` for new events, and appends them expecting the loaded version; on a
    * `CONCURRENCY` conflict reloads and decides again, up to `retries` more times.
    */
-  update(
+  update<TNew extends NewEvent<string, JsonCompatible<TNew['data']>>>(
     streamId: string,
-    decide: (state: TState, version: number) => readonly NewEvent[] | Promise<readonly NewEvent[]>,
+    decide: (state: TState, version: number) => readonly TNew[] | Promise<readonly TNew[]>,
     options?: UpdateOptions,
   ): Promise<UpdateResult<TState>>;
   /** The same repository working inside a transaction. */
@@ -63,7 +70,7 @@ export interface AggregateRepository<TState extends JsonValue, TEvent extends St
  * ```
  * @throws `VALIDATION` when `snapshotEvery` or `snapshotSchemaVersion` is out of range
  */
-export function createRepository<TState extends JsonValue, TEvent extends StoredEvent = StoredEvent>(
+export function createRepository<TState extends JsonCompatible<TState>, TEvent extends StoredEvent = StoredEvent>(
   store: StrataStore | StoreTransaction,
   options: RepositoryOptions<TState, TEvent>,
 ): AggregateRepository<TState, TEvent> {
@@ -73,7 +80,7 @@ export function createRepository<TState extends JsonValue, TEvent extends Stored
   return build(store, options, every, schemaVersion, snapshotsOn);
 }
 
-function build<TState extends JsonValue, TEvent extends StoredEvent>(
+function build<TState extends JsonCompatible<TState>, TEvent extends StoredEvent>(
   store: StrataStore | StoreTransaction,
   options: RepositoryOptions<TState, TEvent>,
   every: number,

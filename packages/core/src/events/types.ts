@@ -1,4 +1,4 @@
-import type { JsonValue } from '../json.js';
+import type { JsonCompatible, JsonValue } from '../json.js';
 
 /**
  * Well-known metadata of an event. Any other key may hold a JSON value; `undefined` values are
@@ -14,11 +14,14 @@ export interface EventMetadata {
   [key: string]: JsonValue | undefined;
 }
 
-/** An event to append. */
-export interface NewEvent<TType extends string = string, TData extends JsonValue = JsonValue> {
+/**
+ * An event to append. `TData` may be an interface or a type alias: {@link EventStore.append} checks that
+ * it is {@link JsonCompatible}.
+ */
+export interface NewEvent<TType extends string = string, TData = JsonValue> {
   /** Event type, such as `OrderPlaced`: 1 to 255 characters, no U+0000. */
   type: TType;
-  /** The payload: any {@link JsonValue}. */
+  /** The payload: JSON ({@link JsonCompatible}). */
   data: TData;
   /** Correlation, causation, user and any other JSON fields. @defaultValue `{}` */
   metadata?: EventMetadata;
@@ -131,13 +134,19 @@ export interface StreamInfo {
  */
 export interface EventStore {
   /**
-   * Appends events to a stream atomically: all of them or none.
+   * Appends events to a stream atomically: all of them or none. The events' data may be typed with
+   * interfaces; the compiler rejects data that is not {@link JsonCompatible}.
    *
+   * @typeParam TEvent - the events' type, inferred (a union when they differ)
    * @throws `CONCURRENCY` (`ConcurrencyError`) when `expectedVersion` does not hold
    * @throws `EVENT_ID_CONFLICT` when an event id is already stored elsewhere or with other content
    * @throws `VALIDATION` on bad input
    */
-  append(streamId: string, events: readonly NewEvent[], options?: AppendOptions): Promise<AppendResult>;
+  append<TEvent extends NewEvent<string, JsonCompatible<TEvent['data']>>>(
+    streamId: string,
+    events: readonly TEvent[],
+    options?: AppendOptions,
+  ): Promise<AppendResult>;
   /**
    * Reads a stream's events, paging internally so that memory stays bounded whatever its length.
    * A stream that does not exist reads as empty. Invalid options reject on the first iteration.

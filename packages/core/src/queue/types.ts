@@ -1,4 +1,4 @@
-import type { JsonValue } from '../json.js';
+import type { JsonCompatible, JsonValue } from '../json.js';
 import type { consume } from './consume.js';
 
 /** String headers carried with a message. */
@@ -14,10 +14,13 @@ export interface SendOptions {
   maxAttempts?: number;
 }
 
-/** A message to send. */
-export interface OutgoingMessage extends SendOptions {
-  /** The payload. */
-  body: JsonValue;
+/**
+ * A message to send. `TBody` may be an interface or a type alias: {@link MessageQueue.send} checks that
+ * it is {@link JsonCompatible}.
+ */
+export interface OutgoingMessage<TBody = JsonValue> extends SendOptions {
+  /** The payload: JSON ({@link JsonCompatible}). */
+  body: TBody;
   /** String headers. @defaultValue `{}` */
   headers?: MessageHeaders;
   /**
@@ -120,8 +123,17 @@ export interface DeadLettersOptions {
  * closed and with `VALIDATION` on bad input.
  */
 export interface MessageQueue {
-  /** Sends one or many messages atomically and returns their ids in order. */
-  send(queue: string, messages: OutgoingMessage | readonly OutgoingMessage[], options?: SendOptions): Promise<string[]>;
+  /**
+   * Sends one or many messages atomically and returns their ids in order. Bodies may be typed with
+   * interfaces; the compiler rejects bodies that are not {@link JsonCompatible}.
+   *
+   * @typeParam TMessage - the messages' type, inferred (a union when they differ)
+   */
+  send<TMessage extends OutgoingMessage<JsonCompatible<TMessage['body']>>>(
+    queue: string,
+    messages: TMessage | readonly TMessage[],
+    options?: SendOptions,
+  ): Promise<string[]>;
   /**
    * Receives up to `max` visible messages, highest priority first then oldest first, and hides them
    * for `visibilityTimeoutMs`. Concurrent receivers never get the same delivery. Messages whose

@@ -1,7 +1,10 @@
-import type { JsonValue } from '../json.js';
+import type { JsonCompatible, JsonValue } from '../json.js';
 
-/** A snapshot to save. */
-export interface SnapshotInput<TState extends JsonValue = JsonValue> {
+/**
+ * A snapshot to save. `TState` may be an interface or a type alias: {@link SnapshotStore.save} checks
+ * that it is {@link JsonCompatible}.
+ */
+export interface SnapshotInput<TState = JsonValue> {
   /** The stream version the state reflects (a positive integer). */
   version: number;
   /** The aggregate's state at that version. */
@@ -35,8 +38,11 @@ export interface LoadSnapshotOptions {
  * version; K is an adapter option, default 3) and deletes older ones on save.
  */
 export interface SnapshotStore {
-  /** Saves a snapshot; a second save at the same version replaces the first. */
-  save(streamId: string, snapshot: SnapshotInput): Promise<void>;
+  /**
+   * Saves a snapshot; a second save at the same version replaces the first. The state may be typed
+   * with an interface; the compiler rejects state that is not {@link JsonCompatible}.
+   */
+  save<TState extends JsonCompatible<TState>>(streamId: string, snapshot: SnapshotInput<TState>): Promise<void>;
   /** The newest snapshot at or below `maxVersion`, or `null`. */
   load(streamId: string, options?: LoadSnapshotOptions): Promise<Snapshot | null>;
   /** Deletes every snapshot of the stream; deleting none is not an error. */
