@@ -121,5 +121,6 @@ export type {
   SetCheckpointOptions,
   WakeUpSource,
 } from './subscriptions/types.js';
+export { TransactionScope, type TransactionScopeOptions } from './transaction-scope.js';
 export { unsupportedCheckpoints, unsupportedQueue, unsupportedSnapshots, unsupportedTransaction } from './unsupported.js';
 export * from './validation.js';

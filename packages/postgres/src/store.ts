@@ -8,6 +8,7 @@ import {
   type StoreTransaction,
   type StrataLogger,
   type StrataStore,
+  TransactionScope,
   validateInteger,
 } from '@strata/core';
 import { sql } from 'drizzle-orm';
@@ -176,7 +177,10 @@ function postgresStore(
     wakeUps: true,
     crossProcessWakeUps: false,
   });
-  const root = pgContext(session, names, settings, () => !closed, 'store', (n) => emitter.emit(n));
+  // On a pool a call on the store inside its transaction's callback would run outside the transaction
+  // (or wait on its row locks); on PGlite it would wait for it for ever: it is refused on both.
+  const scope = new TransactionScope();
+  const root = pgContext(session, names, settings, () => !closed, 'store', (n) => emitter.emit(n), scope);
 
   return {
     capabilities,
@@ -191,8 +195,10 @@ function postgresStore(
       const notices: ChangeNotice[] = [];
       let active = true;
       try {
-        const result = await session.transaction({ operation: 'transaction' }, (tx) =>
-          fn(contracts(pgContext(tx, names, settings, () => active && !closed, 'transaction', (n) => notices.push(n)))),
+        const result = await scope.admit('transaction', () =>
+          session.transaction({ operation: 'transaction' }, (tx) =>
+            scope.run(() => fn(contracts(pgContext(tx, names, settings, () => active && !closed, 'transaction', (n) => notices.push(n))))),
+          ),
         );
         active = false;
         for (const n of notices) emitter.emit(n);
@@ -208,7 +214,7 @@ function postgresStore(
 
     async rowCounts() {
       if (closed) throw new StoreClosedError('rowCounts');
-      const [row] = await session.execute<PostgresRowCounts>(
+      const [row] = await root.run<PostgresRowCounts>(
         { operation: 'rowCounts' },
         sql`select
           (select count(*) from ${names.events})::int as events,
@@ -221,6 +227,7 @@ function postgresStore(
     },
 
     async close() {
+      scope.check('close');
       if (closed) return;
       closed = true;
       // Calls in flight may finish (their next statement rejects with CLOSED); past the grace, their

@@ -14,6 +14,7 @@ import {
   type StoreTransaction,
   type StrataLogger,
   type StrataStore,
+  TransactionScope,
   ValidationError,
   validateInteger,
   type WakeUpSource,
@@ -188,6 +189,7 @@ function sqliteStore(
 ): SqliteStore {
   const statements = new Statements(client);
   const mutex = new Mutex();
+  const scope = new TransactionScope();
   const emitter = new ChangeEmitter();
   const health = new ConnectionHealth(logger);
   const checkFile = fileGuard(client);
@@ -207,13 +209,15 @@ function sqliteStore(
     const check = (operation: string) => {
       if (!isOpen()) throw new StoreClosedError(operation, what);
     };
-    const guard = <T>(fn: () => T): Promise<T> => (locked ? Promise.resolve().then(fn) : mutex.run(fn));
+    // The store's own calls are refused inside its transaction's callback: they would wait for it for ever.
+    const guard = <T>(operation: string, fn: () => T): Promise<T> =>
+      locked ? Promise.resolve().then(fn) : scope.admit(operation, () => mutex.run(fn));
     return {
       settings,
       sql: statements,
       check,
       read(subject, fn) {
-        return guard(() => {
+        return guard(subject.operation, () => {
           check(subject.operation);
           try {
             return fn();
@@ -223,7 +227,7 @@ function sqliteStore(
         });
       },
       write(subject, fn) {
-        return guard(() => {
+        return guard(subject.operation, () => {
           check(subject.operation);
           const notices: ChangeNotice[] = [];
           let result: ReturnType<typeof fn>;
@@ -263,7 +267,7 @@ function sqliteStore(
 
     transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
       if (closed) return Promise.reject(new StoreClosedError('transaction'));
-      return mutex.run(async () => {
+      return scope.admit('transaction', () => mutex.run(async () => {
         if (closed) throw new StoreClosedError('transaction');
         const subject = { operation: 'transaction' };
         try {
@@ -274,7 +278,7 @@ function sqliteStore(
         const notices: ChangeNotice[] = [];
         let active = true;
         try {
-          const result = await fn(contracts(context(() => active, 'transaction', true, (n) => notices.push(n))));
+          const result = await scope.run(() => fn(contracts(context(() => active, 'transaction', true, (n) => notices.push(n)))));
           active = false;
           try {
             checkFile(subject);
@@ -298,11 +302,11 @@ function sqliteStore(
             if (isSqliteConnectionLoss(rollbackError)) health.lost('transaction');
           }
         }
-      });
+      }));
     },
 
     rowCounts() {
-      return mutex.run(() => {
+      return scope.admit('rowCounts', () => mutex.run(() => {
         const count = (table: string) => (client.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
         return {
           events: count('strata_events'),
@@ -311,15 +315,18 @@ function sqliteStore(
           snapshots: count('strata_snapshots'),
           checkpoints: count('strata_checkpoints'),
         };
-      });
+      }));
     },
 
     async close() {
+      scope.check('close');
       if (closed) return;
       closed = true;
-      await mutex.run(() => {
-        if (owned && client.open) client.close();
-      });
+      await scope.admit('close', () =>
+        mutex.run(() => {
+          if (owned && client.open) client.close();
+        }),
+      );
     },
   };
 }

@@ -4,6 +4,7 @@ import { ChangeEmitter, silentWakeUps } from '../internal/emitter.js';
 import { Mutex } from '../internal/mutex.js';
 import { safeLogger, type StrataLogger } from '../logger.js';
 import type { StoreTransaction, StrataStore } from '../store.js';
+import { TransactionScope } from '../transaction-scope.js';
 import { unsupportedCheckpoints, unsupportedQueue, unsupportedSnapshots } from '../unsupported.js';
 import { validateInteger } from '../validation.js';
 import type { MemorySettings, TablesAccess } from './access.js';
@@ -39,7 +40,7 @@ export interface MemoryStoreOptions {
 /**
  * Creates the in-memory reference adapter. It implements every contract and capability in process:
  * transactions (a private copy of the tables, swapped in at commit; writes outside a transaction wait
- * for it, so do not await them inside the transaction's function), and wake-ups from an in-process
+ * for it, and calls on the store itself inside the transaction's function reject with `VALIDATION`), and wake-ups from an in-process
  * emitter. Nothing survives the process. Use it in unit tests and as the template for new adapters.
  *
  * @example
@@ -69,6 +70,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): StrataStore
   let tables = Tables.empty();
   let closed = false;
   const lock = new Mutex();
+  const scope = new TransactionScope();
   const emitter = new ChangeEmitter();
 
   const announce = (t: Tables) => {
@@ -87,17 +89,20 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): StrataStore
     settings,
     read(operation) {
       if (closed) throw new StoreClosedError(operation);
+      scope.check(operation);
       return tables;
     },
     write(operation, op) {
-      return lock.run(() => {
-        if (closed) throw new StoreClosedError(operation);
-        try {
-          return op(tables);
-        } finally {
-          announce(tables);
-        }
-      });
+      return scope.admit(operation, () =>
+        lock.run(() => {
+          if (closed) throw new StoreClosedError(operation);
+          try {
+            return op(tables);
+          } finally {
+            announce(tables);
+          }
+        }),
+      );
     },
   };
 
@@ -110,7 +115,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): StrataStore
     async transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
       if (closed) throw new StoreClosedError('transaction');
       if (!capabilities.transactions) throw new NotSupportedError('transaction', 'transactions');
-      return lock.run(async () => {
+      return scope.admit('transaction', () => lock.run(async () => {
         if (closed) throw new StoreClosedError('transaction');
         const draft = tables.fork();
         let active = true;
@@ -125,7 +130,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): StrataStore
           },
         };
         try {
-          const result = await fn(contracts(access));
+          const result = await scope.run(() => fn(contracts(access)));
           active = false;
           tables = draft.commit();
           announce(draft);
@@ -133,12 +138,13 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): StrataStore
         } finally {
           active = false;
         }
-      });
+      }));
     },
 
     async close() {
+      scope.check('close');
       closed = true;
-      await lock.run(() => undefined);
+      await scope.admit('close', () => lock.run(() => undefined));
     },
   };
 }
