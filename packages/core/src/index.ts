@@ -72,12 +72,15 @@ export { ChangeEmitter, silentWakeUps } from './internal/emitter.js';
 export { Mutex } from './internal/mutex.js';
 export {
   assertJson,
+  assertPayloadSize,
   cloneJson,
   contentHash,
+  DEFAULT_MAX_PAYLOAD_BYTES,
   type JsonArray,
   type JsonObject,
   type JsonPrimitive,
   type JsonValue,
+  jsonByteLength,
   jsonEqual,
   MAX_JSON_DEPTH,
   MAX_PAYLOAD_BYTES,

@@ -10,6 +10,8 @@ export interface PgSettings {
   readonly snapshotsToKeep: number;
   /** Default deliveries before dead-lettering. */
   readonly maxAttempts: number;
+  /** Largest event, message or snapshot, in bytes of JSON. */
+  readonly maxPayloadBytes: number;
 }
 
 /** Qualified names of a Strata schema's objects, for SQL text. */

@@ -10,6 +10,7 @@ import {
   type StrataStore,
   TransactionScope,
   validateInteger,
+  validateMaxPayloadBytes,
 } from '@strata/core';
 import { sql } from 'drizzle-orm';
 import { pgCheckpoints } from './checkpoints.js';
@@ -32,6 +33,13 @@ export interface PostgresStoreOptions {
   snapshotsToKeep?: number;
   /** Default deliveries before a message is dead-lettered. @defaultValue 5 */
   maxAttempts?: number;
+  /**
+   * Largest payload accepted, in bytes of UTF-8 JSON (as `JSON.stringify` writes it): per event (its
+   * data and metadata), per message (its body and headers) and per snapshot (its state). A larger one
+   * is refused with `VALIDATION` before anything is written. At most `MAX_PAYLOAD_BYTES`.
+   * @defaultValue 1048576 (1 MiB, `DEFAULT_MAX_PAYLOAD_BYTES`)
+   */
+  maxPayloadBytes?: number;
   /** Pool size when the store opens its own node-postgres pool from a connection string. @defaultValue 10 */
   poolSize?: number;
   /**
@@ -112,6 +120,7 @@ export async function createPostgresStore(connection: string | AnyPgDatabase, op
     readPageSize: validateInteger(options.readPageSize ?? 500, 'options.readPageSize', 1, 100_000),
     snapshotsToKeep: validateInteger(options.snapshotsToKeep ?? 3, 'options.snapshotsToKeep', 1, 1000),
     maxAttempts: validateInteger(options.maxAttempts ?? 5, 'options.maxAttempts', 1, 1000),
+    maxPayloadBytes: validateMaxPayloadBytes(options.maxPayloadBytes),
   };
   const connectionTimeoutMs = validateInteger(options.connectionTimeoutMs ?? 10_000, 'options.connectionTimeoutMs', 1, 3_600_000);
   const statementTimeoutMs = validateInteger(options.statementTimeoutMs ?? 60_000, 'options.statementTimeoutMs', 1, 86_400_000);

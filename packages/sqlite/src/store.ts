@@ -17,6 +17,7 @@ import {
   TransactionScope,
   ValidationError,
   validateInteger,
+  validateMaxPayloadBytes,
   type WakeUpSource,
 } from '@strata/core';
 import type BetterSqlite3 from 'better-sqlite3';
@@ -52,6 +53,13 @@ export interface SqliteStoreOptions {
   snapshotsToKeep?: number;
   /** Default deliveries before a message is dead-lettered. @defaultValue 5 */
   maxAttempts?: number;
+  /**
+   * Largest payload accepted, in bytes of UTF-8 JSON (as `JSON.stringify` writes it): per event (its
+   * data and metadata), per message (its body and headers) and per snapshot (its state). A larger one
+   * is refused with `VALIDATION` before anything is written. At most `MAX_PAYLOAD_BYTES`.
+   * @defaultValue 1048576 (1 MiB, `DEFAULT_MAX_PAYLOAD_BYTES`)
+   */
+  maxPayloadBytes?: number;
   /**
    * Where the store reports a connection that became unusable and its recovery, and failures of the
    * cross-process change poll (and what `subscribe()` and `consume()` over it report, unless given
@@ -106,6 +114,7 @@ export async function createSqliteStore(connection: string | BetterSqlite3.Datab
     readPageSize: validateInteger(options.readPageSize ?? 500, 'options.readPageSize', 1, 100_000),
     snapshotsToKeep: validateInteger(options.snapshotsToKeep ?? 3, 'options.snapshotsToKeep', 1, 1000),
     maxAttempts: validateInteger(options.maxAttempts ?? 5, 'options.maxAttempts', 1, 1000),
+    maxPayloadBytes: validateMaxPayloadBytes(options.maxPayloadBytes),
   };
   const busyTimeoutMs = validateInteger(options.busyTimeoutMs ?? 5000, 'options.busyTimeoutMs', 0, 3_600_000);
   const pollMs = validateInteger(options.changePollIntervalMs ?? 100, 'options.changePollIntervalMs', 1, 3_600_000);
@@ -121,7 +130,7 @@ export async function createSqliteStore(connection: string | BetterSqlite3.Datab
     try {
       client = new Database(connection, { timeout: busyTimeoutMs });
     } catch (error) {
-      throw mapSqliteError(error, { operation: 'open' });
+      throw openError(connection, error);
     }
     owned = true;
   } else if ('$client' in connection) {
@@ -140,6 +149,19 @@ export async function createSqliteStore(connection: string | BetterSqlite3.Datab
   }
   const db = (typeof connection === 'object' && '$client' in connection ? connection : drizzle(client)) as AnySqliteDatabase;
   return sqliteStore(client, db, settings, pollMs, owned, logger);
+}
+
+/**
+ * The error of a database file that cannot be opened: `CONNECTION`, naming the path, not retryable (a
+ * missing directory or a denied permission stays so until someone fixes it).
+ */
+function openError(path: string, error: unknown): ConnectionError {
+  const code = (error as { code?: unknown } | null)?.code;
+  const reason =
+    error instanceof TypeError && /directory does not exist/.test(error.message)
+      ? 'its directory does not exist'
+      : `SQLite cannot open it${typeof code === 'string' ? ` (${code})` : ''}: check that the directory exists and is writable`;
+  return new ConnectionError(`open: cannot open the SQLite database ${JSON.stringify(path)}: ${reason}`, { cause: error, retryable: false });
 }
 
 function contracts(ctx: SqliteContext): StoreTransaction {

@@ -6,7 +6,7 @@ import { safeLogger, type StrataLogger } from '../logger.js';
 import type { StoreTransaction, StrataStore } from '../store.js';
 import { TransactionScope } from '../transaction-scope.js';
 import { unsupportedCheckpoints, unsupportedQueue, unsupportedSnapshots } from '../unsupported.js';
-import { validateInteger } from '../validation.js';
+import { validateInteger, validateMaxPayloadBytes } from '../validation.js';
 import type { MemorySettings, TablesAccess } from './access.js';
 import { memoryCheckpoints } from './checkpoints.js';
 import { memoryEvents } from './events.js';
@@ -25,6 +25,13 @@ export interface MemoryStoreOptions {
   snapshotsToKeep?: number;
   /** Default deliveries before a message is dead-lettered. @defaultValue 5 */
   maxAttempts?: number;
+  /**
+   * Largest payload accepted, in bytes of UTF-8 JSON (as `JSON.stringify` writes it): per event (its
+   * data and metadata), per message (its body and headers) and per snapshot (its state). A larger one
+   * is refused with `VALIDATION` before anything is written. At most `MAX_PAYLOAD_BYTES`.
+   * @defaultValue 1048576 (1 MiB, `DEFAULT_MAX_PAYLOAD_BYTES`)
+   */
+  maxPayloadBytes?: number;
   /**
    * Capabilities to switch off, so that code meant for leaner adapters can be tested: their
    * operations then reject with `NOT_SUPPORTED`. @defaultValue `[]`
@@ -55,6 +62,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): StrataStore
     readPageSize: validateInteger(options.readPageSize ?? 500, 'options.readPageSize', 1, 100_000),
     snapshotsToKeep: validateInteger(options.snapshotsToKeep ?? 3, 'options.snapshotsToKeep', 1, 1000),
     maxAttempts: validateInteger(options.maxAttempts ?? 5, 'options.maxAttempts', 1, 1000),
+    maxPayloadBytes: validateMaxPayloadBytes(options.maxPayloadBytes),
   };
   const logger = safeLogger(options.logger);
   const off = new Set(options.disable ?? []);
