@@ -69,9 +69,19 @@ export function jsonByteLength(value: JsonValue): number {
  * @param field - the item, such as `events[2]`
  * @param what - what is counted, such as `data and metadata`
  * @param maxPayloadBytes - the store's limit
+ * @param budget - the item's budget, if every part went through {@link assertJson} with it: when its
+ *   upper bound is within the limit, the parts are not serialized to be measured
  * @throws {@link ValidationError} (`VALIDATION`) when the item is larger
  */
-export function assertPayloadSize(parts: readonly (JsonValue | undefined)[], field: string, what: string, maxPayloadBytes: number): void {
+export function assertPayloadSize(
+  parts: readonly (JsonValue | undefined)[],
+  field: string,
+  what: string,
+  maxPayloadBytes: number,
+  budget?: PayloadBudget,
+): void {
+  // Most payloads are far below the limit by an upper bound of their size: no need to serialize them.
+  if (budget !== undefined && budget.upperBound() <= maxPayloadBytes) return;
   let bytes = 0;
   for (const part of parts) if (part !== undefined) bytes += jsonByteLength(part);
   if (bytes > maxPayloadBytes) {
@@ -91,6 +101,17 @@ export function assertPayloadSize(parts: readonly (JsonValue | undefined)[], fie
 export class PayloadBudget {
   /** Code units counted so far. */
   used = 0;
+  /** JSON values (scalars, strings, arrays, objects) counted so far. */
+  values = 0;
+
+  /**
+   * An upper bound of the UTF-8 bytes of the JSON text of what was counted: a code unit takes at most 6
+   * bytes (`\u001f`), and a value at most 32 besides its strings (a number's digits, quotes, brackets,
+   * a comma, a key's quotes and colon).
+   */
+  upperBound(): number {
+    return 6 * this.used + 32 * this.values;
+  }
 
   /**
    * @param field - the argument named when the budget is exceeded, such as `events`
@@ -141,6 +162,7 @@ export class PayloadBudget {
  */
 export function assertJson(value: unknown, field: string, budget: PayloadBudget = new PayloadBudget(field)): asserts value is JsonValue {
   // Fast path: scalars need no walk.
+  budget.values++;
   if (value === null || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) return;
   if (typeof value === 'string') budget.spend(value.length);
   if (typeof value === 'string' && !value.includes('\u0000') && value.isWellFormed()) return;
@@ -164,6 +186,7 @@ function checkString(w: Walk, s: string, what: string): void {
 }
 
 function walk(v: unknown, depth: number, w: Walk): void {
+  if (depth > 0) w.budget.values++;
   switch (typeof v) {
     case 'string':
       // Measured before it is scanned, so that an oversized string is refused without reading it.

@@ -274,7 +274,7 @@ export function validateAppend(
     seen.add(eventId);
     const schemaVersion =
       e.schemaVersion === undefined ? 1 : validateInteger(e.schemaVersion, `events[${i}].schemaVersion`, 1, MAX_INT32);
-    assertPayloadSize([e.data, e.metadata === undefined ? undefined : (metadata as JsonValue)], `events[${i}]`, 'data and metadata', maxPayloadBytes);
+    assertPayloadSize([e.data, e.metadata === undefined ? undefined : (metadata as JsonValue)], `events[${i}]`, 'data and metadata', maxPayloadBytes, item);
     out[i] = { id: eventId, type, data: e.data, metadata, schemaVersion };
   }
   return { streamId: id, events: out, expectedVersion };
@@ -434,10 +434,18 @@ export function validateSend(
     const field = single ? 'message' : `messages[${i}]`;
     const m = validateOptionsObject(raw ?? null, field) as Partial<OutgoingMessage> & Record<string, unknown>;
     if (!('body' in m)) throw new ValidationError(`${field}.body`, 'is missing');
-    assertJson(m.body, `${field}.body`, new PayloadBudget(field, maxPayloadBytes, budget));
+    const item = new PayloadBudget(field, maxPayloadBytes, budget);
+    assertJson(m.body, `${field}.body`, item);
     const settings = validateSendSettings(m, field, callDefaults);
     const headers = validateHeaders(m.headers, `${field}.headers`);
-    assertPayloadSize([m.body, m.headers === undefined ? undefined : headers], field, 'body and headers', maxPayloadBytes);
+    if (m.headers !== undefined) {
+      item.values++;
+      for (const [k, v] of Object.entries(headers)) {
+        item.spend(k.length + v.length);
+        item.values++;
+      }
+    }
+    assertPayloadSize([m.body, m.headers === undefined ? undefined : headers], field, 'body and headers', maxPayloadBytes, item);
     return {
       id: randomId(),
       body: m.body,
@@ -528,8 +536,9 @@ export function validateSnapshot(streamId: unknown, snapshot: unknown, maxPayloa
   const s = validateOptionsObject(snapshot ?? null, 'snapshot') as Partial<SnapshotInput> & Record<string, unknown>;
   const version = validateInteger(s.version, 'snapshot.version', 1);
   if (!('state' in s)) throw new ValidationError('snapshot.state', 'is missing');
-  assertJson(s.state, 'snapshot.state', new PayloadBudget('snapshot.state', maxPayloadBytes, new PayloadBudget('snapshot.state')));
-  assertPayloadSize([s.state], 'snapshot.state', 'state', maxPayloadBytes);
+  const budget = new PayloadBudget('snapshot.state', maxPayloadBytes, new PayloadBudget('snapshot.state'));
+  assertJson(s.state, 'snapshot.state', budget);
+  assertPayloadSize([s.state], 'snapshot.state', 'state', maxPayloadBytes, budget);
   const schemaVersion = s.schemaVersion === undefined ? 1 : validateInteger(s.schemaVersion, 'snapshot.schemaVersion', 1, MAX_INT32);
   return { streamId: id, version, state: s.state, schemaVersion };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assertJson, createMemoryStore, DEFAULT_MAX_PAYLOAD_BYTES, isStrataError, jsonByteLength, MAX_PAYLOAD_BYTES, ValidationError } from '../src/index.js';
+import { assertJson, createMemoryStore, DEFAULT_MAX_PAYLOAD_BYTES, isStrataError, jsonByteLength, MAX_PAYLOAD_BYTES, PayloadBudget, ValidationError } from '../src/index.js';
 
 const codeOf = (e: unknown) => (isStrataError(e) ? e.code : `not a StrataError: ${String(e)}`);
 
@@ -23,6 +23,20 @@ describe('maxPayloadBytes', () => {
   it('counts UTF-8 bytes of the JSON text, escapes included', () => {
     for (const value of ['é🎉日本', { a: [1, 2.5, null, true], 'k"ey': 'line\nbreak\u0001' }, -0, 'x'.repeat(1000)]) {
       expect(jsonByteLength(value)).toBe(Buffer.byteLength(JSON.stringify(value)));
+    }
+  });
+
+  it('bounds the size from above without serializing, so that small payloads are not measured twice', () => {
+    const worst = [
+      '\u0001\u001f'.repeat(50),
+      { '\u0001': -0.0000012345678901234567, k: [-1.7976931348623157e308, -2.2250738585072014e-308, true, false, null, [], {}] },
+      Array.from({ length: 1000 }, (_, i) => -i / 7),
+      { 'é🎉': '日本\n"\\' },
+    ];
+    for (const value of worst) {
+      const budget = new PayloadBudget('data');
+      assertJson(value, 'data', budget);
+      expect(budget.upperBound()).toBeGreaterThanOrEqual(jsonByteLength(value));
     }
   });
 
