@@ -97,9 +97,9 @@ function checkDataDir(dataDir: unknown): string {
   }
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(dataDir)?.[1]?.toLowerCase();
   if (scheme !== undefined && scheme !== 'file') return dataDir;
-  const builtin = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule;
-  const fs = builtin?.('node:fs') as FileSystem | undefined;
-  const path = builtin?.('node:path') as { dirname(p: string): string; resolve(p: string): string } | undefined;
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  const fs = proc?.getBuiltinModule?.('node:fs') as FileSystem | undefined;
+  const path = proc?.getBuiltinModule?.('node:path') as { dirname(p: string): string; resolve(p: string): string } | undefined;
   if (fs === undefined || path === undefined) return dataDir;
   const dir = path.resolve(scheme === 'file' ? dataDir.slice('file://'.length) : dataDir);
   const unusable = (why: string) =>

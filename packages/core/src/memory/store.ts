@@ -47,8 +47,9 @@ export interface MemoryStoreOptions {
 /**
  * Creates the in-memory reference adapter. It implements every contract and capability in process:
  * transactions (a private copy of the tables, swapped in at commit; writes outside a transaction wait
- * for it, and calls on the store itself inside the transaction's function reject with `VALIDATION`), and wake-ups from an in-process
- * emitter. Nothing survives the process. Use it in unit tests and as the template for new adapters.
+ * for it, and calls on the store itself inside the transaction's function reject with `VALIDATION`),
+ * and wake-ups from an in-process emitter. Nothing survives the process. Use it in unit tests and as
+ * the template for new adapters.
  *
  * @example
  * ```ts
