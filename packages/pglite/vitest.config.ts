@@ -1,4 +1,5 @@
 import { defineProject } from 'vitest/config';
 import { strataProject } from '../../vitest.shared.ts';
 
-export default defineProject(strataProject('pglite'));
+// A PGlite instance takes 10–15 s to boot on a loaded machine: 20 s per test was too tight.
+export default defineProject(strataProject('pglite', { testTimeout: 60_000 }));

@@ -11,6 +11,19 @@ const BRAND = Symbol.for('@strata/core/StrataError');
 /**
  * The stable codes carried by {@link StrataError}. New codes may be added in minor releases; existing
  * codes never change meaning.
+ *
+ * - `CONCURRENCY` — a stream or checkpoint was not where the caller expected; retryable after reloading.
+ * - `VALIDATION` — bad input, rejected before anything was written (also: the store called inside its
+ *   own `transaction()` callback, where `tx` must be used).
+ * - `CLOSED` — the store or a finished transaction was used.
+ * - `STALE_RECEIPT` — a well-formed receipt no longer owns its message.
+ * - `NOT_SUPPORTED` — the adapter's capabilities do not include the operation.
+ * - `CONNECTION` — the database could not be reached or the connection broke; retryable.
+ * - `SERIALIZATION` — stored data could not be decoded, or a value encoded.
+ * - `EVENT_ID_CONFLICT` — an event id is already stored with another stream, version or content.
+ * - `MIGRATION` — Strata's tables are missing (run `migrate()`), or a data migration failed.
+ * - `TIMEOUT` — a wait passed its bound (a connection, a lock, a cancelled statement); retryable.
+ * - `INTERNAL` — a driver error with no better code; the driver's code is in the message.
  */
 export type StrataErrorCode =
   | 'CONCURRENCY'

@@ -73,13 +73,16 @@ export { ChangeEmitter, silentWakeUps } from './internal/emitter.js';
 export { Mutex } from './internal/mutex.js';
 export {
   assertJson,
+  assertPayloadSize,
   cloneJson,
   contentHash,
+  DEFAULT_MAX_PAYLOAD_BYTES,
   type JsonArray,
   type JsonCompatible,
   type JsonObject,
   type JsonPrimitive,
   type JsonValue,
+  jsonByteLength,
   jsonEqual,
   MAX_JSON_DEPTH,
   MAX_PAYLOAD_BYTES,
@@ -125,5 +128,6 @@ export type {
   SetCheckpointOptions,
   WakeUpSource,
 } from './subscriptions/types.js';
+export { TransactionScope, type TransactionScopeOptions } from './transaction-scope.js';
 export { unsupportedCheckpoints, unsupportedQueue, unsupportedSnapshots, unsupportedTransaction } from './unsupported.js';
 export * from './validation.js';

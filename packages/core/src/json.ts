@@ -71,6 +71,66 @@ export const MAX_JSON_DEPTH = 512;
 export const MAX_PAYLOAD_BYTES = 268_435_455;
 
 /**
+ * The default of every store's `maxPayloadBytes` option: 1 MiB (1,048,576 bytes) of UTF-8 JSON per
+ * event (data and metadata), per message (body and headers) and per snapshot (state), as Kafka's and
+ * EventStoreDB's defaults. Large blobs belong elsewhere, referenced from the payload.
+ */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 1_048_576;
+
+/**
+ * The size a payload limit counts: the UTF-8 bytes of the JSON text of `value`, as `JSON.stringify`
+ * writes it (no spaces).
+ *
+ * @param value - a value that passed {@link assertJson}
+ */
+export function jsonByteLength(value: JsonValue): number {
+  const text = JSON.stringify(value);
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) bytes += 1;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      // A surrogate pair: two code units, four bytes.
+      bytes += 2;
+      i++;
+    } else bytes += 2;
+  }
+  return bytes;
+}
+
+/**
+ * Checks the size of one item of a call — an event's data and metadata, a message's body and headers,
+ * a snapshot's state — against a store's `maxPayloadBytes`.
+ *
+ * @param parts - the item's JSON parts, already checked by {@link assertJson}; `undefined` parts count nothing
+ * @param field - the item, such as `events[2]`
+ * @param what - what is counted, such as `data and metadata`
+ * @param maxPayloadBytes - the store's limit
+ * @param budget - the item's budget, if every part went through {@link assertJson} with it: when its
+ *   upper bound is within the limit, the parts are not serialized to be measured
+ * @throws {@link ValidationError} (`VALIDATION`) when the item is larger
+ */
+export function assertPayloadSize(
+  parts: readonly (JsonValue | undefined)[],
+  field: string,
+  what: string,
+  maxPayloadBytes: number,
+  budget?: PayloadBudget,
+): void {
+  // Most payloads are far below the limit by an upper bound of their size: no need to serialize them.
+  if (budget !== undefined && budget.upperBound() <= maxPayloadBytes) return;
+  let bytes = 0;
+  for (const part of parts) if (part !== undefined) bytes += jsonByteLength(part);
+  if (bytes > maxPayloadBytes) {
+    throw new ValidationError(
+      field,
+      `is ${bytes} bytes of JSON (${what}), over this store's limit of ${maxPayloadBytes} bytes (option maxPayloadBytes); store large blobs elsewhere and keep a reference`,
+    );
+  }
+}
+
+/**
  * A running total of the string and key lengths of one call's payload, shared by the
  * {@link assertJson} calls that check its parts. Lengths count UTF-16 code units, never more than the
  * UTF-8 bytes stored, so the total is a lower bound of the payload's size: a payload over the limit
@@ -79,26 +139,47 @@ export const MAX_PAYLOAD_BYTES = 268_435_455;
 export class PayloadBudget {
   /** Code units counted so far. */
   used = 0;
+  /** JSON values (scalars, strings, arrays, objects) counted so far. */
+  values = 0;
+
+  /**
+   * An upper bound of the UTF-8 bytes of the JSON text of what was counted: a code unit takes at most 6
+   * bytes (`\u001f`), and a value at most 32 besides its strings (a number's digits, quotes, brackets,
+   * a comma, a key's quotes and colon).
+   */
+  upperBound(): number {
+    return 6 * this.used + 32 * this.values;
+  }
 
   /**
    * @param field - the argument named when the budget is exceeded, such as `events`
    * @param limit - the most code units allowed
+   * @param parent - the budget of the whole call, when this one is one item's (an event, a message):
+   *   what this one spends, the parent spends too
    * @defaultValue limit: {@link MAX_PAYLOAD_BYTES}
    */
   constructor(
     readonly field: string,
     readonly limit: number = MAX_PAYLOAD_BYTES,
+    readonly parent?: PayloadBudget,
   ) {}
 
   /** Counts `units` more; throws once the total passes the limit. @throws {@link ValidationError} */
   spend(units: number): void {
     this.used += units;
     if (this.used > this.limit) {
+      if (this.parent !== undefined) {
+        throw new ValidationError(
+          this.field,
+          `holds more than ${this.limit} characters of strings and keys, over this store's limit of ${this.limit} bytes (option maxPayloadBytes); store large blobs elsewhere and keep a reference`,
+        );
+      }
       throw new ValidationError(
         this.field,
         `holds more than ${this.limit} characters of strings and keys, the most one append, send or snapshot may hold (PostgreSQL's limit for one jsonb value is as many bytes); store large blobs elsewhere and keep a reference`,
       );
     }
+    this.parent?.spend(units);
   }
 }
 
@@ -119,6 +200,7 @@ export class PayloadBudget {
  */
 export function assertJson(value: unknown, field: string, budget: PayloadBudget = new PayloadBudget(field)): asserts value is JsonValue {
   // Fast path: scalars need no walk.
+  budget.values++;
   if (value === null || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) return;
   if (typeof value === 'string') budget.spend(value.length);
   if (typeof value === 'string' && !value.includes('\u0000') && value.isWellFormed()) return;
@@ -142,6 +224,7 @@ function checkString(w: Walk, s: string, what: string): void {
 }
 
 function walk(v: unknown, depth: number, w: Walk): void {
+  if (depth > 0) w.budget.values++;
   switch (typeof v) {
     case 'string':
       // Measured before it is scanned, so that an oversized string is refused without reading it.
@@ -194,14 +277,19 @@ function walk(v: unknown, depth: number, w: Walk): void {
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
+/** Segments of a path shown at each end; a deeper path shows how many were left out between them. */
+const PATH_ENDS = 4;
+
 function formatPath(root: string, path: readonly (string | number)[]): string {
-  let out = root;
-  for (const seg of path) {
-    if (typeof seg === 'number') out += `[${seg}]`;
-    else if (IDENTIFIER.test(seg)) out += `.${seg}`;
-    else out += `[${JSON.stringify(seg.length > 40 ? `${seg.slice(0, 40)}…` : seg).replaceAll('\u0000', '\\u0000')}]`;
-  }
-  return out;
+  const segment = (seg: string | number): string => {
+    if (typeof seg === 'number') return `[${seg}]`;
+    if (IDENTIFIER.test(seg)) return `.${seg}`;
+    return `[${JSON.stringify(seg.length > 40 ? `${seg.slice(0, 40)}…` : seg).replaceAll('\u0000', '\\u0000')}]`;
+  };
+  if (path.length <= 2 * PATH_ENDS + 1) return root + path.map(segment).join('');
+  const head = path.slice(0, PATH_ENDS).map(segment).join('');
+  const tail = path.slice(-PATH_ENDS).map(segment).join('');
+  return `${root}${head}…(${path.length - 2 * PATH_ENDS} levels)…${tail}`;
 }
 
 /**

@@ -51,7 +51,13 @@ export interface StrataStore<TDb = unknown> extends StoreTransaction<TDb> {
    * together when `fn` resolves, and none remain when it throws (the error is rethrown). Using the
    * transaction object after `fn` settled rejects with `CLOSED`.
    *
-   * @throws `NOT_SUPPORTED` when `capabilities.transactions` is false
+   * Inside `fn`, write through its `tx` argument only: a call on the store itself (its events, queue,
+   * snapshots or checkpoints, `transaction()` again, or `close()`) made from inside `fn` rejects at once
+   * with `VALIDATION` and writes nothing, on every adapter. Calls from unrelated async work wait for
+   * the transaction as usual.
+   *
+   * @throws `NOT_SUPPORTED` when `capabilities.transactions` is false; `VALIDATION` when called inside
+   *   a transaction callback of the same store
    */
   transaction<T>(fn: (tx: StoreTransaction<TDb>) => Promise<T>): Promise<T>;
   /** Releases the store's resources; every later call rejects with `CLOSED`. Closing twice is a no-op. */

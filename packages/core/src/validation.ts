@@ -7,7 +7,7 @@
  */
 import { ValidationError } from './errors.js';
 import type { AppendOptions, EventMetadata, ExpectedVersion, NewEvent, ReadAllOptions, ReadStreamOptions } from './events/types.js';
-import { assertJson, type JsonValue, PayloadBudget } from './json.js';
+import { assertJson, assertPayloadSize, DEFAULT_MAX_PAYLOAD_BYTES, type JsonValue, MAX_PAYLOAD_BYTES, PayloadBudget } from './json.js';
 import type { MessageHeaders, NackOptions, OutgoingMessage, ReceiveOptions, SendOptions } from './queue/types.js';
 import type { SnapshotInput } from './snapshots/types.js';
 import type { LeaseOptions, SetCheckpointOptions } from './subscriptions/types.js';
@@ -210,12 +210,32 @@ export function randomId(): string {
 }
 
 /**
- * Checks an append's arguments: stream id, a non-empty list of events with valid types, JSON data
- * and metadata, UUID ids unique within the call, schema versions and the expected version.
+ * Checks a store's `maxPayloadBytes` option: an integer from 1 to {@link MAX_PAYLOAD_BYTES}.
  *
+ * @param value - the option given, `undefined` for the default
+ * @param field - the option's name for the message
+ * @defaultValue value: {@link DEFAULT_MAX_PAYLOAD_BYTES}
  * @throws {@link ValidationError}
  */
-export function validateAppend(streamId: unknown, events: unknown, options: unknown): ValidatedAppend {
+export function validateMaxPayloadBytes(value: unknown, field = 'options.maxPayloadBytes'): number {
+  return value === undefined ? DEFAULT_MAX_PAYLOAD_BYTES : validateInteger(value, field, 1, MAX_PAYLOAD_BYTES);
+}
+
+/**
+ * Checks an append's arguments: stream id, a non-empty list of events with valid types, JSON data
+ * and metadata, UUID ids unique within the call, schema versions and the expected version, and that
+ * no event's data and metadata together exceed `maxPayloadBytes` of JSON.
+ *
+ * @param maxPayloadBytes - the store's limit per event
+ * @defaultValue maxPayloadBytes: {@link DEFAULT_MAX_PAYLOAD_BYTES}
+ * @throws {@link ValidationError}
+ */
+export function validateAppend(
+  streamId: unknown,
+  events: unknown,
+  options: unknown,
+  maxPayloadBytes: number = DEFAULT_MAX_PAYLOAD_BYTES,
+): ValidatedAppend {
   const id = validateStreamId(streamId);
   if (!Array.isArray(events)) throw new ValidationError('events', `must be an array, got a value ${describe(events)}`);
   if (events.length === 0) throw new ValidationError('events', 'must not be empty');
@@ -231,11 +251,12 @@ export function validateAppend(streamId: unknown, events: unknown, options: unkn
     const e = validateOptionsObject(events[i] ?? null, `events[${i}]`) as Partial<NewEvent> & Record<string, unknown>;
     const type = validateName(e.type, `events[${i}].type`);
     if (!('data' in e)) throw new ValidationError(`events[${i}].data`, 'is missing');
-    assertJson(e.data, `events[${i}].data`, budget);
+    const item = new PayloadBudget(`events[${i}]`, maxPayloadBytes, budget);
+    assertJson(e.data, `events[${i}].data`, item);
     let metadata: EventMetadata = {};
     if (e.metadata !== undefined) {
       metadata = validateOptionsObject(e.metadata, `events[${i}].metadata`) as EventMetadata;
-      assertJson(metadata, `events[${i}].metadata`, budget);
+      assertJson(metadata, `events[${i}].metadata`, item);
       for (const key of ['correlationId', 'causationId', 'userId'] as const) {
         const v = metadata[key];
         if (v !== undefined && typeof v !== 'string') {
@@ -253,6 +274,7 @@ export function validateAppend(streamId: unknown, events: unknown, options: unkn
     seen.add(eventId);
     const schemaVersion =
       e.schemaVersion === undefined ? 1 : validateInteger(e.schemaVersion, `events[${i}].schemaVersion`, 1, MAX_INT32);
+    assertPayloadSize([e.data, e.metadata === undefined ? undefined : (metadata as JsonValue)], `events[${i}]`, 'data and metadata', maxPayloadBytes, item);
     out[i] = { id: eventId, type, data: e.data, metadata, schemaVersion };
   }
   return { streamId: id, events: out, expectedVersion };
@@ -384,8 +406,11 @@ function validateSendSettings(o: SendOptions, field: string, defaults: Required<
 /**
  * Checks a `send`: queue name, one message or a non-empty list, JSON bodies, string headers, dedup
  * ids, delays, priorities and attempt limits (per message, falling back to the call's options, then
- * to `defaultMaxAttempts`).
+ * to `defaultMaxAttempts`), and that no message's body and headers together exceed `maxPayloadBytes`
+ * of JSON.
  *
+ * @param maxPayloadBytes - the store's limit per message
+ * @defaultValue maxPayloadBytes: {@link DEFAULT_MAX_PAYLOAD_BYTES}
  * @throws {@link ValidationError}
  */
 export function validateSend(
@@ -393,6 +418,7 @@ export function validateSend(
   messages: unknown,
   options: unknown,
   defaultMaxAttempts: number,
+  maxPayloadBytes: number = DEFAULT_MAX_PAYLOAD_BYTES,
 ): ValidatedSend {
   const name = validateQueueName(queue);
   const list = Array.isArray(messages) ? (messages as unknown[]) : [messages];
@@ -408,12 +434,22 @@ export function validateSend(
     const field = single ? 'message' : `messages[${i}]`;
     const m = validateOptionsObject(raw ?? null, field) as Partial<OutgoingMessage> & Record<string, unknown>;
     if (!('body' in m)) throw new ValidationError(`${field}.body`, 'is missing');
-    assertJson(m.body, `${field}.body`, budget);
+    const item = new PayloadBudget(field, maxPayloadBytes, budget);
+    assertJson(m.body, `${field}.body`, item);
     const settings = validateSendSettings(m, field, callDefaults);
+    const headers = validateHeaders(m.headers, `${field}.headers`);
+    if (m.headers !== undefined) {
+      item.values++;
+      for (const [k, v] of Object.entries(headers)) {
+        item.spend(k.length + v.length);
+        item.values++;
+      }
+    }
+    assertPayloadSize([m.body, m.headers === undefined ? undefined : headers], field, 'body and headers', maxPayloadBytes, item);
     return {
       id: randomId(),
       body: m.body,
-      headers: validateHeaders(m.headers, `${field}.headers`),
+      headers,
       dedupId: m.dedupId === undefined ? undefined : validateName(m.dedupId, `${field}.dedupId`),
       ...settings,
     };
@@ -442,9 +478,17 @@ export function validateReceipts(value: unknown): string[] {
   return value.map((r, i) => validateName(r, `receipts[${i}]`));
 }
 
-/** Checks a delivery receipt. @throws {@link ValidationError} */
+/**
+ * Checks a delivery receipt: a UUID, as every `receive()` issues. A string of another shape is bad input
+ * (`VALIDATION`); a well-formed receipt that no longer owns its message is for the adapter to reject
+ * with `STALE_RECEIPT`.
+ *
+ * @throws {@link ValidationError}
+ */
 export function validateReceipt(value: unknown, field = 'receipt'): string {
-  return validateName(value, field);
+  const receipt = validateName(value, field);
+  if (!UUID.test(receipt)) throw new ValidationError(field, 'is not a receipt: receipts are the UUIDs that queue.receive() returns in each delivery');
+  return receipt;
 }
 
 /** Checks `nack` options. @throws {@link ValidationError} */
@@ -480,13 +524,21 @@ export function validateMessageIds(ids: unknown): string[] | undefined {
   return ids.map((id, i) => validateName(id, `ids[${i}]`));
 }
 
-/** Checks a snapshot to save. @throws {@link ValidationError} */
-export function validateSnapshot(streamId: unknown, snapshot: unknown): ValidatedSnapshot {
+/**
+ * Checks a snapshot to save, and that its state is at most `maxPayloadBytes` of JSON.
+ *
+ * @param maxPayloadBytes - the store's limit per snapshot
+ * @defaultValue maxPayloadBytes: {@link DEFAULT_MAX_PAYLOAD_BYTES}
+ * @throws {@link ValidationError}
+ */
+export function validateSnapshot(streamId: unknown, snapshot: unknown, maxPayloadBytes: number = DEFAULT_MAX_PAYLOAD_BYTES): ValidatedSnapshot {
   const id = validateStreamId(streamId);
   const s = validateOptionsObject(snapshot ?? null, 'snapshot') as Partial<SnapshotInput> & Record<string, unknown>;
   const version = validateInteger(s.version, 'snapshot.version', 1);
   if (!('state' in s)) throw new ValidationError('snapshot.state', 'is missing');
-  assertJson(s.state, 'snapshot.state');
+  const budget = new PayloadBudget('snapshot.state', maxPayloadBytes, new PayloadBudget('snapshot.state'));
+  assertJson(s.state, 'snapshot.state', budget);
+  assertPayloadSize([s.state], 'snapshot.state', 'state', maxPayloadBytes, budget);
   const schemaVersion = s.schemaVersion === undefined ? 1 : validateInteger(s.schemaVersion, 'snapshot.schemaVersion', 1, MAX_INT32);
   return { streamId: id, version, state: s.state, schemaVersion };
 }

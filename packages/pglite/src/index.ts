@@ -15,6 +15,7 @@
  * @packageDocumentation
  */
 import { PGlite } from '@electric-sql/pglite';
+import { ConnectionError, isStrataError, ValidationError } from '@strata/core';
 import { type AnyPgDatabase, createPostgresStore, type PostgresStore, type PostgresStoreOptions } from '@strata/postgres';
 import { drizzle } from 'drizzle-orm/pglite';
 
@@ -43,12 +44,22 @@ export interface PgliteStore extends PostgresStore {
  * PGlite is one connection: a transaction holds it, so other calls on the same instance wait for the
  * transaction to finish instead of running beside it.
  *
- * @throws `VALIDATION` on bad options
+ * @throws `VALIDATION` on bad options; `CONNECTION` when the data directory cannot be used (it, or the
+ *   directory it would be created in, is missing or not writable)
  */
 export async function createPgliteStore(options: PgliteStoreOptions = {}): Promise<PgliteStore> {
   const { dataDir, pglite, ...storeOptions } = options;
   const owned = pglite === undefined;
-  const client = pglite ?? (await PGlite.create(dataDir ?? 'memory://'));
+  let client: PGlite;
+  if (pglite !== undefined) client = pglite;
+  else {
+    const where = checkDataDir(dataDir);
+    try {
+      client = await PGlite.create(where);
+    } catch (error) {
+      throw isStrataError(error) ? error : new ConnectionError(`open: PGlite could not start on ${JSON.stringify(where)}`, { cause: error, retryable: false });
+    }
+  }
   let store: PostgresStore;
   try {
     store = await createPostgresStore(drizzle(client) as unknown as AnyPgDatabase, storeOptions);
@@ -64,4 +75,52 @@ export async function createPgliteStore(options: PgliteStoreOptions = {}): Promi
       if (owned && !client.closed) await client.close();
     },
   };
+}
+
+/** What `node:fs` and `node:path` offer the data directory check. */
+interface FileSystem {
+  statSync(path: string, options: { throwIfNoEntry: false }): { isDirectory(): boolean } | undefined;
+  accessSync(path: string, mode: number): void;
+  constants: { W_OK: number };
+}
+
+/**
+ * Checks `dataDir` before PGlite boots, so that a bad one is a clear error rather than PGlite's own: a
+ * string; for a directory path (not `memory://`, `idb://` or another `scheme://` of PGlite's), that it
+ * is a writable directory, or that the directory it would be created in is. The file system is reached
+ * through `process.getBuiltinModule`, so that browser bundles never load `node:fs`.
+ */
+function checkDataDir(dataDir: unknown): string {
+  if (dataDir === undefined) return 'memory://';
+  if (typeof dataDir !== 'string' || dataDir.length === 0) {
+    throw new ValidationError('options.dataDir', "must be a non-empty string: 'memory://', 'idb://name' or a directory path");
+  }
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(dataDir)?.[1]?.toLowerCase();
+  if (scheme !== undefined && scheme !== 'file') return dataDir;
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  const fs = proc?.getBuiltinModule?.('node:fs') as FileSystem | undefined;
+  const path = proc?.getBuiltinModule?.('node:path') as { dirname(p: string): string; resolve(p: string): string } | undefined;
+  if (fs === undefined || path === undefined) return dataDir;
+  const dir = path.resolve(scheme === 'file' ? dataDir.slice('file://'.length) : dataDir);
+  const unusable = (why: string) =>
+    new ConnectionError(`open: cannot use ${JSON.stringify(dir)} as PGlite's data directory: ${why}`, { retryable: false });
+  const writable = (p: string) => {
+    try {
+      fs.accessSync(p, fs.constants.W_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const stat = fs.statSync(dir, { throwIfNoEntry: false });
+  if (stat !== undefined) {
+    if (!stat.isDirectory()) throw unusable('it is not a directory');
+    if (!writable(dir)) throw unusable('it is not writable');
+    return dataDir;
+  }
+  const parent = path.dirname(dir);
+  const parentStat = fs.statSync(parent, { throwIfNoEntry: false });
+  if (parentStat === undefined || !parentStat.isDirectory()) throw unusable(`it does not exist, nor does the directory ${JSON.stringify(parent)} it would be created in`);
+  if (!writable(parent)) throw unusable(`it does not exist, and the directory ${JSON.stringify(parent)} it would be created in is not writable`);
+  return dataDir;
 }

@@ -1,4 +1,4 @@
-import { type ChangeNotice, type ErrorSubject, StoreClosedError } from '@strata/core';
+import { type ChangeNotice, type ErrorSubject, StoreClosedError, type TransactionScope } from '@strata/core';
 import { type SQL, sql } from 'drizzle-orm';
 import type { PgExecutor } from './session.js';
 
@@ -10,6 +10,8 @@ export interface PgSettings {
   readonly snapshotsToKeep: number;
   /** Default deliveries before dead-lettering. */
   readonly maxAttempts: number;
+  /** Largest event, message or snapshot, in bytes of JSON. */
+  readonly maxPayloadBytes: number;
 }
 
 /** Qualified names of a Strata schema's objects, for SQL text. */
@@ -54,7 +56,10 @@ export interface PgContext {
   announce(notice: ChangeNotice): void;
 }
 
-/** A context over `executor`; `isOpen` says whether statements may still run, `what` names it in errors. */
+/**
+ * A context over `executor`; `isOpen` says whether statements may still run, `what` names it in errors;
+ * `scope`, for the store's own context, refuses statements from inside the store's transaction callbacks.
+ */
 export function pgContext(
   executor: PgExecutor,
   names: PgNames,
@@ -62,6 +67,7 @@ export function pgContext(
   isOpen: () => boolean,
   what: 'store' | 'transaction',
   announce: (notice: ChangeNotice) => void,
+  scope?: TransactionScope,
 ): PgContext {
   const check = (operation: string) => {
     if (!isOpen()) throw new StoreClosedError(operation, what);
@@ -72,7 +78,8 @@ export function pgContext(
     check,
     async run<T>(subject: ErrorSubject, query: SQL): Promise<T[]> {
       check(subject.operation);
-      return executor.execute<T>(subject, query);
+      if (scope === undefined) return executor.execute<T>(subject, query);
+      return scope.admit(subject.operation, () => executor.execute<T>(subject, query));
     },
     announce,
   };

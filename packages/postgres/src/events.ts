@@ -76,7 +76,7 @@ export function pgEvents(ctx: PgContext): EventStore {
   return {
     async append(streamId, events, options) {
       ctx.check('events.append');
-      const input = validateAppend(streamId, events, options);
+      const input = validateAppend(streamId, events, options, ctx.settings.maxPayloadBytes);
       const [kind, expected] = expectation(input.expectedVersion);
       const checkIds = events.some((e) => e.id !== undefined);
       const rows = input.events.map((e) => ({ id: e.id, type: e.type, schemaVersion: e.schemaVersion, data: e.data, metadata: e.metadata }));

@@ -5,6 +5,7 @@ import {
   type ErrorSubject,
   EventIdConflictError,
   isStrataError,
+  MigrationError,
   StrataError,
   ValidationError,
 } from '@strata/core';
@@ -118,9 +119,10 @@ export function isLateAnswer(error: unknown): boolean {
 
 /**
  * SQLSTATE classes whose server messages may quote the data of the statement (class 22: data
- * exceptions, such as `invalid input syntax for type json`). Their messages stay out of every cause.
+ * exceptions, such as `invalid input syntax for type json`; class P0: `RAISE` in a trigger or function
+ * the application installed, whose text it chooses). Their messages stay out of every cause.
  */
-const DATA_QUOTING_CLASSES = ['22'];
+const DATA_QUOTING_CLASSES = ['22', 'P0'];
 
 /**
  * A stand-in for a driver error that is safe to keep as a `cause` and to log: the driver's code,
@@ -211,6 +213,7 @@ function limitField(operation: string): string {
  * - a unique violation of an event id or stream version: `EVENT_ID_CONFLICT` or `CONCURRENCY`;
  * - a serialization failure or deadlock: `CONCURRENCY`, retryable;
  * - a limit of PostgreSQL or of Strata's schema (SQLSTATE class 54): `VALIDATION`, with the reason;
+ * - a missing schema, table or function of Strata's (3F000, 42P01, 42883: never migrated): `MIGRATION`;
  * - anything else: `INTERNAL`, with the SQLSTATE.
  */
 export function mapPgError(error: unknown, subject: ErrorSubject, options: MapPgErrorOptions = {}): StrataError {
@@ -248,6 +251,14 @@ export function mapPgError(error: unknown, subject: ErrorSubject, options: MapPg
     return new ConnectionError(
       `${where}: the database connection is lost or unusable (${reason})${outcomeUnknown ? '; the write may or may not have been applied' : ''}${permanent ? '; it was closed by the application, so no retry can succeed: open a new store' : ''}`,
       { cause: safeCause(error), outcomeUnknown, ...(permanent ? { retryable: false } : {}) },
+    );
+  }
+  if (code === '3F000' || code === '42P01' || (code === '42883' && codeMessage !== undefined && /^function .* does not exist$/.test(codeMessage))) {
+    // Strata's statements only name Strata's own schema: a missing schema, table or function there is a
+    // database that was opened with `migrate: false` and never migrated.
+    return new MigrationError(
+      `${where}: Strata's schema, tables or functions do not exist in this database (SQLSTATE ${code}); run migrate() on it first, or open the store with migrate: true (the default)`,
+      { cause: safeCause(error) },
     );
   }
   if (code === '57014') return new StrataError('TIMEOUT', `${where}: the statement was cancelled${why}`, { cause: safeCause(error) });

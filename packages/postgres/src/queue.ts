@@ -113,7 +113,7 @@ export function pgQueue(ctx: PgContext): MessageQueue {
   return {
     async send(queue, messages, options) {
       ctx.check('queue.send');
-      const input = validateSend(queue, messages, options, ctx.settings.maxAttempts);
+      const input = validateSend(queue, messages, options, ctx.settings.maxAttempts, ctx.settings.maxPayloadBytes);
       const ids = await insert(input.queue, input.messages);
       // A dedup id held by a message another transaction was committing: send those again, now that
       // it has committed (or rolled back), to get its id or to insert ours.
@@ -168,7 +168,6 @@ export function pgQueue(ctx: PgContext): MessageQueue {
     async ack(receipt) {
       ctx.check('queue.ack');
       const r = validateReceipt(receipt);
-      if (!isUuid(r)) throw new StaleReceiptError('queue.ack');
       const rows = await ctx.run<{ ok: number }>(
         { operation: 'queue.ack' },
         sql`delete from ${table} where receipt = ${r}::uuid and not dead and visible_at > ${NOW} returning 1 as ok`,
@@ -202,7 +201,6 @@ export function pgQueue(ctx: PgContext): MessageQueue {
       ctx.check('queue.nack');
       const r = validateReceipt(receipt);
       const o = validateNack(options);
-      if (!isUuid(r)) throw new StaleReceiptError('queue.nack');
       const rows = await ctx.run<{ queue: string; dead: boolean }>(
         { operation: 'queue.nack' },
         sql`update ${table} set
@@ -227,7 +225,6 @@ export function pgQueue(ctx: PgContext): MessageQueue {
       ctx.check('queue.extendVisibility');
       const r = validateReceipt(receipt);
       const duration = validateVisibilityExtension(ms);
-      if (!isUuid(r)) throw new StaleReceiptError('queue.extendVisibility');
       const rows = await ctx.run<{ ok: number }>(
         { operation: 'queue.extendVisibility' },
         sql`update ${table} set visible_at = ${NOW} + ${duration}::float8 * interval '1 millisecond'

@@ -10,7 +10,7 @@ export function pgSnapshots(ctx: PgContext): SnapshotStore {
   return {
     async save(streamId, snapshot) {
       ctx.check('snapshots.save');
-      const s = validateSnapshot(streamId, snapshot);
+      const s = validateSnapshot(streamId, snapshot, ctx.settings.maxPayloadBytes);
       const state = JSON.stringify(s.state);
       assertFitsJsonb(state, () => s.state, 'snapshot.state');
       // One statement: delete what falls out of the newest K once this version is in, and insert it

@@ -8,7 +8,9 @@ import {
   type StoreTransaction,
   type StrataLogger,
   type StrataStore,
+  TransactionScope,
   validateInteger,
+  validateMaxPayloadBytes,
 } from '@strata/core';
 import { sql } from 'drizzle-orm';
 import { pgCheckpoints } from './checkpoints.js';
@@ -31,6 +33,13 @@ export interface PostgresStoreOptions {
   snapshotsToKeep?: number;
   /** Default deliveries before a message is dead-lettered. @defaultValue 5 */
   maxAttempts?: number;
+  /**
+   * Largest payload accepted, in bytes of UTF-8 JSON (as `JSON.stringify` writes it): per event (its
+   * data and metadata), per message (its body and headers) and per snapshot (its state). A larger one
+   * is refused with `VALIDATION` before anything is written. At most `MAX_PAYLOAD_BYTES`.
+   * @defaultValue 1048576 (1 MiB, `DEFAULT_MAX_PAYLOAD_BYTES`)
+   */
+  maxPayloadBytes?: number;
   /** Pool size when the store opens its own node-postgres pool from a connection string. @defaultValue 10 */
   poolSize?: number;
   /**
@@ -111,6 +120,7 @@ export async function createPostgresStore(connection: string | AnyPgDatabase, op
     readPageSize: validateInteger(options.readPageSize ?? 500, 'options.readPageSize', 1, 100_000),
     snapshotsToKeep: validateInteger(options.snapshotsToKeep ?? 3, 'options.snapshotsToKeep', 1, 1000),
     maxAttempts: validateInteger(options.maxAttempts ?? 5, 'options.maxAttempts', 1, 1000),
+    maxPayloadBytes: validateMaxPayloadBytes(options.maxPayloadBytes),
   };
   const connectionTimeoutMs = validateInteger(options.connectionTimeoutMs ?? 10_000, 'options.connectionTimeoutMs', 1, 3_600_000);
   const statementTimeoutMs = validateInteger(options.statementTimeoutMs ?? 60_000, 'options.statementTimeoutMs', 1, 86_400_000);
@@ -189,7 +199,10 @@ function postgresStore(
     wakeUps: true,
     crossProcessWakeUps: false,
   });
-  const root = pgContext(session, names, settings, () => !closed, 'store', (n) => emitter.emit(n));
+  // On a pool a call on the store inside its transaction's callback would run outside the transaction
+  // (or wait on its row locks); on PGlite it would wait for it for ever: it is refused on both.
+  const scope = new TransactionScope();
+  const root = pgContext(session, names, settings, () => !closed, 'store', (n) => emitter.emit(n), scope);
   const { events, queue, snapshots, checkpoints } = contracts(root, session);
 
   return {
@@ -208,8 +221,10 @@ function postgresStore(
       const notices: ChangeNotice[] = [];
       let active = true;
       try {
-        const result = await session.transaction({ operation: 'transaction' }, (tx) =>
-          fn(contracts(pgContext(tx, names, settings, () => active && !closed, 'transaction', (n) => notices.push(n)), tx)),
+        const result = await scope.admit('transaction', () =>
+          session.transaction({ operation: 'transaction' }, (tx) =>
+            scope.run(() => fn(contracts(pgContext(tx, names, settings, () => active && !closed, 'transaction', (n) => notices.push(n)), tx))),
+          ),
         );
         active = false;
         for (const n of notices) emitter.emit(n);
@@ -226,7 +241,7 @@ function postgresStore(
 
     async rowCounts() {
       if (closed) throw new StoreClosedError('rowCounts');
-      const [row] = await session.execute<PostgresRowCounts>(
+      const [row] = await root.run<PostgresRowCounts>(
         { operation: 'rowCounts' },
         sql`select
           (select count(*) from ${names.events})::int as events,
@@ -239,6 +254,7 @@ function postgresStore(
     },
 
     async close() {
+      scope.check('close');
       if (closed) return;
       closed = true;
       // Calls in flight may finish (their next statement rejects with CLOSED); past the grace, their

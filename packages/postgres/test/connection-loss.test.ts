@@ -1,4 +1,4 @@
-import { type ConnectionError, isStrataError, type StrataError } from '@strata/core';
+import { type ConnectionError, isStrataError, MAX_PAYLOAD_BYTES, type StrataError } from '@strata/core';
 import { recordingLogger, sleep, startChaosProxy, terminateBackends } from '@strata/testing';
 import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
@@ -491,9 +491,9 @@ describe('a statement that fails inside a transaction', () => {
         return 'looks committed';
       })
       .catch((e: unknown) => e);
-    // The transaction rejects with the error of the statement that doomed it.
-    expect(codeOf(error)).toBe('INTERNAL');
-    expect((error as Error).message).toMatch(/^queue\.send on queue "q" failed \(SQLSTATE 42P01\)/);
+    // The transaction rejects with the error of the statement that doomed it (a missing table: MIGRATION).
+    expect(codeOf(error)).toBe('MIGRATION');
+    expect((error as Error).message).toMatch(/^queue\.send on queue "q": Strata's schema, tables or functions do not exist in this database \(SQLSTATE 42P01\)/);
     expect(await store.events.streamInfo('kept?')).toBeNull();
     await fx.db.execute(sql.raw(`alter table "${store.schema}".queue_messages_away rename to queue_messages`));
     await store.transaction(async (tx) => tx.queue.send('q', { body: 1 }));
@@ -543,7 +543,8 @@ describe('limits', () => {
   });
 
   it('a batch beyond that limit, and a payload beyond jsonb’s, are refused before anything is sent', { timeout: 60_000 }, async () => {
-    const { proxy, store } = await openThroughProxy({ poolSize: 2 });
+    // The store's own limit raised to the most PostgreSQL can take.
+    const { proxy, store } = await openThroughProxy({ poolSize: 2, maxPayloadBytes: MAX_PAYLOAD_BYTES });
     await store.events.streamInfo('warm');
     const sentBefore = proxy.bytesUp;
     const many = await store.events.append('many', Array.from({ length: 1_048_577 }, () => ({ type: 'Row', data: {} }))).catch((e: unknown) => e);
@@ -558,7 +559,7 @@ describe('limits', () => {
     // Under the limit in characters, over it in UTF-8 bytes: measured before sending, on PostgreSQL.
     const euros = await store.events.append('euros', [{ type: 'Upload', data: { text: '€'.repeat(90_000_000) } }]).catch((e: unknown) => e);
     expect(codeOf(euros)).toBe('VALIDATION');
-    expect((euros as Error).message).toMatch(/needs at least \d+ bytes as jsonb, beyond PostgreSQL's limit of 268435455 bytes/);
+    expect((euros as Error).message).toMatch(/is \d+ bytes of JSON \(data and metadata\), over this store's limit of 268435455 bytes/);
     expect(proxy.bytesUp - sentBefore).toBeLessThan(10_000);
     expect(await count(store, 'events')).toBe(0);
   });

@@ -10,6 +10,8 @@ export interface SqliteSettings {
   readonly snapshotsToKeep: number;
   /** Default deliveries before dead-lettering. */
   readonly maxAttempts: number;
+  /** Largest event, message or snapshot, in bytes of JSON. */
+  readonly maxPayloadBytes: number;
 }
 
 /** Prepared statements of one connection, prepared once per text and reused. */

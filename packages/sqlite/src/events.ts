@@ -68,7 +68,7 @@ export function sqliteEvents(ctx: SqliteContext): EventStore {
   return {
     async append(streamId, events, options) {
       ctx.check('events.append');
-      const input = validateAppend(streamId, events, options);
+      const input = validateAppend(streamId, events, options, ctx.settings.maxPayloadBytes);
       const checkIds = events.some((e) => e.id !== undefined);
       return ctx.write({ operation: 'events.append', streamId: input.streamId }, (announce): AppendResult => {
         const stream = S.get(SQL.stream).get(input.streamId) as { version: number; created_at: number } | undefined;

@@ -1,4 +1,4 @@
-import { ConcurrencyError, ConnectionError, describeSubject, type ErrorSubject, EventIdConflictError, isStrataError, StrataError } from '@strata/core';
+import { ConcurrencyError, ConnectionError, describeSubject, type ErrorSubject, EventIdConflictError, isStrataError, MigrationError, StrataError } from '@strata/core';
 
 /** What better-sqlite3 throws (a `TypeError`) for any call on a connection that has been closed. */
 const CLOSED_MESSAGE = 'The database connection is not open';
@@ -25,7 +25,8 @@ export function isSqliteConnectionLoss(error: unknown): boolean {
  * `CONCURRENCY`; a closed connection or a database file that cannot be opened, read or written is
  * `CONNECTION`, retryable — except a connection the application closed, which no retry can fix (with
  * `outcomeUnknown` for an I/O error while committing, when
- * `mayHaveApplied` says the error came from a commit). Messages name the operation and the stream, queue
+ * `mayHaveApplied` says the error came from a commit); a missing Strata table (a database opened with
+ * `migrate: false` and never migrated) is `MIGRATION`. Messages name the operation and the stream, queue
  * or consumer, never bound values. Strata errors pass through.
  */
 export function mapSqliteError(error: unknown, subject: ErrorSubject, options: { mayHaveApplied?: boolean } = {}): StrataError {
@@ -43,6 +44,12 @@ export function mapSqliteError(error: unknown, subject: ErrorSubject, options: {
     if (message.includes('strata_events.stream_id') || message.includes('strata_streams.stream_id')) {
       return new ConcurrencyError(`${where}: a concurrent append won the race`, subject.streamId === undefined ? {} : { streamId: subject.streamId }, { cause: error });
     }
+  }
+  if (code === 'SQLITE_ERROR' && /^no such table: strata_/.test(message)) {
+    return new MigrationError(
+      `${where}: Strata's tables do not exist in this database; run migrate() on it first, or open the store with migrate: true (the default)`,
+      { cause: error },
+    );
   }
   if (isSqliteConnectionLoss(error)) {
     const closed = code === undefined;

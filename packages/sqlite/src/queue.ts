@@ -65,7 +65,7 @@ export function sqliteQueue(ctx: SqliteContext): MessageQueue {
   return {
     async send(queue, messages, options) {
       ctx.check('queue.send');
-      const input = validateSend(queue, messages, options, ctx.settings.maxAttempts);
+      const input = validateSend(queue, messages, options, ctx.settings.maxAttempts, ctx.settings.maxPayloadBytes);
       return ctx.write({ operation: 'queue.send', queue: input.queue }, (announce) => {
         const now = Date.now();
         const ids = input.messages.map((m) => {

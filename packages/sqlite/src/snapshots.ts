@@ -18,7 +18,7 @@ export function sqliteSnapshots(ctx: SqliteContext): SnapshotStore {
   return {
     async save(streamId, snapshot) {
       ctx.check('snapshots.save');
-      const s = validateSnapshot(streamId, snapshot);
+      const s = validateSnapshot(streamId, snapshot, ctx.settings.maxPayloadBytes);
       await ctx.write({ operation: 'snapshots.save', streamId: s.streamId }, () => {
         S.get(SQL.upsert).run(s.streamId, s.version, JSON.stringify(s.state), s.schemaVersion, Date.now());
         S.get(SQL.prune).run(s.streamId, s.streamId, ctx.settings.snapshotsToKeep);

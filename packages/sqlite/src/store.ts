@@ -14,8 +14,10 @@ import {
   type StoreTransaction,
   type StrataLogger,
   type StrataStore,
+  TransactionScope,
   ValidationError,
   validateInteger,
+  validateMaxPayloadBytes,
   type WakeUpSource,
 } from '@strata/core';
 import type BetterSqlite3 from 'better-sqlite3';
@@ -51,6 +53,13 @@ export interface SqliteStoreOptions {
   snapshotsToKeep?: number;
   /** Default deliveries before a message is dead-lettered. @defaultValue 5 */
   maxAttempts?: number;
+  /**
+   * Largest payload accepted, in bytes of UTF-8 JSON (as `JSON.stringify` writes it): per event (its
+   * data and metadata), per message (its body and headers) and per snapshot (its state). A larger one
+   * is refused with `VALIDATION` before anything is written. At most `MAX_PAYLOAD_BYTES`.
+   * @defaultValue 1048576 (1 MiB, `DEFAULT_MAX_PAYLOAD_BYTES`)
+   */
+  maxPayloadBytes?: number;
   /**
    * Where the store reports a connection that became unusable and its recovery, and failures of the
    * cross-process change poll (and what `subscribe()` and `consume()` over it report, unless given
@@ -105,6 +114,7 @@ export async function createSqliteStore(connection: string | BetterSqlite3.Datab
     readPageSize: validateInteger(options.readPageSize ?? 500, 'options.readPageSize', 1, 100_000),
     snapshotsToKeep: validateInteger(options.snapshotsToKeep ?? 3, 'options.snapshotsToKeep', 1, 1000),
     maxAttempts: validateInteger(options.maxAttempts ?? 5, 'options.maxAttempts', 1, 1000),
+    maxPayloadBytes: validateMaxPayloadBytes(options.maxPayloadBytes),
   };
   const busyTimeoutMs = validateInteger(options.busyTimeoutMs ?? 5000, 'options.busyTimeoutMs', 0, 3_600_000);
   const pollMs = validateInteger(options.changePollIntervalMs ?? 100, 'options.changePollIntervalMs', 1, 3_600_000);
@@ -120,7 +130,7 @@ export async function createSqliteStore(connection: string | BetterSqlite3.Datab
     try {
       client = new Database(connection, { timeout: busyTimeoutMs });
     } catch (error) {
-      throw mapSqliteError(error, { operation: 'open' });
+      throw openError(connection, error);
     }
     owned = true;
   } else if ('$client' in connection) {
@@ -139,6 +149,19 @@ export async function createSqliteStore(connection: string | BetterSqlite3.Datab
   }
   const db = (typeof connection === 'object' && '$client' in connection ? connection : drizzle(client)) as AnySqliteDatabase;
   return sqliteStore(client, db, settings, pollMs, owned, logger);
+}
+
+/**
+ * The error of a database file that cannot be opened: `CONNECTION`, naming the path, not retryable (a
+ * missing directory or a denied permission stays so until someone fixes it).
+ */
+function openError(path: string, error: unknown): ConnectionError {
+  const code = (error as { code?: unknown } | null)?.code;
+  const reason =
+    error instanceof TypeError && /directory does not exist/.test(error.message)
+      ? 'its directory does not exist'
+      : `SQLite cannot open it${typeof code === 'string' ? ` (${code})` : ''}: check that the directory exists and is writable`;
+  return new ConnectionError(`open: cannot open the SQLite database ${JSON.stringify(path)}: ${reason}`, { cause: error, retryable: false });
 }
 
 function contracts(ctx: SqliteContext, db: AnySqliteDatabase): StoreTransaction<AnySqliteDatabase> {
@@ -188,6 +211,7 @@ function sqliteStore(
 ): SqliteStore {
   const statements = new Statements(client);
   const mutex = new Mutex();
+  const scope = new TransactionScope();
   const emitter = new ChangeEmitter();
   const health = new ConnectionHealth(logger);
   const checkFile = fileGuard(client);
@@ -207,13 +231,15 @@ function sqliteStore(
     const check = (operation: string) => {
       if (!isOpen()) throw new StoreClosedError(operation, what);
     };
-    const guard = <T>(fn: () => T): Promise<T> => (locked ? Promise.resolve().then(fn) : mutex.run(fn));
+    // The store's own calls are refused inside its transaction's callback: they would wait for it for ever.
+    const guard = <T>(operation: string, fn: () => T): Promise<T> =>
+      locked ? Promise.resolve().then(fn) : scope.admit(operation, () => mutex.run(fn));
     return {
       settings,
       sql: statements,
       check,
       read(subject, fn) {
-        return guard(() => {
+        return guard(subject.operation, () => {
           check(subject.operation);
           try {
             return fn();
@@ -223,7 +249,7 @@ function sqliteStore(
         });
       },
       write(subject, fn) {
-        return guard(() => {
+        return guard(subject.operation, () => {
           check(subject.operation);
           const notices: ChangeNotice[] = [];
           let result: ReturnType<typeof fn>;
@@ -262,7 +288,7 @@ function sqliteStore(
 
     transaction<T>(fn: (tx: StoreTransaction<AnySqliteDatabase>) => Promise<T>): Promise<T> {
       if (closed) return Promise.reject(new StoreClosedError('transaction'));
-      return mutex.run(async () => {
+      return scope.admit('transaction', () => mutex.run(async () => {
         if (closed) throw new StoreClosedError('transaction');
         const subject = { operation: 'transaction' };
         try {
@@ -273,7 +299,7 @@ function sqliteStore(
         const notices: ChangeNotice[] = [];
         let active = true;
         try {
-          const result = await fn(contracts(context(() => active, 'transaction', true, (n) => notices.push(n)), db));
+          const result = await scope.run(() => fn(contracts(context(() => active, 'transaction', true, (n) => notices.push(n)), db)));
           active = false;
           try {
             checkFile(subject);
@@ -297,11 +323,11 @@ function sqliteStore(
             if (isSqliteConnectionLoss(rollbackError)) health.lost('transaction');
           }
         }
-      });
+      }));
     },
 
     rowCounts() {
-      return mutex.run(() => {
+      return scope.admit('rowCounts', () => mutex.run(() => {
         const count = (table: string) => (client.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
         return {
           events: count('strata_events'),
@@ -310,15 +336,18 @@ function sqliteStore(
           snapshots: count('strata_snapshots'),
           checkpoints: count('strata_checkpoints'),
         };
-      });
+      }));
     },
 
     async close() {
+      scope.check('close');
       if (closed) return;
       closed = true;
-      await mutex.run(() => {
-        if (owned && client.open) client.close();
-      });
+      await scope.admit('close', () =>
+        mutex.run(() => {
+          if (owned && client.open) client.close();
+        }),
+      );
     },
   };
 }

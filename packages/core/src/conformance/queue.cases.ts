@@ -210,7 +210,8 @@ export const queueCases = defineCases('queue', {
     ...on,
     async run({ store }) {
       await rejects(store.queue.ack('00000000-0000-4000-8000-000000000000'), 'STALE_RECEIPT');
-      await rejects(store.queue.ack('not-a-receipt-at-all'), 'STALE_RECEIPT');
+      await rejects(store.queue.nack('00000000-0000-4000-8000-000000000000'), 'STALE_RECEIPT');
+      await rejects(store.queue.extendVisibility('00000000-0000-4000-8000-000000000000', 1000), 'STALE_RECEIPT');
     },
   },
   'ack-many.acks-every-owned-message': {

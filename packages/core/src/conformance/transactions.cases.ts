@@ -1,4 +1,5 @@
-import type { StoreTransaction } from '../store.js';
+import type { StrataError } from '../errors.js';
+import type { StoreTransaction, StrataStore } from '../store.js';
 import { assert, collect, defineCases, evt, evts, fingerprint, rejects, sleep } from './helpers.js';
 import type { CaseContext } from './types.js';
 
@@ -11,6 +12,69 @@ async function writeEverything(ctx: CaseContext, tx: StoreTransaction): Promise<
   if (ctx.caps.queue) await tx.queue.send('q', { body: 'outbox' });
   if (ctx.caps.snapshots) await tx.snapshots.save('s', { version: 2, state: { n: 2 } });
   if (ctx.caps.checkpoints) await tx.checkpoints.set('c', 2n, { expected: null });
+}
+
+/**
+ * A transaction that writes with `write`, then stays open until `commit()` is called, so that a case
+ * can act from outside its callback while it runs.
+ */
+function holdOpen(store: StrataStore, write: (tx: StoreTransaction) => Promise<unknown>): { written: Promise<void>; commit(): Promise<void> } {
+  let wrote!: () => void;
+  let release!: () => void;
+  const written = new Promise<void>((resolve) => (wrote = resolve));
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const done = store.transaction(async (tx) => {
+    await write(tx);
+    wrote();
+    await gate;
+  });
+  // A failing transaction must not leave the case waiting for `written`.
+  const failed = done.then(
+    () => undefined,
+    (error: unknown) => {
+      throw error;
+    },
+  );
+  return {
+    written: Promise.race([written, failed]),
+    async commit() {
+      release();
+      await done;
+    },
+  };
+}
+
+/** Settles as `promise` does, or fails the case when it does not settle within `ms`: a wedged store. */
+async function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new assert.AssertionError({ message: `${what} did not settle within ${ms} ms: the store is wedged` })), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Calls on the store itself (not `tx`), by the name the error must give, for the adapter's capabilities. */
+function storeCalls(ctx: CaseContext): [string, (store: StrataStore) => Promise<unknown>][] {
+  const calls: [string, (store: StrataStore) => Promise<unknown>][] = [
+    ['events.append', (s) => s.events.append('s', evts(1))],
+    ['events.readStream', (s) => collect(s.events.readStream('s'))],
+    ['events.readAll', (s) => collect(s.events.readAll())],
+    ['events.streamInfo', (s) => s.events.streamInfo('s')],
+    ['events.headPosition', (s) => s.events.headPosition()],
+    ['transaction', (s) => s.transaction(async (tx) => tx.events.append('s', evts(1)))],
+  ];
+  if (ctx.caps.queue) {
+    calls.push(['queue.send', (s) => s.queue.send('q', { body: 1 })], ['queue.receive', (s) => s.queue.receive('q')], ['queue.stats', (s) => s.queue.stats('q')]);
+  }
+  if (ctx.caps.snapshots) calls.push(['snapshots.save', (s) => s.snapshots.save('s', { version: 1, state: 1 })], ['snapshots.load', (s) => s.snapshots.load('s')]);
+  if (ctx.caps.checkpoints) calls.push(['checkpoints.set', (s) => s.checkpoints.set('c', 1n)], ['checkpoints.get', (s) => s.checkpoints.get('c')]);
+  return calls;
 }
 
 export const transactionCases = defineCases('transactions', {
@@ -110,20 +174,17 @@ export const transactionCases = defineCases('transactions', {
   'isolation.uncommitted-events-invisible-outside': {
     ...on,
     async run({ store, ms }) {
-      let outside: Promise<[number, number, bigint]> | undefined;
-      let settledInside = false;
-      await store.transaction(async (tx) => {
-        await tx.events.append('s', evts(3));
-        outside = Promise.all([
-          collect(store.events.readAll()).then((a) => a.length),
-          collect(store.events.readStream('s')).then((a) => a.length),
-          store.events.headPosition(),
-        ]);
-        let settled = false;
-        await Promise.race([outside.then(() => (settled = true)), sleep(ms(50))]);
-        settledInside = settled;
-      });
-      const [all, stream, head] = (await outside) ?? [-1, -1, -1n];
+      const open = holdOpen(store, (tx) => tx.events.append('s', evts(3)));
+      await open.written;
+      // Read from outside the callback (the store itself may not be used inside it).
+      const outside = Promise.all([
+        collect(store.events.readAll()).then((a) => a.length),
+        collect(store.events.readStream('s')).then((a) => a.length),
+        store.events.headPosition(),
+      ]);
+      const settledInside = await Promise.race([outside.then(() => true), sleep(ms(50)).then(() => false)]);
+      await open.commit();
+      const [all, stream, head] = await outside;
       if (settledInside) assert.deepEqual([all, stream, head], [0, 0, 0n], 'a read during the transaction saw uncommitted events');
       else assert.ok(all === 0 || all === 3, 'a read that waited for the commit sees all or nothing');
       assert.equal((await collect(store.events.readAll())).length, 3);
@@ -132,16 +193,12 @@ export const transactionCases = defineCases('transactions', {
   'isolation.outbox-message-invisible-until-commit': {
     requires: (c) => c.transactions && c.queue,
     async run({ store, ms }) {
-      let outside: Promise<unknown[]> | undefined;
-      let settledInside = false;
-      await store.transaction(async (tx) => {
-        await tx.queue.send('q', { body: 'outbox' });
-        outside = store.queue.receive('q', { max: 5 }).then((ds) => ds.map((d) => d.body));
-        let settled = false;
-        await Promise.race([outside.then(() => (settled = true)), sleep(ms(50))]);
-        settledInside = settled;
-      });
-      const got = (await outside) ?? [];
+      const open = holdOpen(store, (tx) => tx.queue.send('q', { body: 'outbox' }));
+      await open.written;
+      const outside = store.queue.receive('q', { max: 5 }).then((ds) => ds.map((d) => d.body));
+      const settledInside = await Promise.race([outside.then(() => true), sleep(ms(50)).then(() => false)]);
+      await open.commit();
+      const got = await outside;
       if (settledInside) assert.deepEqual(got, [], 'a receive during the transaction got an uncommitted message');
       const rest = await store.queue.receive('q', { max: 5 });
       assert.equal(got.length + rest.length, 1, 'the message is delivered once after commit');
@@ -206,6 +263,71 @@ export const transactionCases = defineCases('transactions', {
         'VALIDATION',
       );
       assert.deepEqual(await fingerprint(ctx), before);
+    },
+  },
+  'misuse.store-inside-own-transaction-rejects': {
+    ...on,
+    async run(ctx) {
+      const { store, ms } = ctx;
+      const before = await fingerprint(ctx);
+      const calls = storeCalls(ctx);
+      const result = await within(
+        ms(10_000),
+        store.transaction(async (tx) => {
+          await tx.events.append('inside', evts(1));
+          for (const [name, call] of calls) {
+            const error: StrataError = await within(ms(2000), rejects(() => call(store), 'VALIDATION'), `store.${name} inside the transaction`);
+            assert.ok(error.message.includes(name), `the message names the method ${name}: ${error.message}`);
+            assert.match(error.message, /\btx\b/, `the message says to use tx: ${error.message}`);
+          }
+          return 'committed';
+        }),
+        'the transaction',
+      );
+      assert.equal(result, 'committed');
+      // The rejected calls wrote nothing; the transaction's own write committed.
+      assert.equal((await store.events.streamInfo('inside'))?.version, 1);
+      const after = (await fingerprint(ctx)) as { all: string[] };
+      assert.deepEqual({ ...after, all: after.all.filter((e) => !e.startsWith('inside#')), head: null, raw: null }, { ...(before as object), head: null, raw: null });
+      // The store stays usable.
+      await store.events.append('s', evts(1));
+      await store.transaction((tx) => tx.events.append('s', evts(1)));
+      assert.equal((await store.events.streamInfo('s'))?.version, 2);
+    },
+  },
+  'misuse.store-inside-own-transaction-rolls-back': {
+    ...on,
+    async run(ctx) {
+      const { store, ms } = ctx;
+      const before = await fingerprint(ctx);
+      const error = await within(
+        ms(10_000),
+        rejects(
+          store.transaction(async (tx) => {
+            await tx.events.append('s', evts(1));
+            await store.events.append('s', evts(1));
+          }),
+          'VALIDATION',
+        ),
+        'the transaction',
+      );
+      assert.ok(error.message.includes('events.append'), error.message);
+      assert.deepEqual(await fingerprint(ctx), before, 'the transaction rolled back');
+      await within(ms(5000), store.events.append('s', evts(2), { expectedVersion: 'no_stream' }), 'an append after the misuse');
+      assert.equal((await store.events.streamInfo('s'))?.version, 2);
+    },
+  },
+  'misuse.unrelated-calls-wait-their-turn': {
+    ...on,
+    async run({ store, ms }) {
+      const open = holdOpen(store, (tx) => tx.events.append('a', evts(1)));
+      await open.written;
+      // Not made from inside the callback: these wait for the transaction (or run beside it), and succeed.
+      const outside = Promise.all([store.events.append('b', evts(1)), store.transaction((tx) => tx.events.append('c', evts(1)))]);
+      await sleep(ms(20));
+      await within(ms(10_000), open.commit(), 'the transaction');
+      await within(ms(10_000), outside, 'calls made outside the transaction');
+      assert.deepEqual((await collect(store.events.readAll())).map((e) => e.streamId).sort(), ['a', 'b', 'c']);
     },
   },
   'not-supported': {

@@ -20,6 +20,8 @@ export interface ConformanceSettings {
   snapshotsToKeep: number;
   /** Default deliveries before a message is dead-lettered. */
   maxAttempts: number;
+  /** Largest event, message or snapshot in bytes of JSON (the adapter's `maxPayloadBytes` option). */
+  maxPayloadBytes: number;
 }
 
 /** Row counts read from the database behind the adapter's back. */
@@ -104,4 +106,5 @@ export const DEFAULT_SETTINGS: Readonly<ConformanceSettings> = Object.freeze({
   readPageSize: 10,
   snapshotsToKeep: 3,
   maxAttempts: 3,
+  maxPayloadBytes: 65_536,
 });

@@ -1,4 +1,6 @@
+import { inspect } from 'node:util';
 import type { Capabilities } from '../capabilities.js';
+import { isStrataError } from '../errors.js';
 import type { StrataStore } from '../store.js';
 import { MAX_PAYLOAD_BYTES } from '../json.js';
 import { MAX_EVENTS_PER_APPEND } from '../validation.js';
@@ -176,6 +178,9 @@ const table: Record<string, BadInput> = {
   'queue.receive.visibility-too-long': { requires: queueOn, call: (s) => s.queue.receive('q', { visibilityTimeoutMs: 13 * 3_600_000 }), field: 'visibilityTimeoutMs' },
   'queue.receive.visibility-fraction': { requires: queueOn, call: (s) => s.queue.receive('q', { visibilityTimeoutMs: 10.5 }), field: 'visibilityTimeoutMs' },
   'queue.ack.receipt-empty': { requires: queueOn, setup: received, call: (s) => s.queue.ack(''), field: 'receipt' },
+  'queue.ack.receipt-malformed': { requires: queueOn, setup: received, call: (s) => s.queue.ack('not-a-receipt'), field: 'receipt' },
+  'queue.nack.receipt-malformed': { requires: queueOn, setup: received, call: (s) => s.queue.nack('not-a-receipt'), field: 'receipt' },
+  'queue.extend.receipt-malformed': { requires: queueOn, setup: received, call: (s) => s.queue.extendVisibility('not-a-receipt', 1000), field: 'receipt' },
   'queue.ack.receipt-not-string': { requires: queueOn, setup: received, call: (s) => s.queue.ack(7 as Any), field: 'receipt' },
   'queue.ack-many.not-an-array': { requires: queueOn, setup: received, call: (s, r) => s.queue.ackMany(r as Any), field: 'receipts' },
   'queue.ack-many.entry-empty': { requires: queueOn, setup: received, call: (s, r) => s.queue.ackMany([r as string, '']), field: 'receipts[1]' },
@@ -199,8 +204,119 @@ const table: Record<string, BadInput> = {
   'checkpoints.lease-owner-empty': { requires: cpOn, call: (s) => s.checkpoints.acquireLease('c', { owner: '', ttlMs: 1000 }), field: 'owner' },
 };
 
+/** A string of `bytes` bytes of UTF-8 JSON (quotes included), with multi-byte characters in it. */
+const jsonString = (bytes: number): string => `é🎉${'x'.repeat(bytes - 2 - 2 - 4)}`;
+
+/**
+ * The store's `maxPayloadBytes`: a payload at the limit is stored, one a byte over is refused with
+ * `VALIDATION` naming the item, and nothing is written.
+ */
+const payloadLimitCases: ConformanceCase[] = [
+  {
+    id: 'validation.payload-limit.event',
+    area: 'validation',
+    async run(ctx) {
+      const limit = ctx.settings.maxPayloadBytes;
+      // data "…" plus metadata {"k":"v"} (9 bytes)
+      const metadata = { k: 'v' };
+      const before = await fingerprint(ctx);
+      const over = await rejects(ctx.store.events.append('s', [evt(), { type: 'T', data: jsonString(limit - 9 + 1), metadata }]), 'VALIDATION');
+      assert.ok(over.message.includes('events[1]'), `the message names the event: ${over.message}`);
+      assert.ok(over.message.includes(String(limit)), `the message states the limit: ${over.message}`);
+      assert.deepEqual(await fingerprint(ctx), before, 'nothing was written');
+      await ctx.store.events.append('s', [{ type: 'T', data: jsonString(limit - 9), metadata }]);
+      const [stored] = await collect(ctx.store.events.readStream('s'));
+      assert.equal(stored?.data, jsonString(limit - 9));
+    },
+  },
+  {
+    id: 'validation.payload-limit.message',
+    area: 'validation',
+    requires: queueOn,
+    async run(ctx) {
+      const limit = ctx.settings.maxPayloadBytes;
+      // body "…" plus headers {"h":"v"} (9 bytes)
+      const headers = { h: 'v' };
+      const before = await fingerprint(ctx);
+      const over = await rejects(ctx.store.queue.send('q', [{ body: 1 }, { body: jsonString(limit - 9 + 1), headers }]), 'VALIDATION');
+      assert.ok(over.message.includes('messages[1]'), `the message names the message: ${over.message}`);
+      assert.deepEqual(await fingerprint(ctx), before, 'nothing was written');
+      await ctx.store.queue.send('q', { body: jsonString(limit - 9), headers });
+      const [d] = await ctx.store.queue.receive('q');
+      assert.equal(d?.body, jsonString(limit - 9));
+    },
+  },
+  {
+    id: 'validation.payload-limit.snapshot',
+    area: 'validation',
+    requires: snapOn,
+    async run(ctx) {
+      const limit = ctx.settings.maxPayloadBytes;
+      const before = await fingerprint(ctx);
+      const over = await rejects(ctx.store.snapshots.save('s', { version: 1, state: { s: jsonString(limit - 6 + 1) } }), 'VALIDATION');
+      assert.ok(over.message.includes('snapshot.state'), over.message);
+      assert.deepEqual(await fingerprint(ctx), before, 'nothing was written');
+      await ctx.store.snapshots.save('s', { version: 1, state: { s: jsonString(limit - 6) } });
+      assert.deepEqual((await ctx.store.snapshots.load('s'))?.state, { s: jsonString(limit - 6) });
+    },
+  },
+];
+
+/** Where `secret` shows in an error: its own properties (message, stack, cause …) recursively, `String()` and `inspect()`. */
+function leaksOf(error: unknown, secret: string): string[] {
+  const found: string[] = [];
+  const seen = new Set<object>();
+  const visit = (value: unknown, path: string, depth: number) => {
+    if (typeof value === 'string') {
+      if (value.includes(secret)) found.push(path);
+      return;
+    }
+    if (typeof value !== 'object' || value === null || seen.has(value) || depth > 20) return;
+    seen.add(value);
+    for (const key of Reflect.ownKeys(value)) visit((value as Record<PropertyKey, unknown>)[key], `${path}.${String(key)}`, depth + 1);
+  };
+  visit(error, 'error', 0);
+  if (String(error).includes(secret)) found.push('String(error)');
+  if (inspect(error, { depth: 20 }).includes(secret)) found.push('inspect(error)');
+  return found;
+}
+
+const SECRET = '4111111111111111';
+
+/** Errors of writes whose payload holds a secret never show it: not in the message, the cause chain, `String()` or `inspect()`. */
+const noPayloadCase: ConformanceCase = {
+  id: 'validation.errors-never-show-payloads',
+  area: 'validation',
+  async run(ctx) {
+    const { store } = ctx;
+    const data = { pan: SECRET };
+    const errors: [string, unknown][] = [];
+    const failed = async (what: string, call: () => Promise<unknown>) => {
+      const error = await call().then(
+        () => assert.fail(`${what} was accepted`),
+        (e: unknown) => e,
+      );
+      errors.push([what, error]);
+    };
+    await failed('bad data', () => store.events.append('s', [{ type: 'T', data: { pan: SECRET, bad: `${SECRET}\u0000` } }]));
+    await failed('too large', () => store.events.append('s', [{ type: 'T', data: { pan: SECRET, pad: 'x'.repeat(ctx.settings.maxPayloadBytes) } }]));
+    const id = '5e0b0a1e-0000-4000-8000-00000000cafe';
+    await store.events.append('s', [{ type: 'T', data, id }]);
+    await failed('event id conflict', () => store.events.append('s', [{ type: 'T', data: { pan: `${SECRET}-2` }, id }]));
+    await failed('expected version', () => store.events.append('s', [{ type: 'T', data }], { expectedVersion: 7 }));
+    const race = await Promise.allSettled(Array.from({ length: 6 }, () => store.events.append('race', [{ type: 'T', data }], { expectedVersion: 'no_stream' })));
+    for (const r of race) if (r.status === 'rejected') errors.push(['concurrent append', r.reason]);
+    if (ctx.caps.queue) await failed('bad message', () => store.queue.send('q', { body: { pan: SECRET, n: Number.NaN } }));
+    if (ctx.caps.snapshots) await failed('bad snapshot', () => store.snapshots.save('s', { version: 0, state: data }));
+    for (const [what, error] of errors) {
+      assert.ok(isStrataError(error), `${what}: expected a StrataError, got ${String(error)}`);
+      assert.deepEqual(leaksOf(error, SECRET), [], `${what}: the payload shows in the error`);
+    }
+  },
+};
+
 /** The validation table as cases: each bad input rejects with `VALIDATION`, names its field, and writes nothing. */
-export const validationCases: ConformanceCase[] = Object.entries(table).map(([id, row]) => ({
+const tableCases: ConformanceCase[] = Object.entries(table).map(([id, row]) => ({
   id: `validation.${id}`,
   area: 'validation',
   ...(row.requires === undefined ? {} : { requires: row.requires }),
@@ -212,3 +328,6 @@ export const validationCases: ConformanceCase[] = Object.entries(table).map(([id
     assert.deepEqual(await fingerprint(ctx), before, 'nothing was written');
   },
 }));
+
+/** Every validation case. */
+export const validationCases: ConformanceCase[] = [...tableCases, ...payloadLimitCases, noPayloadCase];

@@ -5,6 +5,7 @@ export interface MemorySettings {
   readonly readPageSize: number;
   readonly snapshotsToKeep: number;
   readonly maxAttempts: number;
+  readonly maxPayloadBytes: number;
 }
 
 /**

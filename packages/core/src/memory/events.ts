@@ -26,7 +26,7 @@ export function memoryEvents(access: TablesAccess): EventStore {
   return {
     async append(streamId, events, options) {
       access.read('events.append');
-      const input = validateAppend(streamId, events, options);
+      const input = validateAppend(streamId, events, options, access.settings.maxPayloadBytes);
       return access.write('events.append', (t) => appendTo(t, input));
     },
 

@@ -45,7 +45,7 @@ export function memoryQueue(access: TablesAccess): MessageQueue {
   return {
     async send(queue, messages, options) {
       access.read('queue.send');
-      const input = validateSend(queue, messages, options, access.settings.maxAttempts);
+      const input = validateSend(queue, messages, options, access.settings.maxAttempts, access.settings.maxPayloadBytes);
       return access.write('queue.send', (t) => {
         const now = Date.now();
         const q = t.queue(input.queue);

@@ -9,7 +9,7 @@ export function memorySnapshots(access: TablesAccess): SnapshotStore {
   return {
     async save(streamId, snapshot) {
       access.read('snapshots.save');
-      const s = validateSnapshot(streamId, snapshot);
+      const s = validateSnapshot(streamId, snapshot, access.settings.maxPayloadBytes);
       await access.write('snapshots.save', (t) => {
         const row: SnapshotRow = { version: s.version, state: cloneJson(s.state), schemaVersion: s.schemaVersion, createdAt: Date.now() };
         const kept = (t.snapshots.get(s.streamId) ?? []).filter((r) => r.version !== s.version);

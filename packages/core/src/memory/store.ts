@@ -4,8 +4,9 @@ import { ChangeEmitter, silentWakeUps } from '../internal/emitter.js';
 import { Mutex } from '../internal/mutex.js';
 import { safeLogger, type StrataLogger } from '../logger.js';
 import type { StoreTransaction, StrataStore } from '../store.js';
+import { TransactionScope } from '../transaction-scope.js';
 import { unsupportedCheckpoints, unsupportedQueue, unsupportedSnapshots } from '../unsupported.js';
-import { validateInteger } from '../validation.js';
+import { validateInteger, validateMaxPayloadBytes } from '../validation.js';
 import type { MemorySettings, TablesAccess } from './access.js';
 import { memoryCheckpoints } from './checkpoints.js';
 import { memoryEvents } from './events.js';
@@ -25,6 +26,13 @@ export interface MemoryStoreOptions {
   /** Default deliveries before a message is dead-lettered. @defaultValue 5 */
   maxAttempts?: number;
   /**
+   * Largest payload accepted, in bytes of UTF-8 JSON (as `JSON.stringify` writes it): per event (its
+   * data and metadata), per message (its body and headers) and per snapshot (its state). A larger one
+   * is refused with `VALIDATION` before anything is written. At most `MAX_PAYLOAD_BYTES`.
+   * @defaultValue 1048576 (1 MiB, `DEFAULT_MAX_PAYLOAD_BYTES`)
+   */
+  maxPayloadBytes?: number;
+  /**
    * Capabilities to switch off, so that code meant for leaner adapters can be tested: their
    * operations then reject with `NOT_SUPPORTED`. @defaultValue `[]`
    */
@@ -39,8 +47,9 @@ export interface MemoryStoreOptions {
 /**
  * Creates the in-memory reference adapter. It implements every contract and capability in process:
  * transactions (a private copy of the tables, swapped in at commit; writes outside a transaction wait
- * for it, so do not await them inside the transaction's function), and wake-ups from an in-process
- * emitter. Nothing survives the process. Use it in unit tests and as the template for new adapters.
+ * for it, and calls on the store itself inside the transaction's function reject with `VALIDATION`),
+ * and wake-ups from an in-process emitter. Nothing survives the process. Use it in unit tests and as
+ * the template for new adapters.
  *
  * @example
  * ```ts
@@ -54,6 +63,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): StrataStore
     readPageSize: validateInteger(options.readPageSize ?? 500, 'options.readPageSize', 1, 100_000),
     snapshotsToKeep: validateInteger(options.snapshotsToKeep ?? 3, 'options.snapshotsToKeep', 1, 1000),
     maxAttempts: validateInteger(options.maxAttempts ?? 5, 'options.maxAttempts', 1, 1000),
+    maxPayloadBytes: validateMaxPayloadBytes(options.maxPayloadBytes),
   };
   const logger = safeLogger(options.logger);
   const off = new Set(options.disable ?? []);
@@ -69,6 +79,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): StrataStore
   let tables = Tables.empty();
   let closed = false;
   const lock = new Mutex();
+  const scope = new TransactionScope();
   const emitter = new ChangeEmitter();
 
   const announce = (t: Tables) => {
@@ -88,17 +99,20 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): StrataStore
     settings,
     read(operation) {
       if (closed) throw new StoreClosedError(operation);
+      scope.check(operation);
       return tables;
     },
     write(operation, op) {
-      return lock.run(() => {
-        if (closed) throw new StoreClosedError(operation);
-        try {
-          return op(tables);
-        } finally {
-          announce(tables);
-        }
-      });
+      return scope.admit(operation, () =>
+        lock.run(() => {
+          if (closed) throw new StoreClosedError(operation);
+          try {
+            return op(tables);
+          } finally {
+            announce(tables);
+          }
+        }),
+      );
     },
   };
 
@@ -111,7 +125,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): StrataStore
     async transaction<T>(fn: (tx: StoreTransaction<undefined>) => Promise<T>): Promise<T> {
       if (closed) throw new StoreClosedError('transaction');
       if (!capabilities.transactions) throw new NotSupportedError('transaction', 'transactions');
-      return lock.run(async () => {
+      return scope.admit('transaction', () => lock.run(async () => {
         if (closed) throw new StoreClosedError('transaction');
         const draft = tables.fork();
         let active = true;
@@ -126,7 +140,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): StrataStore
           },
         };
         try {
-          const result = await fn(contracts(access));
+          const result = await scope.run(() => fn(contracts(access)));
           active = false;
           tables = draft.commit();
           announce(draft);
@@ -134,12 +148,13 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): StrataStore
         } finally {
           active = false;
         }
-      });
+      }));
     },
 
     async close() {
+      scope.check('close');
       closed = true;
-      await lock.run(() => undefined);
+      await scope.admit('close', () => lock.run(() => undefined));
     },
   };
 }

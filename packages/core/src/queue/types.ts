@@ -52,7 +52,7 @@ export interface Delivery<TBody = JsonValue> {
   attempt: number;
   /** Deliveries after which the message is dead-lettered. */
   maxAttempts: number;
-  /** Identifies this delivery for ack, nack and extendVisibility; stale once the visibility timeout passes. */
+  /** Identifies this delivery for ack, nack and extendVisibility (a UUID); stale once the visibility timeout passes. */
   receipt: string;
   /** When the message was sent. */
   enqueuedAt: Date;

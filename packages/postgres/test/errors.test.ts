@@ -1,0 +1,71 @@
+import { inspect } from 'node:util';
+import { isStrataError } from '@strata/core';
+import { sql } from 'drizzle-orm';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { createPostgresStore } from '../src/index.js';
+import { fileDatabase } from './fixtures.js';
+
+const fx = await fileDatabase();
+
+/** Where `secret` shows in an error: its own properties recursively (message, stack, cause …), `String()` and `inspect()`. */
+function leaksOf(error: unknown, secret: string): string[] {
+  const found: string[] = [];
+  const seen = new Set<object>();
+  const visit = (value: unknown, path: string) => {
+    if (typeof value === 'string') {
+      if (value.includes(secret)) found.push(path);
+      return;
+    }
+    if (typeof value !== 'object' || value === null || seen.has(value)) return;
+    seen.add(value);
+    for (const key of Reflect.ownKeys(value)) visit((value as Record<PropertyKey, unknown>)[key], `${path}.${String(key)}`);
+  };
+  visit(error, 'error');
+  if (String(error).includes(secret)) found.push('String(error)');
+  if (inspect(error, { depth: 20 }).includes(secret)) found.push('inspect(error)');
+  return found;
+}
+
+describe('errors that used to mislead', () => {
+  it('migrate: false on a schema never migrated fails with MIGRATION, saying to run migrate()', async () => {
+    for (const prepare of [async () => undefined, async (schema: string) => fx.db.execute(sql.raw(`create schema "${schema}"`))]) {
+      const schema = fx.schemaName();
+      await prepare(schema);
+      const store = await createPostgresStore(fx.url, { schema, migrate: false });
+      onTestFinished(() => store.close());
+      for (const call of [
+        () => store.events.append('s', [{ type: 'A', data: {} }]),
+        () => store.events.streamInfo('s'),
+        () => store.queue.send('q', { body: 1 }),
+        () => store.snapshots.load('s'),
+        () => store.transaction((tx) => tx.checkpoints.get('c')),
+      ]) {
+        const error = await call().catch((e: unknown) => e);
+        expect(isStrataError(error, 'MIGRATION'), String(error)).toBe(true);
+        expect((error as Error).message).toMatch(/run migrate\(\) on it first, or open the store with migrate: true/);
+      }
+    }
+  });
+
+  it('a write the server refuses with a message that quotes its data never shows the data in the error, its causes, String() or inspect()', async () => {
+    const store = await createPostgresStore(fx.db, { schema: fx.schemaName() });
+    const secret = '4111111111111111';
+    await fx.db.execute(
+      sql.raw(`create function "${store.schema}".refuse() returns trigger language plpgsql as $$ begin raise exception 'refused: %', row_to_json(new); end $$;
+        create trigger refuse before insert on "${store.schema}".events for each row execute function "${store.schema}".refuse();
+        create trigger refuse before insert on "${store.schema}".queue_messages for each row execute function "${store.schema}".refuse();
+        create trigger refuse before insert on "${store.schema}".snapshots for each row execute function "${store.schema}".refuse();`),
+    );
+    const errors = [
+      await store.events.append('s', [{ type: 'Paid', data: { pan: secret }, metadata: { userId: secret } }]).catch((e: unknown) => e),
+      await store.transaction((tx) => tx.events.append('s', [{ type: 'Paid', data: { pan: secret } }])).catch((e: unknown) => e),
+      await store.queue.send('q', { body: { pan: secret }, headers: { pan: secret } }).catch((e: unknown) => e),
+      await store.snapshots.save('s', { version: 1, state: { pan: secret } }).catch((e: unknown) => e),
+    ];
+    for (const error of errors) {
+      expect(isStrataError(error), String(error)).toBe(true);
+      expect(leaksOf(error, secret)).toEqual([]);
+      expect((error as { cause?: { code?: string } }).cause?.code).toBe('P0001');
+    }
+  });
+});

@@ -1,0 +1,89 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { isStrataError } from '@strata/core';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createSqliteStore, migrate } from '../src/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'strata-sqlite-errors-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Where `secret` shows in an error: its own properties recursively (message, stack, cause …), `String()` and `inspect()`. */
+function leaksOf(error: unknown, secret: string): string[] {
+  const found: string[] = [];
+  const seen = new Set<object>();
+  const visit = (value: unknown, path: string) => {
+    if (typeof value === 'string') {
+      if (value.includes(secret)) found.push(path);
+      return;
+    }
+    if (typeof value !== 'object' || value === null || seen.has(value)) return;
+    seen.add(value);
+    for (const key of Reflect.ownKeys(value)) visit((value as Record<PropertyKey, unknown>)[key], `${path}.${String(key)}`);
+  };
+  visit(error, 'error');
+  if (String(error).includes(secret)) found.push('String(error)');
+  if (inspect(error, { depth: 20 }).includes(secret)) found.push('inspect(error)');
+  return found;
+}
+
+describe('errors that used to mislead', () => {
+  it('a store opened with migrate: false on a database never migrated fails with MIGRATION, saying to run migrate()', async () => {
+    const store = await createSqliteStore(':memory:', { migrate: false });
+    const calls = [
+      () => store.events.append('s', [{ type: 'A', data: {} }]),
+      () => store.events.streamInfo('s'),
+      () => store.queue.send('q', { body: 1 }),
+      () => store.snapshots.load('s'),
+      () => store.checkpoints.get('c'),
+    ];
+    for (const call of calls) {
+      const error = await call().catch((e: unknown) => e);
+      expect(isStrataError(error, 'MIGRATION'), String(error)).toBe(true);
+      expect((error as Error).message).toMatch(/run migrate\(\) on it first, or open the store with migrate: true/);
+    }
+    migrate(store.client);
+    await store.events.append('s', [{ type: 'A', data: {} }]);
+    await store.close();
+  });
+
+  it('a file in a directory that does not exist is CONNECTION, naming the path', async () => {
+    const path = join(dir, 'missing', 'app.db');
+    const error = await createSqliteStore(path).catch((e: unknown) => e);
+    expect(isStrataError(error, 'CONNECTION'), String(error)).toBe(true);
+    expect((error as Error).message).toContain(JSON.stringify(path));
+    expect((error as Error).message).toMatch(/directory does not exist/);
+  });
+
+  it('the maxPayloadBytes option is validated', async () => {
+    for (const bad of [0, 1.5, 2 ** 28, '1']) {
+      const error = await createSqliteStore(':memory:', { maxPayloadBytes: bad as number }).catch((e: unknown) => e);
+      expect(isStrataError(error, 'VALIDATION'), String(error)).toBe(true);
+      expect((error as Error).message).toMatch(/^options\.maxPayloadBytes/);
+    }
+  });
+
+  it('a write the database refuses never shows its bound values in the error, its causes, String() or inspect()', async () => {
+    const secret = '4111111111111111';
+    const file = join(dir, 'refusing.db');
+    const store = await createSqliteStore(file);
+    const raw = new Database(file);
+    raw.exec(`CREATE TRIGGER refuse_events BEFORE INSERT ON strata_events BEGIN SELECT RAISE(ABORT, 'refused by a trigger'); END;
+      CREATE TRIGGER refuse_messages BEFORE INSERT ON strata_queue_messages BEGIN SELECT RAISE(ABORT, 'refused by a trigger'); END;
+      CREATE TRIGGER refuse_snapshots BEFORE INSERT ON strata_snapshots BEGIN SELECT RAISE(ABORT, 'refused by a trigger'); END;`);
+    raw.close();
+    const errors = [
+      await store.events.append('s', [{ type: 'Paid', data: { pan: secret }, metadata: { userId: secret } }]).catch((e: unknown) => e),
+      await store.transaction((tx) => tx.events.append('s', [{ type: 'Paid', data: { pan: secret } }])).catch((e: unknown) => e),
+      await store.queue.send('q', { body: { pan: secret }, headers: { pan: secret } }).catch((e: unknown) => e),
+      await store.snapshots.save('s', { version: 1, state: { pan: secret } }).catch((e: unknown) => e),
+    ];
+    for (const error of errors) {
+      expect(isStrataError(error), String(error)).toBe(true);
+      expect(leaksOf(error, secret)).toEqual([]);
+    }
+    await store.close();
+  });
+});
