@@ -41,8 +41,7 @@ test('an adapter that ignores expected versions fails the cases that guard them'
 it('checkConformance runs under node:test in an npm app that has no vitest installed', { timeout: 180_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'strata-conformance-outside-'));
   try {
-    // The packed tarball holds dist/, as published.
-    await run('pnpm', ['--filter', '@strata/core', 'build'], { cwd: coreDir });
+    // The packed tarball holds dist/, as published (built by the project's global setup).
     await run('pnpm', ['pack', '--pack-destination', dir], { cwd: coreDir });
     const tarball = (await readdir(dir)).find((f) => f.endsWith('.tgz'));
     expect(tarball).toBeDefined();
