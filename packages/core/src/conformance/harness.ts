@@ -103,7 +103,10 @@ export async function capabilitiesOf(options: ConformanceOptions): Promise<Strat
  */
 export function explainFailure(error: unknown, settingsProblems: readonly string[]): unknown {
   if (settingsProblems.length === 0 || !(error instanceof Error)) return error;
-  error.message += `\n(the factory ignores the suite's settings, which likely explains this failure: ${settingsProblems.join('; ')})`;
+  const original = error.message;
+  error.message = `${original}\n(the factory ignores the suite's settings, which likely explains this failure: ${settingsProblems.join('; ')})`;
+  // Runners print the stack, which holds the message as it was when the error was made.
+  if (typeof error.stack === 'string' && error.stack.includes(original)) error.stack = error.stack.replace(original, error.message);
   return error;
 }
 
