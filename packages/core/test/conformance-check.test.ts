@@ -33,12 +33,14 @@ describe('checkConformance, the runner-free entry', () => {
       (c) => c.id.startsWith('lifecycle.settings.') || c.id === 'queue.receive.delivery-fields',
     );
     expect(outcomes.map((o) => o.id)).toEqual([
+      'lifecycle.settings.read-page-size-applied',
       'lifecycle.settings.max-attempts-applied',
       'lifecycle.settings.snapshots-to-keep-applied',
       'queue.receive.delivery-fields',
     ]);
     expect(failureOf(outcomes, 'lifecycle.settings.max-attempts-applied')).toMatch(/factory does not apply the suite's settings: maxAttempts asked 3, store used 5/);
     expect(failureOf(outcomes, 'lifecycle.settings.snapshots-to-keep-applied')).toMatch(/snapshotsToKeep asked 2, store kept 3/);
+    expect(failureOf(outcomes, 'lifecycle.settings.read-page-size-applied')).toMatch(/readPageSize asked 10, store read at least 31 events per page/);
     // The bare `5 !== 3` of a later case comes with the reason.
     expect(failureOf(outcomes, 'queue.receive.delivery-fields')).toMatch(/ignores the suite's settings.*maxAttempts asked 3, store used 5/s);
   });
@@ -49,6 +51,7 @@ describe('checkConformance, the runner-free entry', () => {
       (c) => c.id.startsWith('lifecycle.settings.'),
     );
     expect(outcomes).toEqual([
+      { id: 'lifecycle.settings.read-page-size-applied', passed: true },
       { id: 'lifecycle.settings.max-attempts-applied', passed: true },
       { id: 'lifecycle.settings.snapshots-to-keep-applied', passed: true },
     ]);

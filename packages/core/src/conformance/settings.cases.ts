@@ -1,4 +1,4 @@
-import { defineCases } from './helpers.js';
+import { defineCases, seed } from './helpers.js';
 import type { ConformanceCase } from './types.js';
 
 /** The failure of a settings case: says in plain words which setting the factory did not apply. */
@@ -26,10 +26,30 @@ export function isSettingsCase(testCase: ConformanceCase): boolean {
 
 /**
  * Checks, through the contracts, that the factory applied the settings it was given. A factory that
- * ignores them would otherwise see unrelated cases fail with bare numbers (`5 !== 3`). `readPageSize`
- * changes how reads page, which the contracts cannot observe; the paging cases use it.
+ * ignores them would otherwise see unrelated cases fail with bare numbers (`5 !== 3`).
  */
 export const settingsCases = defineCases('lifecycle', {
+  'settings.read-page-size-applied': {
+    async run({ store, settings }) {
+      // A closed store serves at most the page in hand (and one read ahead) before it refuses to read
+      // on: how many events it still serves after close bounds its page size from below.
+      const p = settings.readPageSize;
+      const total = 3 * p + 1;
+      await seed(store, 'settings-check', total);
+      const iterator = store.events.readStream('settings-check')[Symbol.asyncIterator]();
+      if ((await iterator.next()).done) throw new Error('the events appended to check readPageSize were not read');
+      await store.close();
+      let served = 1;
+      try {
+        while (!(await iterator.next()).done) served++;
+      } catch {
+        // Refused once the pages in hand ran out: what the check wants.
+      }
+      if (served > 2 * p) {
+        throw new SettingsNotApplied(`readPageSize asked ${p}, store read at least ${served} events per page`);
+      }
+    },
+  },
   'settings.max-attempts-applied': {
     requires: (c) => c.queue,
     async run({ store, settings }) {
