@@ -53,6 +53,11 @@ describe('what the docs say', () => {
     }
   });
 
+  it("says `pnpm run docs`: plain `pnpm docs` is pnpm's own command and never runs typedoc", () => {
+    expect(JSON.parse(read('package.json')).scripts.docs).toBe('typedoc');
+    expect(read('README.md')).not.toMatch(/`pnpm docs`(?! is pnpm)/);
+  });
+
   it('choosing an adapter is linked from the root README and from every adapter README', () => {
     expect(read('README.md')).toContain('](docs/choosing-an-adapter.md)');
     for (const dir of ['core', 'postgres', 'pglite', 'sqlite']) {
