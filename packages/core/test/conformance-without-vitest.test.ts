@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { expect, it } from 'vitest';
+import type {} from './build-dist.global-setup.js';
+import { expect, inject, it } from 'vitest';
 
 const run = promisify(execFile);
 const coreDir = fileURLToPath(new URL('..', import.meta.url));
@@ -39,6 +40,7 @@ test('an adapter that ignores expected versions fails the cases that guard them'
 `;
 
 it('checkConformance runs under node:test in an npm app that has no vitest installed', { timeout: 180_000 }, async () => {
+  expect(inject('coreDistError')).toBe('');
   const dir = await mkdtemp(join(tmpdir(), 'strata-conformance-outside-'));
   try {
     // The packed tarball holds dist/, as published (built by the project's global setup).

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import { expect, it } from 'vitest';
+import type {} from './build-dist.global-setup.js';
+import { expect, inject, it } from 'vitest';
 
 const coreDir = fileURLToPath(new URL('..', import.meta.url));
 const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
@@ -16,6 +17,7 @@ function snippetOf(section: string): string {
 }
 
 it("runs the root README's program, which exits on its own", { timeout: 60_000 }, async () => {
+  expect(inject('coreDistError')).toBe('');
   const js = ts.transpileModule(snippetOf('A taste'), { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
   // Inside core's directory, `@strata/core` resolves to the package itself (its dist/), as for a user.
   const file = `${coreDir}.readme-taste-${process.pid}.mjs`;
