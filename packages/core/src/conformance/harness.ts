@@ -135,8 +135,10 @@ export async function checkConformance(
       await runCase(c, options);
       outcomes.push({ id: c.id, passed: true });
     } catch (error) {
-      if (isSettingsCase(c)) settingsProblems.push(describeSettingsFailure(error));
-      else explainFailure(error, settingsProblems);
+      if (isSettingsCase(c)) {
+        const problem = describeSettingsFailure(error);
+        if (problem !== undefined) settingsProblems.push(problem);
+      } else explainFailure(error, settingsProblems);
       outcomes.push({ id: c.id, passed: false, error });
     }
   }

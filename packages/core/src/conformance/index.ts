@@ -44,8 +44,10 @@ function register(options: ConformanceOptions, areas: readonly ConformanceArea[]
         try {
           await runCase(c, options);
         } catch (error) {
-          if (isSettingsCase(c)) settingsProblems.push(describeSettingsFailure(error));
-          else explainFailure(error, settingsProblems);
+          if (isSettingsCase(c)) {
+            const problem = describeSettingsFailure(error);
+            if (problem !== undefined) settingsProblems.push(problem);
+          } else explainFailure(error, settingsProblems);
           throw error;
         }
       };

@@ -11,10 +11,12 @@ class SettingsNotApplied extends Error {
   }
 }
 
-/** The one-line problem of a failed settings case, for the failures that follow it. */
-export function describeSettingsFailure(error: unknown): string {
-  if (error instanceof SettingsNotApplied) return error.problem;
-  return error instanceof Error ? error.message : String(error);
+/**
+ * The one-line problem of a failed settings case, for the failures that follow it; undefined when the
+ * case failed for another reason (a broken contract says nothing about the settings).
+ */
+export function describeSettingsFailure(error: unknown): string | undefined {
+  return error instanceof SettingsNotApplied ? error.problem : undefined;
 }
 
 const SETTINGS_PREFIX = 'lifecycle.settings.';
