@@ -8,6 +8,7 @@ const root = fileURLToPath(new URL('.', import.meta.url));
  * Exact-match patterns keep `@strata/core` from swallowing `@strata/core/conformance`.
  */
 export const sourceAliases = [
+  { find: /^@strata\/core\/conformance\/check$/, replacement: `${root}packages/core/src/conformance/check.ts` },
   { find: /^@strata\/core\/conformance$/, replacement: `${root}packages/core/src/conformance/index.ts` },
   { find: /^@strata\/core$/, replacement: `${root}packages/core/src/index.ts` },
   { find: /^@strata\/postgres$/, replacement: `${root}packages/postgres/src/index.ts` },

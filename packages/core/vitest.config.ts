@@ -1,4 +1,4 @@
 import { defineProject } from 'vitest/config';
 import { strataProject } from '../../vitest.shared.ts';
 
-export default defineProject(strataProject('core'));
+export default defineProject(strataProject('core', { globalSetup: ['test/build-dist.global-setup.ts'] }));

@@ -86,8 +86,9 @@ export interface PostgresStore extends StrataStore<AnyPgDatabase> {
   readonly schema: string;
   /**
    * Strata's contracts inside a transaction the application opened with Drizzle, so that its own
-   * writes and Strata's commit or roll back together. The application commits; wake-ups for these
-   * writes are not announced in process (LISTEN/NOTIFY subscribers still see them).
+   * writes and Strata's commit or roll back together. The application commits, so the store cannot tell
+   * when: these writes wake nothing, in this process or another (the adapter sends no NOTIFY), and
+   * subscriptions and workers see them at their next poll.
    *
    * @example
    * ```ts

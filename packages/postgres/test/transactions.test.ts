@@ -35,6 +35,21 @@ describe('joining a transaction the application opened with Drizzle', () => {
     expect((await store.queue.stats('emails')).ready).toBe(1);
     await store.close();
   });
+
+  it('announces nothing for joined writes (the store cannot see the commit); reads see them', async () => {
+    const store = await createPostgresStore(fx.db, { schema: fx.schemaName() });
+    const notices: unknown[] = [];
+    const off = store.wakeUps.onChange((n) => notices.push(n));
+    await fx.db.transaction(async (tx) => {
+      await store.join(tx).events.append('joined', [{ type: 'A', data: {} }]);
+      await store.join(tx).queue.send('q', { body: 1 });
+    });
+    await store.events.append('direct', [{ type: 'A', data: {} }]);
+    off();
+    expect(notices).toEqual([expect.objectContaining({ kind: 'events', streamId: 'direct' })]);
+    expect((await store.events.streamInfo('joined'))?.version).toBe(1);
+    await store.close();
+  });
 });
 
 describe('errors', () => {

@@ -2,14 +2,19 @@ import { checkpointCases } from './checkpoints.cases.js';
 import { eventCases } from './events.cases.js';
 import { lifecycleCases } from './lifecycle.cases.js';
 import { queueCases } from './queue.cases.js';
+import { settingsCases } from './settings.cases.js';
 import { snapshotCases } from './snapshots.cases.js';
 import { subscriptionCases } from './subscriptions.cases.js';
 import { transactionCases } from './transactions.cases.js';
 import type { ConformanceCase } from './types.js';
 import { validationCases } from './validation.cases.js';
 
-/** Every case of the suite, in a stable order. */
+/**
+ * Every case of the suite, in a stable order. The checks that the factory applied the suite's settings
+ * (`lifecycle.settings.*`) come first.
+ */
 export const conformanceCases: readonly ConformanceCase[] = Object.freeze([
+  ...settingsCases,
   ...eventCases,
   ...snapshotCases,
   ...queueCases,

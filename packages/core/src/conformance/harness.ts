@@ -1,4 +1,6 @@
+import type { StrataStore } from '../store.js';
 import { conformanceCases } from './cases.js';
+import { describeSettingsFailure, isSettingsCase } from './settings.cases.js';
 import { type ConformanceCase, type ConformanceOptions, type ConformanceSettings, DEFAULT_SETTINGS } from './types.js';
 
 /** The settings a run hands to the factory. */
@@ -6,15 +8,46 @@ export function settingsOf(options: ConformanceOptions): ConformanceSettings {
   return { ...DEFAULT_SETTINGS, ...options.settings };
 }
 
+/** The default per-case timeout. */
+export const DEFAULT_CASE_TIMEOUT_MS = 20_000;
+
+/** The longest wait for the teardown of a case's store, so that a store wedged by a case cannot hang the run. */
+export const TEARDOWN_TIMEOUT_MS = 10_000;
+
+/** The time a case may take: its own timeout, else the run's, else 20 s. */
+export function caseTimeoutOf(testCase: ConformanceCase, options: ConformanceOptions): number {
+  return testCase.timeoutMs ?? options.timeoutMs ?? DEFAULT_CASE_TIMEOUT_MS;
+}
+
+/** Settles with `work`, or rejects with `message()` after `ms`; a late rejection of `work` is swallowed. */
+async function within<T>(work: Promise<T>, ms: number, message: () => string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message())), ms);
+  });
+  work.catch(() => undefined);
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const teardownOf = (options: ConformanceOptions) => options.teardown ?? ((s: StrataStore) => s.close());
+
 /**
  * Runs one case against a fresh store from the factory, then tears the store down. Resolves when the
- * case passes and rejects with its failure otherwise. Works outside any test runner.
+ * case passes and rejects with its failure otherwise. A case (factory included) that does not settle
+ * within its timeout rejects with an error naming the case id; the teardown is bounded too. Works
+ * outside any test runner.
  */
 export async function runCase(testCase: ConformanceCase, options: ConformanceOptions): Promise<void> {
   const settings = settingsOf(options);
-  const store = await options.factory(settings);
   const scale = options.timeScale ?? 1;
-  try {
+  const timeoutMs = caseTimeoutOf(testCase, options);
+  let store: StrataStore | undefined;
+  const work = (async () => {
+    store = await options.factory(settings);
     await testCase.run({
       store,
       caps: store.capabilities,
@@ -22,8 +55,26 @@ export async function runCase(testCase: ConformanceCase, options: ConformanceOpt
       probes: options.probes?.(store),
       ms: (d) => Math.round(d * scale),
     });
+  })();
+  let failed = false;
+  try {
+    await within(work, timeoutMs, () =>
+      store === undefined
+        ? `conformance case ${testCase.id} timed out after ${timeoutMs} ms: the factory did not return a store`
+        : `conformance case ${testCase.id} timed out after ${timeoutMs} ms: a call it made never settled`,
+    );
+  } catch (error) {
+    failed = true;
+    throw error;
   } finally {
-    await (options.teardown ?? ((s) => s.close()))(store);
+    if (store !== undefined) {
+      const teardown = within(Promise.resolve().then(() => teardownOf(options)(store as StrataStore)), TEARDOWN_TIMEOUT_MS, () =>
+        `the teardown after conformance case ${testCase.id} did not settle within ${TEARDOWN_TIMEOUT_MS} ms`,
+      );
+      // The case's own failure wins over a failing teardown.
+      if (failed) await teardown.catch(() => undefined);
+      else await teardown;
+    }
   }
 }
 
@@ -37,10 +88,35 @@ export interface CaseOutcome {
   error?: unknown;
 }
 
+/** The capabilities of the adapter under test, from a store made (and torn down) for the purpose. */
+export async function capabilitiesOf(options: ConformanceOptions): Promise<StrataStore['capabilities']> {
+  const bound = options.timeoutMs ?? DEFAULT_CASE_TIMEOUT_MS;
+  const probe = await within(Promise.resolve(options.factory(settingsOf(options))), bound, () => `the conformance factory of ${options.name} did not return a store within ${bound} ms`);
+  const caps = probe.capabilities;
+  await within(Promise.resolve().then(() => teardownOf(options)(probe)), TEARDOWN_TIMEOUT_MS, () => `the teardown of ${options.name}'s first store did not settle within ${TEARDOWN_TIMEOUT_MS} ms`);
+  return caps;
+}
+
+/**
+ * Adds the settings problem, in plain words, to the failure of a case that ran after the check of the
+ * factory's settings failed: that is most likely why it failed.
+ */
+export function explainFailure(error: unknown, settingsProblems: readonly string[]): unknown {
+  if (settingsProblems.length === 0 || !(error instanceof Error)) return error;
+  const original = error.message;
+  error.message = `${original}\n(the factory ignores the suite's settings, which likely explains this failure: ${settingsProblems.join('; ')})`;
+  // Runners print the stack, which holds the message as it was when the error was made.
+  if (typeof error.stack === 'string' && error.stack.includes(original)) error.stack = error.stack.replace(original, error.message);
+  return error;
+}
+
 /**
  * Runs the cases that apply to the adapter (by its capabilities), one after the other, and reports
- * each outcome instead of throwing. Useful outside vitest, and to prove the suite catches a broken
- * adapter.
+ * each outcome instead of throwing. The cases that check that the factory applied the suite's settings
+ * run first; when one fails, the failures after it say so. Each case is bounded by its timeout (see
+ * {@link ConformanceOptions.timeoutMs}), so a call that never settles fails its case instead of hanging
+ * the run. Needs no test runner (import it from `@strata/core/conformance/check`), and proves the suite
+ * catches a broken adapter.
  *
  * @param options - the adapter under test
  * @param filter - which cases to run (all that apply by default)
@@ -49,16 +125,20 @@ export async function checkConformance(
   options: ConformanceOptions,
   filter: (testCase: ConformanceCase) => boolean = () => true,
 ): Promise<CaseOutcome[]> {
-  const probe = await options.factory(settingsOf(options));
-  const caps = probe.capabilities;
-  await (options.teardown ?? ((s) => s.close()))(probe);
+  const caps = await capabilitiesOf(options);
+  const selected = conformanceCases.filter((c) => filter(c) && (c.requires === undefined || c.requires(caps)));
+  const ordered = [...selected.filter(isSettingsCase), ...selected.filter((c) => !isSettingsCase(c))];
   const outcomes: CaseOutcome[] = [];
-  for (const c of conformanceCases) {
-    if (!filter(c) || (c.requires !== undefined && !c.requires(caps))) continue;
+  const settingsProblems: string[] = [];
+  for (const c of ordered) {
     try {
       await runCase(c, options);
       outcomes.push({ id: c.id, passed: true });
     } catch (error) {
+      if (isSettingsCase(c)) {
+        const problem = describeSettingsFailure(error);
+        if (problem !== undefined) settingsProblems.push(problem);
+      } else explainFailure(error, settingsProblems);
       outcomes.push({ id: c.id, passed: false, error });
     }
   }

@@ -16,17 +16,42 @@ export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-/** Asserts that `action` rejects with a StrataError of `code`, and returns the error. */
+/**
+ * A short, readable rendering of any value for a failure message: JSON where it can (bigints as `5n`),
+ * cut after `max` characters.
+ */
+export function show(value: unknown, max = 300): string {
+  let text: string;
+  if (value instanceof Error) {
+    const code = (value as { code?: unknown }).code;
+    text = `${value.name}${code === undefined ? '' : ` (code ${String(code)})`}: ${value.message}`;
+  } else if (value === undefined) text = 'undefined';
+  else if (typeof value === 'function') text = `a function ${value.name || '(anonymous)'}`;
+  else {
+    try {
+      // Dates render through their toJSON (ISO strings); bigints, which JSON refuses, as `5n`.
+      text = JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)) ?? String(value);
+    } catch {
+      text = String(value);
+    }
+  }
+  return text.length > max ? `${text.slice(0, max)}… (${text.length} characters)` : text;
+}
+
+/**
+ * Asserts that `action` rejects with a StrataError of `code`, and returns the error. When it does
+ * not, the failure prints what it got: the value it resolved with, or the error it rejected with.
+ */
 export async function rejects(action: Promise<unknown> | (() => Promise<unknown>), code: StrataErrorCode): Promise<StrataError> {
   let result: unknown;
   try {
     result = await (typeof action === 'function' ? action() : action);
   } catch (error) {
-    assert.ok(isStrataError(error), `expected a StrataError with code ${code}, got ${String(error)}`);
-    assert.equal(error.code, code, `expected code ${code}, got ${error.code}: ${error.message}`);
+    assert.ok(isStrataError(error), `expected a rejection with a StrataError of code ${code}, but it rejected with ${show(error)}`);
+    assert.equal(error.code, code, `expected a rejection with code ${code}, but it rejected with code ${error.code}: ${show(error.message)}`);
     return error;
   }
-  assert.fail(`expected a rejection with code ${code}, but it resolved with ${String(result)}`);
+  assert.fail(`expected a rejection with code ${code}, but it resolved with ${show(result)}`);
 }
 
 /** An event to append. */

@@ -1,16 +1,18 @@
 /**
- * The conformance suite every Strata adapter runs — ours and yours. Cases are data with stable dotted
- * ids, picked by the adapter's declared capabilities; `runConformance` turns them into vitest tests.
+ * The conformance suite every Strata adapter runs — ours and yours — bound to vitest: cases are data
+ * with stable dotted ids, picked by the adapter's declared capabilities, and `runConformance` turns
+ * them into vitest tests. Without vitest (jest, `node:test`, a script), use `checkConformance` from
+ * `@strata/core/conformance/check`, which this entry re-exports.
  *
  * @example
  * ```ts
  * // my-adapter.conformance.test.ts
  * import { runConformance } from '@strata/core/conformance'
- * import { createMyStore } from '../src/index.js'
+ * import { createMemoryStore } from '@strata/core'
  *
  * runConformance({
  *   name: 'my adapter',
- *   factory: (settings) => createMyStore({ readPageSize: settings.readPageSize, snapshotsToKeep: settings.snapshotsToKeep, maxAttempts: settings.maxAttempts }),
+ *   factory: (settings) => createMemoryStore({ readPageSize: settings.readPageSize, snapshotsToKeep: settings.snapshotsToKeep, maxAttempts: settings.maxAttempts }),
  * })
  * ```
  *
@@ -18,21 +20,11 @@
  */
 import { describe, it } from 'vitest';
 import { conformanceCases } from './cases.js';
-import { runCase, settingsOf } from './harness.js';
+import { caseTimeoutOf, capabilitiesOf, explainFailure, runCase, TEARDOWN_TIMEOUT_MS } from './harness.js';
+import { describeSettingsFailure, isSettingsCase } from './settings.cases.js';
 import type { ConformanceArea, ConformanceCase, ConformanceOptions } from './types.js';
 
-export { conformanceCases } from './cases.js';
-export { type CaseOutcome, checkConformance, runCase } from './harness.js';
-export {
-  type CaseContext,
-  type ConformanceArea,
-  type ConformanceCase,
-  type ConformanceOptions,
-  type ConformanceSettings,
-  DEFAULT_SETTINGS,
-  type RawCounts,
-  type RawProbes,
-} from './types.js';
+export * from './check.js';
 
 function register(options: ConformanceOptions, areas: readonly ConformanceArea[]): void {
   const known = options.knownFailures ?? {};
@@ -42,20 +34,34 @@ function register(options: ConformanceOptions, areas: readonly ConformanceArea[]
   }
   describe(`${options.name} conformance`, async () => {
     // Capabilities pick the cases, so ask a store for them before registering any test.
-    const probe = await options.factory(settingsOf(options));
-    const caps = probe.capabilities;
-    await (options.teardown ?? ((s) => s.close()))(probe);
-    for (const area of areas) {
-      const cases = conformanceCases.filter((c: ConformanceCase) => c.area === area && (c.requires === undefined || c.requires(caps)));
-      if (cases.length === 0) continue;
-      describe(area, () => {
-        for (const c of cases) {
-          const timeout = c.timeoutMs ?? options.timeoutMs ?? 20_000;
-          const reason = known[c.id];
-          if (reason === undefined) it(c.id, () => runCase(c, options), timeout);
-          else it.fails(`${c.id} (known failure: ${reason})`, () => runCase(c, options), timeout);
+    const caps = await capabilitiesOf(options);
+    const applies = (c: ConformanceCase) => c.requires === undefined || c.requires(caps);
+    const settingsProblems: string[] = [];
+    // Our bound on the case (and its teardown) fires before vitest's, so its message names the case.
+    const define = (c: ConformanceCase) => {
+      const timeout = caseTimeoutOf(c, options) + TEARDOWN_TIMEOUT_MS + 1_000;
+      const run = async () => {
+        try {
+          await runCase(c, options);
+        } catch (error) {
+          if (isSettingsCase(c)) {
+            const problem = describeSettingsFailure(error);
+            if (problem !== undefined) settingsProblems.push(problem);
+          } else explainFailure(error, settingsProblems);
+          throw error;
         }
-      });
+      };
+      const reason = known[c.id];
+      if (reason === undefined) it(c.id, run, timeout);
+      else it.fails(`${c.id} (known failure: ${reason})`, run, timeout);
+    };
+    // First: did the factory apply the suite's settings? Later failures say so when it did not.
+    const settingsChecks = conformanceCases.filter((c) => isSettingsCase(c) && applies(c));
+    if (settingsChecks.length > 0) describe('settings', () => settingsChecks.forEach(define));
+    for (const area of areas) {
+      const cases = conformanceCases.filter((c) => c.area === area && !isSettingsCase(c) && applies(c));
+      if (cases.length === 0) continue;
+      describe(area, () => cases.forEach(define));
     }
   });
 }

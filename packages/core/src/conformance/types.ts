@@ -62,7 +62,10 @@ export interface ConformanceOptions {
    * failure to remove the entry. The only escape hatch.
    */
   knownFailures?: Readonly<Record<string, string>>;
-  /** Per-case timeout in milliseconds. @defaultValue 20000 */
+  /**
+   * Per-case timeout in milliseconds (cases that need longer set their own): a case that has not settled
+   * by then fails with its id, under vitest and under `checkConformance` alike. @defaultValue 20000
+   */
   timeoutMs?: number;
   /**
    * Multiplier for the suite's short timeouts and waits (visibility timeouts, delays), for adapters

@@ -27,7 +27,9 @@ export interface NewEvent<TType extends string = string, TData = JsonValue> {
   metadata?: EventMetadata;
   /**
    * A UUID identifying the event; stored lowercase. Appending an event whose id is already stored at
-   * the same place with the same content is an idempotent retry. @defaultValue a random UUID
+   * the same place with the same content is an idempotent retry. Give ids yourself to retry safely: a
+   * generated id is new on every call.
+   * @defaultValue a new UUIDv7 (time-ordered: 48 bits of Unix milliseconds, then random bits), made by the append
    */
   id?: string;
   /** Version of the payload's shape, for upcasters. @defaultValue 1 */
