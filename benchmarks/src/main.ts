@@ -24,10 +24,13 @@ import { writeReport } from './report.js';
 const scale = Number(process.env.BENCH_SCALE ?? 1);
 const DURATION = Math.round(1500 * scale);
 const ROUNDS = 2;
-const STREAM_EVENTS = 10_000;
-const ALL_EVENTS = 100_000;
+const PAGE_EVENTS = 1000;
+// A sample run (BENCH_SCALE < 1, as in CI) loads fewer events; whole pages either way.
+const STREAM_EVENTS = Math.max(2, Math.round(10 * Math.min(1, scale))) * PAGE_EVENTS;
+const ALL_EVENTS = Math.max(10, Math.round(100 * Math.min(1, scale))) * PAGE_EVENTS;
+const n = (count: number) => count.toLocaleString('en');
 const RSS_EVENTS = Math.round(1_000_000 * Math.min(1, scale));
-const PAGE = 1000;
+const PAGE = PAGE_EVENTS;
 
 export interface Result {
   suite: string;
@@ -125,16 +128,16 @@ async function main() {
     strataQueue('strata sqlite', 'raw better-sqlite3', strataSqlite),
   ];
 
-  // Read workloads first, on 100,000 events: one stream of 10,000 and 90 streams of 1,000.
+  // Read workloads first, on 100,000 events (full run): one stream of 10,000 and 90 streams of 1,000.
   for (const s of eventSubjects) {
     const t = Date.now();
     for (let b = 0; b < STREAM_EVENTS / PAGE; b++) await s.append('big', Array.from({ length: PAGE }, (_, i) => benchEvent(b * PAGE + i)), b * PAGE);
     for (let k = 0; k < (ALL_EVENTS - STREAM_EVENTS) / PAGE; k++) await s.append(`load-${k}`, Array.from({ length: PAGE }, (_, i) => benchEvent(i)), 0);
     log(`loaded ${ALL_EVENTS} events into ${s.name} in ${Date.now() - t} ms`);
   }
-  await compare('events', 'read a 10,000-event stream', 'events/s', eventSubjects, (s) => repeatedFor(DURATION, () => s.readStream('big')), true);
-  await compare('events', 'read all 100,000 events in pages of 1,000', 'events/s', eventSubjects, (s) => repeatedFor(DURATION, () => s.readAll(PAGE)), true);
-  await compare('events', 'subscription catch-up over 100,000 events', 'events/s', eventSubjects, (s) => repeated(1, () => s.catchUp(ALL_EVENTS, PAGE)));
+  await compare('events', `read a ${n(STREAM_EVENTS)}-event stream`, 'events/s', eventSubjects, (s) => repeatedFor(DURATION, () => s.readStream('big')), true);
+  await compare('events', `read all ${n(ALL_EVENTS)} events in pages of ${n(PAGE)}`, 'events/s', eventSubjects, (s) => repeatedFor(DURATION, () => s.readAll(PAGE)), true);
+  await compare('events', `subscription catch-up over ${n(ALL_EVENTS)} events`, 'events/s', eventSubjects, (s) => repeated(1, () => s.catchUp(ALL_EVENTS, PAGE)));
   // A named consumer commits its checkpoint (on these stores, in one transaction per batch) where a
   // plain subscription commits nothing: the ratio is to the plain subscription on the same store.
   const consumerSubjects = [
@@ -148,7 +151,7 @@ async function main() {
       { name: `${name as string}, named consumer`, baseline: plain, run: () => catchUp(store as StrataStore, ALL_EVENTS, PAGE, `bench-${Date.now()}-${Math.random()}`) },
     ];
   });
-  await compare('events', 'named-consumer catch-up over 100,000 events (vs a plain subscription)', 'events/s', consumerSubjects, (s) => repeated(1, s.run));
+  await compare('events', `named-consumer catch-up over ${n(ALL_EVENTS)} events (vs a plain subscription)`, 'events/s', consumerSubjects, (s) => repeated(1, s.run));
 
   // Write workloads: distinct streams per implementation, round and caller.
   await compare('events', 'append 1 event per transaction, 1 caller', 'appends/s', eventSubjects, (s, round) => {

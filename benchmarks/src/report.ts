@@ -5,7 +5,7 @@ import type { Result } from './main.js';
 export const TARGETS: { workload: RegExp; implementation: string; min: number; label: string }[] = [
   { workload: /^append 1 event per transaction/, implementation: 'strata postgres', min: 0.9, label: 'appends, 1 event' },
   { workload: /^append 100 events/, implementation: 'strata postgres', min: 0.8, label: 'appends, 100 events' },
-  { workload: /^read a 10,000-event stream/, implementation: 'strata postgres', min: 0.8, label: 'stream read' },
+  { workload: /^read a [\d,]+-event stream/, implementation: 'strata postgres', min: 0.8, label: 'stream read' },
   { workload: /^read all/, implementation: 'strata postgres', min: 0.7, label: 'gap-safe read-all' },
   { workload: /^subscription catch-up/, implementation: 'strata postgres', min: 0.5, label: 'subscription catch-up' },
   { workload: /^named-consumer catch-up/, implementation: 'strata postgres, named consumer', min: 0.5, label: 'named consumer vs plain subscription, PostgreSQL' },
@@ -15,11 +15,15 @@ export const TARGETS: { workload: RegExp; implementation: string; min: number; l
   { workload: /^append /, implementation: 'strata sqlite', min: 0.8, label: 'SQLite appends vs raw better-sqlite3' },
 ];
 
-/** Writes `results/latest.json` and `results/latest.md`. */
+/**
+ * Writes `results/latest.json` and `results/latest.md` after a full run, `results/sample.{json,md}`
+ * (not committed) after a sample run (`BENCH_SCALE` below 1, as in CI).
+ */
 export async function writeReport(results: Result[], environment: Record<string, unknown>): Promise<void> {
+  const base = Number(environment.scale ?? 1) < 1 ? 'sample' : 'latest';
   const dir = new URL('../results/', import.meta.url);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(new URL('latest.json', dir), `${JSON.stringify({ environment, results }, null, 2)}\n`);
+  writeFileSync(new URL(`${base}.json`, dir), `${JSON.stringify({ environment, results }, null, 2)}\n`);
 
   const lines: string[] = [];
   lines.push('# Benchmark results', '');
@@ -58,5 +62,5 @@ export async function writeReport(results: Result[], environment: Record<string,
       lines.push(`| ${r.workload} | ${competitor} | ${Math.round(r.opsPerSec).toLocaleString('en')} | ${Math.round(ours.opsPerSec).toLocaleString('en')} | ${ours.opsPerSec > r.opsPerSec ? 'yes' : 'no'} |`);
     }
   }
-  writeFileSync(new URL('latest.md', dir), `${lines.join('\n')}\n`);
+  writeFileSync(new URL(`${base}.md`, dir), `${lines.join('\n')}\n`);
 }
