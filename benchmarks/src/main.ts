@@ -131,13 +131,32 @@ async function main() {
   // Read workloads first, on 100,000 events (full run): one stream of 10,000 and 90 streams of 1,000.
   for (const s of eventSubjects) {
     const t = Date.now();
-    for (let b = 0; b < STREAM_EVENTS / PAGE; b++) await s.append('big', Array.from({ length: PAGE }, (_, i) => benchEvent(b * PAGE + i)), b * PAGE);
-    for (let k = 0; k < (ALL_EVENTS - STREAM_EVENTS) / PAGE; k++) await s.append(`load-${k}`, Array.from({ length: PAGE }, (_, i) => benchEvent(i)), 0);
+    for (let b = 0; b < STREAM_EVENTS / PAGE; b++)
+      await s.append(
+        'big',
+        Array.from({ length: PAGE }, (_, i) => benchEvent(b * PAGE + i)),
+        b * PAGE,
+      );
+    for (let k = 0; k < (ALL_EVENTS - STREAM_EVENTS) / PAGE; k++)
+      await s.append(
+        `load-${k}`,
+        Array.from({ length: PAGE }, (_, i) => benchEvent(i)),
+        0,
+      );
     log(`loaded ${ALL_EVENTS} events into ${s.name} in ${Date.now() - t} ms`);
   }
   await compare('events', `read a ${n(STREAM_EVENTS)}-event stream`, 'events/s', eventSubjects, (s) => repeatedFor(DURATION, () => s.readStream('big')), true);
-  await compare('events', `read all ${n(ALL_EVENTS)} events in pages of ${n(PAGE)}`, 'events/s', eventSubjects, (s) => repeatedFor(DURATION, () => s.readAll(PAGE)), true);
-  await compare('events', `subscription catch-up over ${n(ALL_EVENTS)} events`, 'events/s', eventSubjects, (s) => repeated(1, () => s.catchUp(ALL_EVENTS, PAGE)));
+  await compare(
+    'events',
+    `read all ${n(ALL_EVENTS)} events in pages of ${n(PAGE)}`,
+    'events/s',
+    eventSubjects,
+    (s) => repeatedFor(DURATION, () => s.readAll(PAGE)),
+    true,
+  );
+  await compare('events', `subscription catch-up over ${n(ALL_EVENTS)} events`, 'events/s', eventSubjects, (s) =>
+    repeated(1, () => s.catchUp(ALL_EVENTS, PAGE)),
+  );
   // A named consumer commits its checkpoint (on these stores, in one transaction per batch) where a
   // plain subscription commits nothing: the ratio is to the plain subscription on the same store.
   const consumerSubjects = [
@@ -148,10 +167,16 @@ async function main() {
     const plain = `${name as string}, from start`;
     return [
       { name: plain, baseline: plain, run: () => catchUp(store as StrataStore, ALL_EVENTS, PAGE) },
-      { name: `${name as string}, named consumer`, baseline: plain, run: () => catchUp(store as StrataStore, ALL_EVENTS, PAGE, `bench-${Date.now()}-${Math.random()}`) },
+      {
+        name: `${name as string}, named consumer`,
+        baseline: plain,
+        run: () => catchUp(store as StrataStore, ALL_EVENTS, PAGE, `bench-${Date.now()}-${Math.random()}`),
+      },
     ];
   });
-  await compare('events', `named-consumer catch-up over ${n(ALL_EVENTS)} events (vs a plain subscription)`, 'events/s', consumerSubjects, (s) => repeated(1, s.run));
+  await compare('events', `named-consumer catch-up over ${n(ALL_EVENTS)} events (vs a plain subscription)`, 'events/s', consumerSubjects, (s) =>
+    repeated(1, s.run),
+  );
 
   // Write workloads: distinct streams per implementation, round and caller.
   await compare('events', 'append 1 event per transaction, 1 caller', 'appends/s', eventSubjects, (s, round) => {
@@ -173,7 +198,11 @@ async function main() {
   await compare('events', 'append 100 events in one call', 'appends/s', eventSubjects, (s, round) => {
     let v = 0;
     return timed(DURATION, 1, async () => {
-      await s.append(`hundred-${round}`, Array.from({ length: 100 }, (_, i) => benchEvent(v + i)), v);
+      await s.append(
+        `hundred-${round}`,
+        Array.from({ length: 100 }, (_, i) => benchEvent(v + i)),
+        v,
+      );
       v += 100;
       return 1;
     });
@@ -201,7 +230,8 @@ async function main() {
     });
   }
 
-  for (const s of [...eventSubjects, ...queueSubjects.filter((q) => q.name === 'raw pg' || q.name === 'pg-boss' || q.name === 'raw better-sqlite3')]) await s.close();
+  for (const s of [...eventSubjects, ...queueSubjects.filter((q) => q.name === 'raw pg' || q.name === 'pg-boss' || q.name === 'raw better-sqlite3')])
+    await s.close();
 
   await memory(strataDb.url, rawDb.url, work);
 
@@ -270,7 +300,10 @@ async function memory(strataUrl: string, rawUrl: string, work: string) {
   const measured: { name: string; events: number; ms: number; peakRssMb: number }[] = [];
   for (const [name, kind, target, schema] of runs) {
     const out = await new Promise<string>((resolve, reject) => {
-      const p = spawn(process.execPath, [child, kind, target, schema], { stdio: ['ignore', 'pipe', 'inherit'], cwd: fileURLToPath(new URL('..', import.meta.url)) });
+      const p = spawn(process.execPath, [child, kind, target, schema], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        cwd: fileURLToPath(new URL('..', import.meta.url)),
+      });
       let text = '';
       p.stdout.on('data', (d: Buffer) => (text += d.toString()));
       p.on('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`${name} memory run exited with ${code}`))));

@@ -8,7 +8,12 @@ export const TARGETS: { workload: RegExp; implementation: string; min: number; l
   { workload: /^read a [\d,]+-event stream/, implementation: 'strata postgres', min: 0.8, label: 'stream read' },
   { workload: /^read all/, implementation: 'strata postgres', min: 0.7, label: 'gap-safe read-all' },
   { workload: /^subscription catch-up/, implementation: 'strata postgres', min: 0.5, label: 'subscription catch-up' },
-  { workload: /^named-consumer catch-up/, implementation: 'strata postgres, named consumer', min: 0.5, label: 'named consumer vs plain subscription, PostgreSQL' },
+  {
+    workload: /^named-consumer catch-up/,
+    implementation: 'strata postgres, named consumer',
+    min: 0.5,
+    label: 'named consumer vs plain subscription, PostgreSQL',
+  },
   { workload: /^named-consumer catch-up/, implementation: 'strata sqlite, named consumer', min: 0.5, label: 'named consumer vs plain subscription, SQLite' },
   { workload: /^send /, implementation: 'strata postgres', min: 0.9, label: 'queue send' },
   { workload: /^receive and ack/, implementation: 'strata postgres', min: 0.7, label: 'receive-and-ack' },
@@ -27,10 +32,17 @@ export async function writeReport(results: Result[], environment: Record<string,
 
   const lines: string[] = [];
   lines.push('# Benchmark results', '');
-  lines.push(`Run ${String(environment.date)} on ${String(environment.cpus)}, ${String(environment.memoryGb)} GiB, ${String(environment.os)}, Node.js ${String(environment.node)}.`);
+  lines.push(
+    `Run ${String(environment.date)} on ${String(environment.cpus)}, ${String(environment.memoryGb)} GiB, ${String(environment.os)}, Node.js ${String(environment.node)}.`,
+  );
   const pgInfo = environment.postgres as { version: string; fsync: string; synchronousCommit: string };
-  lines.push(`PostgreSQL ${pgInfo.version} (fsync ${pgInfo.fsync}, synchronous_commit ${pgInfo.synchronousCommit}), SQLite ${String(environment.sqlite)} (WAL, synchronous FULL).`);
-  lines.push(`Each workload ran ${String(environment.rounds)} rounds per implementation, alternating the order; commit ${String(environment.commit)}; ${String(environment.totalSeconds)} s in all.`, '');
+  lines.push(
+    `PostgreSQL ${pgInfo.version} (fsync ${pgInfo.fsync}, synchronous_commit ${pgInfo.synchronousCommit}), SQLite ${String(environment.sqlite)} (WAL, synchronous FULL).`,
+  );
+  lines.push(
+    `Each workload ran ${String(environment.rounds)} rounds per implementation, alternating the order; commit ${String(environment.commit)}; ${String(environment.totalSeconds)} s in all.`,
+    '',
+  );
   const workloads = [...new Set(results.map((r) => `${r.suite}\u0000${r.workload}`))];
   for (const key of workloads) {
     const [suite, workload] = key.split('\u0000') as [string, string];
@@ -53,13 +65,22 @@ export async function writeReport(results: Result[], environment: Record<string,
     }
   }
   const rss = results.find((r) => r.suite === 'memory' && r.implementation === 'strata postgres');
-  if (rss?.peakRssMb !== undefined) lines.push(`| peak RSS < 150 MB | ${rss.workload} | ${Math.round(rss.peakRssMb)} MB | ${rss.peakRssMb < 150 ? 'yes' : 'no'} |`);
-  lines.push('', '## Against Emmett and pg-boss', '', '| workload | competitor | competitor ops/s | strata postgres ops/s | ahead |', '|---|---|---:|---:|---|');
+  if (rss?.peakRssMb !== undefined)
+    lines.push(`| peak RSS < 150 MB | ${rss.workload} | ${Math.round(rss.peakRssMb)} MB | ${rss.peakRssMb < 150 ? 'yes' : 'no'} |`);
+  lines.push(
+    '',
+    '## Against Emmett and pg-boss',
+    '',
+    '| workload | competitor | competitor ops/s | strata postgres ops/s | ahead |',
+    '|---|---|---:|---:|---|',
+  );
   for (const competitor of ['emmett', 'pg-boss']) {
     for (const r of results.filter((x) => x.implementation === competitor)) {
       const ours = results.find((x) => x.workload === r.workload && x.implementation === 'strata postgres');
       if (ours === undefined) continue;
-      lines.push(`| ${r.workload} | ${competitor} | ${Math.round(r.opsPerSec).toLocaleString('en')} | ${Math.round(ours.opsPerSec).toLocaleString('en')} | ${ours.opsPerSec > r.opsPerSec ? 'yes' : 'no'} |`);
+      lines.push(
+        `| ${r.workload} | ${competitor} | ${Math.round(r.opsPerSec).toLocaleString('en')} | ${Math.round(ours.opsPerSec).toLocaleString('en')} | ${ours.opsPerSec > r.opsPerSec ? 'yes' : 'no'} |`,
+      );
     }
   }
   writeFileSync(new URL(`${base}.md`, dir), `${lines.join('\n')}\n`);

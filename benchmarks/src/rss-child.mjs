@@ -20,7 +20,10 @@ if (kind === 'strata-postgres') {
   const pool = new pg.Pool({ connectionString: target, max: 2 });
   let after = '0';
   for (;;) {
-    const { rows } = await pool.query('select position, stream_id, version, type, data, recorded_at from raw_rss_events where position > $1 order by position limit 500', [after]);
+    const { rows } = await pool.query(
+      'select position, stream_id, version, type, data, recorded_at from raw_rss_events where position > $1 order by position limit 500',
+      [after],
+    );
     events += rows.length;
     if (rows.length < 500) break;
     after = rows[rows.length - 1].position;

@@ -27,7 +27,11 @@ export async function pgBossQueue(url: string): Promise<QueueSubject> {
     async receiveAndAck(queue, max) {
       await ensure(queue);
       const jobs = await boss.fetch(queue, { batchSize: max });
-      if (jobs.length > 0) await boss.complete(queue, jobs.map((j) => j.id));
+      if (jobs.length > 0)
+        await boss.complete(
+          queue,
+          jobs.map((j) => j.id),
+        );
       return jobs.length;
     },
     async close() {

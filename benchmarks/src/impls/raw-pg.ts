@@ -13,7 +13,12 @@ export async function rawPgEvents(url: string): Promise<EventSubject> {
     type text not null, data jsonb not null, metadata jsonb not null default '{}', recorded_at timestamptz not null default now(),
     unique (stream_id, version))`);
   const page = async (after: string, size: number) =>
-    (await pool.query('select position, stream_id, version, event_id, type, data, metadata, recorded_at from raw_events where position > $1 order by position limit $2', [after, size])).rows as {
+    (
+      await pool.query(
+        'select position, stream_id, version, event_id, type, data, metadata, recorded_at from raw_events where position > $1 order by position limit $2',
+        [after, size],
+      )
+    ).rows as {
       position: string;
       version: number;
     }[];
@@ -23,7 +28,12 @@ export async function rawPgEvents(url: string): Promise<EventSubject> {
     async append(stream: string, events: BenchEvent[], expected: number) {
       if (events.length === 1) {
         const e = events[0] as BenchEvent;
-        await pool.query('insert into raw_events (stream_id, version, type, data) values ($1, $2, $3, $4)', [stream, expected + 1, e.type, JSON.stringify(e.data)]);
+        await pool.query('insert into raw_events (stream_id, version, type, data) values ($1, $2, $3, $4)', [
+          stream,
+          expected + 1,
+          e.type,
+          JSON.stringify(e.data),
+        ]);
       } else {
         await pool.query(
           `insert into raw_events (stream_id, version, type, data)
@@ -33,8 +43,12 @@ export async function rawPgEvents(url: string): Promise<EventSubject> {
       }
     },
     async readStream(stream) {
-      return (await pool.query('select position, stream_id, version, event_id, type, data, metadata, recorded_at from raw_events where stream_id = $1 order by version', [stream])).rows
-        .length;
+      return (
+        await pool.query(
+          'select position, stream_id, version, event_id, type, data, metadata, recorded_at from raw_events where stream_id = $1 order by version',
+          [stream],
+        )
+      ).rows.length;
     },
     async readAll(pageSize) {
       let after = '0';

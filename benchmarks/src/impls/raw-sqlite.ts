@@ -21,10 +21,19 @@ export function rawSqliteEvents(file: string): EventSubject {
     const now = Date.now();
     for (const [i, e] of events.entries()) insert.run(stream, expected + i + 1, globalThis.crypto.randomUUID(), e.type, JSON.stringify(e.data), '{}', now);
   });
-  const byStream = db.prepare('SELECT position, stream_id, version, event_id, type, data, metadata, recorded_at FROM raw_events WHERE stream_id = ? ORDER BY version');
-  const page = db.prepare('SELECT position, stream_id, version, event_id, type, data, metadata, recorded_at FROM raw_events WHERE position > ? ORDER BY position LIMIT ?');
-  const parse = (r: { position: number; version: number; data: string; metadata: string }) => ({ ...r, data: JSON.parse(r.data) as unknown, metadata: JSON.parse(r.metadata) as unknown });
-  const readPage = (after: number, size: number) => (page.all(after, size) as { position: number; version: number; data: string; metadata: string }[]).map(parse);
+  const byStream = db.prepare(
+    'SELECT position, stream_id, version, event_id, type, data, metadata, recorded_at FROM raw_events WHERE stream_id = ? ORDER BY version',
+  );
+  const page = db.prepare(
+    'SELECT position, stream_id, version, event_id, type, data, metadata, recorded_at FROM raw_events WHERE position > ? ORDER BY position LIMIT ?',
+  );
+  const parse = (r: { position: number; version: number; data: string; metadata: string }) => ({
+    ...r,
+    data: JSON.parse(r.data) as unknown,
+    metadata: JSON.parse(r.metadata) as unknown,
+  });
+  const readPage = (after: number, size: number) =>
+    (page.all(after, size) as { position: number; version: number; data: string; metadata: string }[]).map(parse);
   return {
     name: 'raw better-sqlite3',
     baseline: 'raw better-sqlite3',

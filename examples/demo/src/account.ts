@@ -26,16 +26,22 @@ export function evolve(state: Account, event: AccountEvent): Account {
 
 /** Decides the events of a command against the current state, or throws when it is not allowed. */
 export const commands = {
-  open: (owner: string) => (state: Account): NewEvent[] => {
-    if (state.open) throw new Error('account already open');
-    return [{ type: 'AccountOpened', data: { owner } }];
-  },
-  deposit: (amount: number) => (state: Account): NewEvent[] => {
-    if (!state.open) throw new Error('account not open');
-    return [{ type: 'Deposited', data: { amount } }];
-  },
-  withdraw: (amount: number) => (state: Account): NewEvent[] => {
-    if (state.balance < amount) throw new Error(`insufficient funds: balance ${state.balance}, asked ${amount}`);
-    return [{ type: 'Withdrawn', data: { amount } }];
-  },
+  open:
+    (owner: string) =>
+    (state: Account): NewEvent[] => {
+      if (state.open) throw new Error('account already open');
+      return [{ type: 'AccountOpened', data: { owner } }];
+    },
+  deposit:
+    (amount: number) =>
+    (state: Account): NewEvent[] => {
+      if (!state.open) throw new Error('account not open');
+      return [{ type: 'Deposited', data: { amount } }];
+    },
+  withdraw:
+    (amount: number) =>
+    (state: Account): NewEvent[] => {
+      if (state.balance < amount) throw new Error(`insufficient funds: balance ${state.balance}, asked ${amount}`);
+      return [{ type: 'Withdrawn', data: { amount } }];
+    },
 };

@@ -1,4 +1,4 @@
-import { rebuildProjection, subscribe, type Subscription, type SubscriptionContext } from '@strata/core';
+import { rebuildProjection, type Subscription, type SubscriptionContext, subscribe } from '@strata/core';
 import type { AnyPgDatabase, PostgresStore } from '@strata/postgres';
 import { sql } from 'drizzle-orm';
 import { integer, pgSchema, text } from 'drizzle-orm/pg-core';

@@ -208,16 +208,13 @@ export class ConcurrencyError extends StrataError {
    * @param expectedPosition - what the caller expected (`null`: no checkpoint)
    * @param actualPosition - what is stored (`null`: no checkpoint)
    */
-  static forCheckpoint(
-    consumer: string,
-    expectedPosition: bigint | null,
-    actualPosition: bigint | null,
-  ): ConcurrencyError {
+  static forCheckpoint(consumer: string, expectedPosition: bigint | null, actualPosition: bigint | null): ConcurrencyError {
     const show = (p: bigint | null) => (p === null ? 'none' : p.toString());
-    return new ConcurrencyError(
-      `checkpoint of consumer ${JSON.stringify(consumer)} expected at ${show(expectedPosition)} but is at ${show(actualPosition)}`,
-      { consumer, expectedPosition, actualPosition },
-    );
+    return new ConcurrencyError(`checkpoint of consumer ${JSON.stringify(consumer)} expected at ${show(expectedPosition)} but is at ${show(actualPosition)}`, {
+      consumer,
+      expectedPosition,
+      actualPosition,
+    });
   }
 }
 
@@ -264,10 +261,7 @@ export class StaleReceiptError extends StrataError {
    * @param operation - `queue.ack`, `queue.nack` or `queue.extendVisibility`
    */
   constructor(operation: string) {
-    super(
-      'STALE_RECEIPT',
-      `${operation}: the receipt is stale (its visibility timeout passed or the message was already settled)`,
-    );
+    super('STALE_RECEIPT', `${operation}: the receipt is stale (its visibility timeout passed or the message was already settled)`);
     this.name = 'StaleReceiptError';
   }
 }

@@ -34,8 +34,8 @@ export {
   StaleReceiptError,
   StoreClosedError,
   StrataError,
-  type StrataErrorCode,
   type StrataErrorClasses,
+  type StrataErrorCode,
   type StrataErrorOf,
   type StrataErrorOptions,
   ValidationError,
@@ -47,6 +47,7 @@ export {
   type EventSource,
   type Evolver,
 } from './events/aggregate.js';
+export { expectedVersionMatches, resolveRetry, type StoredEventRef } from './events/append-rules.js';
 export {
   type AggregateRepository,
   createRepository,
@@ -67,8 +68,7 @@ export type {
   StoredEventOf,
   StreamInfo,
 } from './events/types.js';
-export { expectedVersionMatches, resolveRetry, type StoredEventRef } from './events/append-rules.js';
-export { createUpcasters, type Upcaster, type UpcastResult, type Upcasters } from './events/upcasters.js';
+export { createUpcasters, type Upcaster, type Upcasters, type UpcastResult } from './events/upcasters.js';
 export { ChangeEmitter, silentWakeUps } from './internal/emitter.js';
 export { Mutex } from './internal/mutex.js';
 export {
@@ -88,7 +88,7 @@ export {
   MAX_PAYLOAD_BYTES,
   PayloadBudget,
 } from './json.js';
-export { ConnectionHealth, type LogFields, safeLogger, silentLogger, type StrataLogger } from './logger.js';
+export { ConnectionHealth, type LogFields, type StrataLogger, safeLogger, silentLogger } from './logger.js';
 export { createMemoryStore, type MemoryFeature, type MemoryStoreOptions } from './memory/index.js';
 export { type ConsumeContext, type ConsumeOptions, consume, type MessageHandler } from './queue/consume.js';
 export type {
@@ -106,25 +106,25 @@ export type {
 } from './queue/types.js';
 export type { LoadSnapshotOptions, Snapshot, SnapshotInput, SnapshotStore } from './snapshots/types.js';
 export type { StoreTransaction, StrataStore } from './store.js';
+export { type RebuildOptions, rebuildProjection } from './subscriptions/rebuild.js';
 export {
   type AnyStoredEvent,
+  type ConsumerStart,
+  type ReadErrorInfo,
   type SubscribeOptions,
   type Subscription,
   type SubscriptionContext,
-  type ReadErrorInfo,
   type SubscriptionErrorAction,
   type SubscriptionStart,
-  type ConsumerStart,
   subscribe,
 } from './subscriptions/subscribe.js';
-export { type RebuildOptions, rebuildProjection } from './subscriptions/rebuild.js';
 export type {
   ChangeNotice,
-  EventsNotice,
-  QueueNotice,
   Checkpoint,
   CheckpointStore,
+  EventsNotice,
   LeaseOptions,
+  QueueNotice,
   SetCheckpointOptions,
   WakeUpSource,
 } from './subscriptions/types.js';

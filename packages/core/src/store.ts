@@ -1,6 +1,6 @@
 import type { Capabilities } from './capabilities.js';
-import type { StrataLogger } from './logger.js';
 import type { EventStore } from './events/types.js';
+import type { StrataLogger } from './logger.js';
 import type { MessageQueue } from './queue/types.js';
 import type { SnapshotStore } from './snapshots/types.js';
 import type { CheckpointStore, WakeUpSource } from './subscriptions/types.js';

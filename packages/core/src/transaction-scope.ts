@@ -135,7 +135,7 @@ export class TransactionScope {
     if (!this.inside()) return;
     const hint =
       operation === 'transaction'
-        ? "transactions do not nest: make every write of the callback through its tx argument"
+        ? 'transactions do not nest: make every write of the callback through its tx argument'
         : `use the callback's tx argument instead (tx.${operation})`;
     throw new ValidationError(
       `store.${operation}`,

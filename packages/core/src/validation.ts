@@ -230,12 +230,7 @@ export function validateMaxPayloadBytes(value: unknown, field = 'options.maxPayl
  * @defaultValue maxPayloadBytes: {@link DEFAULT_MAX_PAYLOAD_BYTES}
  * @throws {@link ValidationError}
  */
-export function validateAppend(
-  streamId: unknown,
-  events: unknown,
-  options: unknown,
-  maxPayloadBytes: number = DEFAULT_MAX_PAYLOAD_BYTES,
-): ValidatedAppend {
+export function validateAppend(streamId: unknown, events: unknown, options: unknown, maxPayloadBytes: number = DEFAULT_MAX_PAYLOAD_BYTES): ValidatedAppend {
   const id = validateStreamId(streamId);
   if (!Array.isArray(events)) throw new ValidationError('events', `must be an array, got a value ${describe(events)}`);
   if (events.length === 0) throw new ValidationError('events', 'must not be empty');
@@ -272,8 +267,7 @@ export function validateAppend(
     }
     if (seen.has(eventId)) throw new ValidationError(`events[${i}].id`, 'repeats an id given earlier in the same append');
     seen.add(eventId);
-    const schemaVersion =
-      e.schemaVersion === undefined ? 1 : validateInteger(e.schemaVersion, `events[${i}].schemaVersion`, 1, MAX_INT32);
+    const schemaVersion = e.schemaVersion === undefined ? 1 : validateInteger(e.schemaVersion, `events[${i}].schemaVersion`, 1, MAX_INT32);
     assertPayloadSize([e.data, e.metadata === undefined ? undefined : (metadata as JsonValue)], `events[${i}]`, 'data and metadata', maxPayloadBytes, item);
     out[i] = { id: eventId, type, data: e.data, metadata, schemaVersion };
   }
@@ -398,8 +392,7 @@ function validateSendSettings(o: SendOptions, field: string, defaults: Required<
   return {
     delayMs: o.delayMs === undefined ? defaults.delayMs : validateInteger(o.delayMs, `${field}.delayMs`, 0, MAX_DELAY_MS),
     priority: o.priority === undefined ? defaults.priority : validateInteger(o.priority, `${field}.priority`, -MAX_INT32, MAX_INT32),
-    maxAttempts:
-      o.maxAttempts === undefined ? defaults.maxAttempts : validateInteger(o.maxAttempts, `${field}.maxAttempts`, 1, 1000),
+    maxAttempts: o.maxAttempts === undefined ? defaults.maxAttempts : validateInteger(o.maxAttempts, `${field}.maxAttempts`, 1, 1000),
   };
 }
 
@@ -465,9 +458,7 @@ export function validateReceive(queue: unknown, options: unknown): ValidatedRece
     queue: name,
     max: o.max === undefined ? 1 : validateInteger(o.max, 'options.max', 1, MAX_RECEIVE),
     visibilityTimeoutMs:
-      o.visibilityTimeoutMs === undefined
-        ? 30_000
-        : validateInteger(o.visibilityTimeoutMs, 'options.visibilityTimeoutMs', 1, MAX_VISIBILITY_TIMEOUT_MS),
+      o.visibilityTimeoutMs === undefined ? 30_000 : validateInteger(o.visibilityTimeoutMs, 'options.visibilityTimeoutMs', 1, MAX_VISIBILITY_TIMEOUT_MS),
   };
 }
 
@@ -552,11 +543,7 @@ export function validateSnapshotLoad(streamId: unknown, options: unknown): Valid
 }
 
 /** Checks `checkpoints.set` arguments. @throws {@link ValidationError} */
-export function validateCheckpointSet(
-  consumer: unknown,
-  position: unknown,
-  options: unknown,
-): ValidatedCheckpointSet {
+export function validateCheckpointSet(consumer: unknown, position: unknown, options: unknown): ValidatedCheckpointSet {
   const name = validateConsumerName(consumer);
   const pos = validatePosition(position, 'position');
   const o = validateOptionsObject(options, 'options') as SetCheckpointOptions;

@@ -20,7 +20,15 @@ const broken: Record<string, { breakage: Breakage; mustFail: string[] }> = {
   'regenerates event ids (no idempotent retry)': {
     breakage: (s) => ({
       ...s,
-      events: { ...s.events, append: (id, events, o) => s.events.append(id, events.map((e) => ({ ...e, id: crypto.randomUUID() })), o) },
+      events: {
+        ...s.events,
+        append: (id, events, o) =>
+          s.events.append(
+            id,
+            events.map((e) => ({ ...e, id: crypto.randomUUID() })),
+            o,
+          ),
+      },
     }),
     mustFail: ['events.append.idempotent.retry-returns-original-result', 'events.append.keeps-given-ids-lowercase'],
   },
@@ -34,7 +42,11 @@ const broken: Record<string, { breakage: Breakage; mustFail: string[] }> = {
         },
       },
     }),
-    mustFail: ['events.read-all.global-order', 'events.read-all.tail-sees-every-event-once-under-concurrent-appends', 'subscriptions.no-gaps-under-concurrent-appends'],
+    mustFail: [
+      'events.read-all.global-order',
+      'events.read-all.tail-sees-every-event-once-under-concurrent-appends',
+      'subscriptions.no-gaps-under-concurrent-appends',
+    ],
   },
   'loads the whole stream before yielding': {
     breakage: (s) => ({
@@ -55,7 +67,12 @@ const broken: Record<string, { breakage: Breakage; mustFail: string[] }> = {
       ...s,
       events: {
         ...s.events,
-        append: (id, events, o) => s.events.append(id, events.map((e) => ({ ...e, data: JSON.parse(JSON.stringify(e.data ?? null)) })), o),
+        append: (id, events, o) =>
+          s.events.append(
+            id,
+            events.map((e) => ({ ...e, data: JSON.parse(JSON.stringify(e.data ?? null)) })),
+            o,
+          ),
       },
     }),
     mustFail: ['validation.append.data-nan', 'validation.append.data-date', 'validation.append.data-undefined-property'],

@@ -38,7 +38,9 @@ describe('checkConformance, the runner-free entry', () => {
       'lifecycle.settings.snapshots-to-keep-applied',
       'queue.receive.delivery-fields',
     ]);
-    expect(failureOf(outcomes, 'lifecycle.settings.max-attempts-applied')).toMatch(/factory does not apply the suite's settings: maxAttempts asked 3, store used 5/);
+    expect(failureOf(outcomes, 'lifecycle.settings.max-attempts-applied')).toMatch(
+      /factory does not apply the suite's settings: maxAttempts asked 3, store used 5/,
+    );
     expect(failureOf(outcomes, 'lifecycle.settings.snapshots-to-keep-applied')).toMatch(/snapshotsToKeep asked 2, store kept 3/);
     expect(failureOf(outcomes, 'lifecycle.settings.read-page-size-applied')).toMatch(/readPageSize asked 10, store read at least 31 events per page/);
     // The bare `5 !== 3` of a later case comes with the reason.
@@ -59,7 +61,11 @@ describe('checkConformance, the runner-free entry', () => {
 
   it('prints the value a failed rejection check got: what it resolved with, or the code it rejected with', async () => {
     const resolves = await checkConformance(
-      { name: 'keeps working after close', factory: (settings) => ({ ...createMemoryStore(settings), close: async () => undefined }), teardown: () => undefined },
+      {
+        name: 'keeps working after close',
+        factory: (settings) => ({ ...createMemoryStore(settings), close: async () => undefined }),
+        teardown: () => undefined,
+      },
       (c) => c.id === 'lifecycle.close.events-reject',
     );
     expect(failureOf(resolves, 'lifecycle.close.events-reject')).toMatch(
@@ -70,11 +76,20 @@ describe('checkConformance, the runner-free entry', () => {
         name: 'refuses expected versions',
         factory: (settings) => {
           const s = createMemoryStore(settings);
-          return { ...s, events: { ...s.events, append: (id, events, o) => (o?.expectedVersion === undefined ? s.events.append(id, events, o) : Promise.reject(new ValidationError('expectedVersion', 'is refused'))) } };
+          return {
+            ...s,
+            events: {
+              ...s.events,
+              append: (id, events, o) =>
+                o?.expectedVersion === undefined ? s.events.append(id, events, o) : Promise.reject(new ValidationError('expectedVersion', 'is refused')),
+            },
+          };
         },
       },
       (c) => c.id === 'events.append.expected-version.exact-too-low',
     );
-    expect(failureOf(otherCode, 'events.append.expected-version.exact-too-low')).toMatch(/expected a rejection with code CONCURRENCY, but it rejected with code VALIDATION: ".*expectedVersion is refused"/);
+    expect(failureOf(otherCode, 'events.append.expected-version.exact-too-low')).toMatch(
+      /expected a rejection with code CONCURRENCY, but it rejected with code VALIDATION: ".*expectedVersion is refused"/,
+    );
   });
 });

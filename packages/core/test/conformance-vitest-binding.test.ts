@@ -9,8 +9,11 @@ interface JsonReport {
 it('runConformance checks the settings first and explains later failures when the factory ignores them', { timeout: 120_000 }, async () => {
   const config = fileURLToPath(new URL('./fixtures/vitest.config.mjs', import.meta.url));
   const stdout = await new Promise<string>((resolve) => {
-    execFile('pnpm', ['exec', 'vitest', 'run', '--config', config, '--reporter=json'], { cwd: fileURLToPath(new URL('..', import.meta.url)), maxBuffer: 64 * 1024 * 1024 }, (_error, out) =>
-      resolve(out),
+    execFile(
+      'pnpm',
+      ['exec', 'vitest', 'run', '--config', config, '--reporter=json'],
+      { cwd: fileURLToPath(new URL('..', import.meta.url)), maxBuffer: 64 * 1024 * 1024 },
+      (_error, out) => resolve(out),
     );
   });
   const report = JSON.parse(stdout.slice(stdout.indexOf('{'))) as JsonReport;

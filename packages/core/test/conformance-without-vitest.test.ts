@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type {} from './build-dist.global-setup.js';
 import { expect, inject, it } from 'vitest';
+import type {} from './build-dist.global-setup.js';
 
 const run = promisify(execFile);
 const coreDir = fileURLToPath(new URL('..', import.meta.url));
@@ -54,7 +54,11 @@ it('checkConformance runs under node:test in an npm app that has no vitest insta
     await run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error', join(dir, tarball as string)], { cwd: app });
     expect(existsSync(join(app, 'node_modules', '@strata', 'core', 'dist', 'conformance', 'check.js'))).toBe(true);
     // vitest is an optional peer: npm does not install it, and nothing above the app provides it.
-    const missing = await run(process.execPath, ['--input-type=module', '-e', `import('vitest').then(() => console.log('found'), (e) => console.log(e.code))`], { cwd: app, env });
+    const missing = await run(
+      process.execPath,
+      ['--input-type=module', '-e', `import('vitest').then(() => console.log('found'), (e) => console.log(e.code))`],
+      { cwd: app, env },
+    );
     expect(missing.stdout.trim()).toBe('ERR_MODULE_NOT_FOUND');
 
     await writeFile(join(app, 'conformance.test.mjs'), nodeTestFile);

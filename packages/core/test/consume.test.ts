@@ -1,13 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { consume, createMemoryStore, type Delivery, type StrataStore } from '../src/index.js';
 import { eventually, sleep } from '../src/conformance/helpers.js';
+import { consume, createMemoryStore, type Delivery, type StrataStore } from '../src/index.js';
 
 const until = (check: () => boolean | Promise<boolean>, ms = 5000) => eventually(check, ms, 'the condition');
 
 describe('consume', () => {
   it('runs at most `concurrency` handlers at once and acks each message', async () => {
     const store = createMemoryStore();
-    await store.queue.send('q', Array.from({ length: 20 }, (_, i) => ({ body: i })));
+    await store.queue.send(
+      'q',
+      Array.from({ length: 20 }, (_, i) => ({ body: i })),
+    );
     let running = 0;
     let peak = 0;
     const done: number[] = [];
@@ -37,10 +40,15 @@ describe('consume', () => {
     await store.queue.send('q', { body: 'slow' });
     const stop = new AbortController();
     let finished = false;
-    const worker = consume(store, 'q', async () => {
-      await sleep(250);
-      finished = true;
-    }, { visibilityTimeoutMs: 60, signal: stop.signal });
+    const worker = consume(
+      store,
+      'q',
+      async () => {
+        await sleep(250);
+        finished = true;
+      },
+      { visibilityTimeoutMs: 60, signal: stop.signal },
+    );
     await sleep(20);
     const stolen: Delivery[] = [];
     while (!finished) {
@@ -59,10 +67,15 @@ describe('consume', () => {
     const attempts: number[] = [];
     const errors: unknown[] = [];
     const stop = new AbortController();
-    const worker = consume(store, 'q', (d) => {
-      attempts.push(d.attempt);
-      throw new Error(`bad #${d.attempt}`);
-    }, { retryBaseMs: 20, retryMaxMs: 40, signal: stop.signal, onError: (e) => errors.push(e) });
+    const worker = consume(
+      store,
+      'q',
+      (d) => {
+        attempts.push(d.attempt);
+        throw new Error(`bad #${d.attempt}`);
+      },
+      { retryBaseMs: 20, retryMaxMs: 40, signal: stop.signal, onError: (e) => errors.push(e) },
+    );
     await until(async () => (await store.queue.stats('q')).deadLettered === 1);
     stop.abort();
     await worker;
@@ -74,15 +87,23 @@ describe('consume', () => {
 
   it('on abort stops taking work and waits for handlers in flight', async () => {
     const store = createMemoryStore();
-    await store.queue.send('q', Array.from({ length: 10 }, (_, i) => ({ body: i })));
+    await store.queue.send(
+      'q',
+      Array.from({ length: 10 }, (_, i) => ({ body: i })),
+    );
     const started: number[] = [];
     const finished: number[] = [];
     const stop = new AbortController();
-    const worker = consume(store, 'q', async (d) => {
-      started.push(d.body as number);
-      await sleep(80);
-      finished.push(d.body as number);
-    }, { concurrency: 2, signal: stop.signal });
+    const worker = consume(
+      store,
+      'q',
+      async (d) => {
+        started.push(d.body as number);
+        await sleep(80);
+        finished.push(d.body as number);
+      },
+      { concurrency: 2, signal: stop.signal },
+    );
     await until(() => started.length === 2);
     stop.abort();
     await worker;

@@ -44,7 +44,12 @@ describe('what the docs say', () => {
   });
 
   it('the root README and docs link files that exist', () => {
-    for (const file of ['README.md', ...readdirSync(new URL('docs/', repo)).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)]) {
+    for (const file of [
+      'README.md',
+      ...readdirSync(new URL('docs/', repo))
+        .filter((f) => f.endsWith('.md'))
+        .map((f) => `docs/${f}`),
+    ]) {
       const base = new URL(file, repo);
       for (const target of linksOf(read(file))) {
         if (/^(https?:|#|mailto:)/.test(target)) continue;

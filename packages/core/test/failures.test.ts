@@ -203,7 +203,10 @@ describe('subscribe() over a failing store', () => {
 
   it('retries a handler that fails with CONNECTION instead of stopping, and the projection stays exactly once', async () => {
     const store = createMemoryStore();
-    await store.events.append('s', [{ type: 'A', data: {} }, { type: 'B', data: {} }]);
+    await store.events.append('s', [
+      { type: 'A', data: {} },
+      { type: 'B', data: {} },
+    ]);
     let failures = 2;
     const readErrors: unknown[] = [];
     const sub = subscribe(store, {
@@ -226,7 +229,10 @@ describe('subscribe() over a failing store', () => {
 
   it('after a commit whose outcome was unknown but which did commit, never runs the handler again for those events', async () => {
     const base = createMemoryStore();
-    await base.events.append('s', [{ type: 'A', data: {} }, { type: 'B', data: {} }]);
+    await base.events.append('s', [
+      { type: 'A', data: {} },
+      { type: 'B', data: {} },
+    ]);
     let lies = 1;
     const store = Object.assign(Object.create(base) as StrataStore, {
       async transaction<T>(fn: (tx: Parameters<Parameters<StrataStore['transaction']>[0]>[0]) => Promise<T>): Promise<T> {
@@ -254,7 +260,10 @@ describe('subscribe() over a failing store', () => {
 
   it('reports the lease it takes, and a lease lost to another instance while a handler ran too long', async () => {
     const store = createMemoryStore();
-    await store.events.append('s', [{ type: 'Slow', data: {} }, { type: 'Next', data: {} }]);
+    await store.events.append('s', [
+      { type: 'Slow', data: {} },
+      { type: 'Next', data: {} },
+    ]);
     const logger = recorder();
     const sub = subscribe(store, {
       from: { consumer: 'c' },
@@ -276,9 +285,18 @@ describe('subscribe() over a failing store', () => {
 
 describe('loggers', () => {
   it('a throwing logger never breaks the call that logs, and a logger without the four methods is refused', () => {
-    const bad = safeLogger({ debug: () => undefined, info: () => undefined, warn: () => { throw new Error('disk full'); }, error: () => undefined });
+    const bad = safeLogger({
+      debug: () => undefined,
+      info: () => undefined,
+      warn: () => {
+        throw new Error('disk full');
+      },
+      error: () => undefined,
+    });
     expect(() => bad.warn('x')).not.toThrow();
-    expect(() => createMemoryStore({ logger: { info: () => undefined } as unknown as StrataLogger })).toThrow(/options\.logger must have debug, info, warn and error methods \(debug is missing\)/);
+    expect(() => createMemoryStore({ logger: { info: () => undefined } as unknown as StrataLogger })).toThrow(
+      /options\.logger must have debug, info, warn and error methods \(debug is missing\)/,
+    );
   });
 
   it('console fits the logger type', () => {

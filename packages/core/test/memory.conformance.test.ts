@@ -10,6 +10,5 @@ runConformance({
 // The same adapter with its optional features switched off: the NOT_SUPPORTED cases run here.
 runConformance({
   name: 'memory without optional features',
-  factory: (settings) =>
-    createMemoryStore({ ...settings, disable: ['transactions', 'snapshots', 'queue', 'checkpoints', 'wakeUps'] }),
+  factory: (settings) => createMemoryStore({ ...settings, disable: ['transactions', 'snapshots', 'queue', 'checkpoints', 'wakeUps'] }),
 });

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { assertJson, createMemoryStore, DEFAULT_MAX_PAYLOAD_BYTES, isStrataError, jsonByteLength, MAX_PAYLOAD_BYTES, PayloadBudget, ValidationError } from '../src/index.js';
+import {
+  assertJson,
+  createMemoryStore,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  isStrataError,
+  jsonByteLength,
+  MAX_PAYLOAD_BYTES,
+  PayloadBudget,
+  ValidationError,
+} from '../src/index.js';
 
 const codeOf = (e: unknown) => (isStrataError(e) ? e.code : `not a StrataError: ${String(e)}`);
 
@@ -17,7 +26,10 @@ describe('maxPayloadBytes', () => {
     await store.queue.send('q', { body: at });
     await store.snapshots.save('s', { version: 1, state: at });
     // The limit is per item: two events at the limit in one append are fine.
-    await store.events.append('s', [{ type: 'T', data: at }, { type: 'T', data: at }]);
+    await store.events.append('s', [
+      { type: 'T', data: at },
+      { type: 'T', data: at },
+    ]);
   });
 
   it('counts UTF-8 bytes of the JSON text, escapes included', () => {

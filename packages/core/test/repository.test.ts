@@ -1,13 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  aggregateStream,
-  createMemoryStore,
-  createRepository,
-  createUpcasters,
-  type EventStore,
-  type StoredEvent,
-  type StrataStore,
-} from '../src/index.js';
+import { aggregateStream, createMemoryStore, createRepository, createUpcasters, type EventStore, type StoredEvent, type StrataStore } from '../src/index.js';
 
 type Counter = { total: number; count: number };
 const evolve = (s: Counter, e: StoredEvent): Counter => ({ total: s.total + ((e.data as { n: number }).n ?? 0), count: s.count + 1 });
@@ -46,7 +38,11 @@ describe('aggregate repository', () => {
   it('snapshots when one append crosses a multiple of snapshotEvery', async () => {
     const store = createMemoryStore();
     const repo = createRepository(store, { initialState, evolve, snapshotEvery: 10 });
-    await repo.append('c', Array.from({ length: 25 }, (_, i) => ({ type: 'Added', data: { n: i } })), { expectedVersion: 'no_stream' });
+    await repo.append(
+      'c',
+      Array.from({ length: 25 }, (_, i) => ({ type: 'Added', data: { n: i } })),
+      { expectedVersion: 'no_stream' },
+    );
     expect((await store.snapshots.load('c'))?.version).toBe(25);
   });
 
@@ -65,10 +61,14 @@ describe('aggregate repository', () => {
     let decisions = 0;
     const results = await Promise.all(
       Array.from({ length: 5 }, () =>
-        repo.update('c', (s) => {
-          decisions++;
-          return [{ type: 'Added', data: { n: s.count + 1 } }];
-        }, { retries: 10 }),
+        repo.update(
+          'c',
+          (s) => {
+            decisions++;
+            return [{ type: 'Added', data: { n: s.count + 1 } }];
+          },
+          { retries: 10 },
+        ),
       ),
     );
     expect(results.map((r) => r.version).sort()).toEqual([1, 2, 3, 4, 5]);

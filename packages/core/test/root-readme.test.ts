@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import type {} from './build-dist.global-setup.js';
 import { expect, inject, it } from 'vitest';
+import type {} from './build-dist.global-setup.js';
 
 const coreDir = fileURLToPath(new URL('..', import.meta.url));
 const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');

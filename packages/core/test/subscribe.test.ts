@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createMemoryStore, createUpcasters, type StoredEvent, subscribe } from '../src/index.js';
 import { eventually, sleep } from '../src/conformance/helpers.js';
+import { createMemoryStore, createUpcasters, type StoredEvent, subscribe } from '../src/index.js';
 
 const until = (check: () => boolean | Promise<boolean>, ms = 5000) => eventually(check, ms, 'the condition');
 
@@ -8,7 +8,9 @@ describe('subscribe', () => {
   it('applies upcasters before the handler', async () => {
     const store = createMemoryStore();
     await store.events.append('s', [{ type: 'Renamed', data: { old: 1 }, schemaVersion: 1 }]);
-    const upcasters = createUpcasters([{ type: 'Renamed', fromSchemaVersion: 1, upcast: (e) => ({ type: 'Named', data: { name: (e.data as { old: number }).old } }) }]);
+    const upcasters = createUpcasters([
+      { type: 'Renamed', fromSchemaVersion: 1, upcast: (e) => ({ type: 'Named', data: { name: (e.data as { old: number }).old } }) },
+    ]);
     const got: StoredEvent[] = [];
     const sub = subscribe(store, { handler: (e) => void got.push(e), upcasters });
     await until(() => got.length === 1);
@@ -18,7 +20,10 @@ describe('subscribe', () => {
 
   it('takes over a named consumer whose holder died without releasing its lease', async () => {
     const store = createMemoryStore();
-    await store.events.append('s', [{ type: 'A', data: {} }, { type: 'B', data: {} }]);
+    await store.events.append('s', [
+      { type: 'A', data: {} },
+      { type: 'B', data: {} },
+    ]);
     // A crashed instance: it holds the lease and checkpointed the first event, then vanished.
     await store.checkpoints.acquireLease('proj', { owner: 'dead-instance', ttlMs: 150 });
     const [first] = await (async () => {
@@ -49,7 +54,10 @@ describe('subscribe', () => {
 
   it('checkpoints without transactions when the store has none (at-least-once)', async () => {
     const store = createMemoryStore({ disable: ['transactions'] });
-    await store.events.append('s', [{ type: 'A', data: {} }, { type: 'B', data: {} }]);
+    await store.events.append('s', [
+      { type: 'A', data: {} },
+      { type: 'B', data: {} },
+    ]);
     const got: string[] = [];
     const sub = subscribe(store, { from: { consumer: 'c' }, handler: (e, ctx) => void got.push(`${e.type}:${ctx.tx === undefined}`) });
     await until(() => got.length === 2);
@@ -60,7 +68,10 @@ describe('subscribe', () => {
 
   it('without transactions, a failure checkpoints the events handled before it, and stops there', async () => {
     const store = createMemoryStore({ disable: ['transactions'] });
-    await store.events.append('s', [1, 2, 3, 4].map((n) => ({ type: 'N', data: { n } })));
+    await store.events.append(
+      's',
+      [1, 2, 3, 4].map((n) => ({ type: 'N', data: { n } })),
+    );
     const seen: number[] = [];
     const sub = subscribe(store, {
       from: { consumer: 'c' },

@@ -32,9 +32,7 @@ describe('TransactionScope', () => {
     const scope = new TransactionScope({ trackAsyncContext: false, fallbackWaitMs: 50 });
     let called = false;
     const started = Date.now();
-    const error = await scope
-      .run(() => scope.admit('events.append', async () => (called = true)))
-      .catch((e: unknown) => e);
+    const error = await scope.run(() => scope.admit('events.append', async () => (called = true))).catch((e: unknown) => e);
     expect(isStrataError(error, 'TIMEOUT')).toBe(true);
     expect(String(error)).toContain('tx argument');
     expect(called).toBe(false);

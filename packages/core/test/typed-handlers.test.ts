@@ -89,9 +89,14 @@ describe('typed handlers', () => {
     stop.abort();
     await worker;
     expect(got).toEqual(['welcome to ann@example.com']);
-    consume<EmailJob>(store, 'emails', (d) => {
-      expectTypeOf(d.body).toEqualTypeOf<EmailJob>();
-    }, { signal: stop.signal });
+    consume<EmailJob>(
+      store,
+      'emails',
+      (d) => {
+        expectTypeOf(d.body).toEqualTypeOf<EmailJob>();
+      },
+      { signal: stop.signal },
+    );
     // @ts-expect-error a handler of strings is not a handler of deliveries
     consume(store, 'emails', (_d: string) => undefined, { signal: stop.signal });
     await store.close();
@@ -110,8 +115,12 @@ describe('typed handlers', () => {
     });
     await sub.stop();
     expect((await store.checkpoints.get('orders'))?.position).toBe(0n);
-    await expect(rebuildProjection(store, { consumer: '', clear: async () => undefined, handler: () => undefined })).rejects.toMatchObject({ code: 'VALIDATION' });
-    await expect(rebuildProjection(store, { consumer: 'x', clear: async () => undefined, handler: () => undefined, batchSize: 0 })).rejects.toMatchObject({ code: 'VALIDATION' });
+    await expect(rebuildProjection(store, { consumer: '', clear: async () => undefined, handler: () => undefined })).rejects.toMatchObject({
+      code: 'VALIDATION',
+    });
+    await expect(rebuildProjection(store, { consumer: 'x', clear: async () => undefined, handler: () => undefined, batchSize: 0 })).rejects.toMatchObject({
+      code: 'VALIDATION',
+    });
     expect(await store.checkpoints.get('x')).toBeNull();
     await store.close();
   });

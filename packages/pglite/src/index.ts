@@ -102,8 +102,7 @@ function checkDataDir(dataDir: unknown): string {
   const path = proc?.getBuiltinModule?.('node:path') as { dirname(p: string): string; resolve(p: string): string } | undefined;
   if (fs === undefined || path === undefined) return dataDir;
   const dir = path.resolve(scheme === 'file' ? dataDir.slice('file://'.length) : dataDir);
-  const unusable = (why: string) =>
-    new ConnectionError(`open: cannot use ${JSON.stringify(dir)} as PGlite's data directory: ${why}`, { retryable: false });
+  const unusable = (why: string) => new ConnectionError(`open: cannot use ${JSON.stringify(dir)} as PGlite's data directory: ${why}`, { retryable: false });
   const writable = (p: string) => {
     try {
       fs.accessSync(p, fs.constants.W_OK);
@@ -120,7 +119,8 @@ function checkDataDir(dataDir: unknown): string {
   }
   const parent = path.dirname(dir);
   const parentStat = fs.statSync(parent, { throwIfNoEntry: false });
-  if (parentStat === undefined || !parentStat.isDirectory()) throw unusable(`it does not exist, nor does the directory ${JSON.stringify(parent)} it would be created in`);
+  if (parentStat === undefined || !parentStat.isDirectory())
+    throw unusable(`it does not exist, nor does the directory ${JSON.stringify(parent)} it would be created in`);
   if (!writable(parent)) throw unusable(`it does not exist, and the directory ${JSON.stringify(parent)} it would be created in is not writable`);
   return dataDir;
 }

@@ -1,7 +1,7 @@
+import { inspect } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
 import { type ConnectionError, consume, isStrataError, subscribe } from '@strata/core';
 import { recordingLogger } from '@strata/testing';
-import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { createPgliteStore } from '../src/index.js';
 
@@ -68,7 +68,9 @@ describe('a statement that fails inside a transaction', () => {
       .catch((e: unknown) => e);
     // The error of the statement that doomed it: a missing table is MIGRATION.
     expect(codeOf(error)).toBe('MIGRATION');
-    expect((error as Error).message).toMatch(/^queue\.send on queue "q": Strata's schema, tables or functions do not exist in this database \(SQLSTATE 42P01\)/);
+    expect((error as Error).message).toMatch(
+      /^queue\.send on queue "q": Strata's schema, tables or functions do not exist in this database \(SQLSTATE 42P01\)/,
+    );
     expect(await store.events.streamInfo('kept?')).toBeNull();
     await store.close();
   });

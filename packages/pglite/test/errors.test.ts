@@ -68,7 +68,11 @@ describe('errors that used to mislead', () => {
   it('migrate: false on a database never migrated fails with MIGRATION, saying to run migrate(); and bound values never show in errors', async () => {
     const pglite = await PGlite.create();
     const store = await createPgliteStore({ pglite, migrate: false });
-    for (const call of [() => store.events.append('s', [{ type: 'A', data: {} }]), () => store.events.streamInfo('s'), () => store.queue.send('q', { body: 1 })]) {
+    for (const call of [
+      () => store.events.append('s', [{ type: 'A', data: {} }]),
+      () => store.events.streamInfo('s'),
+      () => store.queue.send('q', { body: 1 }),
+    ]) {
       const error = await call().catch((e: unknown) => e);
       expect(isStrataError(error, 'MIGRATION'), String(error)).toBe(true);
       expect((error as Error).message).toMatch(/run migrate\(\) on it first, or open the store with migrate: true/);

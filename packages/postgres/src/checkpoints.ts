@@ -71,10 +71,7 @@ export function pgCheckpoints(ctx: PgContext): CheckpointStore {
       ctx.check('checkpoints.releaseLease');
       const name = validateConsumerName(consumer);
       const who = validateName(owner, 'owner');
-      await ctx.run(
-        { operation: 'checkpoints.releaseLease', consumer: name },
-        sql`delete from ${leases} where consumer = ${name} and owner = ${who}`,
-      );
+      await ctx.run({ operation: 'checkpoints.releaseLease', consumer: name }, sql`delete from ${leases} where consumer = ${name} and owner = ${who}`);
     },
   };
 }

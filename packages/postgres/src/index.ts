@@ -14,9 +14,9 @@
  * @packageDocumentation
  */
 export type { ErrorSubject } from '@strata/core';
+export { contentHash as migrationHash } from '@strata/core';
 export { isConnectionLoss, type MapPgErrorOptions, mapPgError, safeCause } from './map-pg-error.js';
 export { type AnyPgDatabase, type MigrateOptions, type MigrateResult, migrate, validateSchemaName } from './migrate.js';
-export { contentHash as migrationHash } from '@strata/core';
 export { MIGRATIONS, type ShippedMigration } from './migrations.generated.js';
 export { rowsOf } from './rows.js';
 export {

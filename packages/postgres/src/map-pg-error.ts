@@ -227,14 +227,20 @@ export function mapPgError(error: unknown, subject: ErrorSubject, options: MapPg
       return new EventIdConflictError(subject.streamId ?? '', '(one of the batch)', 'was appended concurrently by another writer', { cause: safeCause(error) });
     }
     if (constraint === 'events_stream_version_idx' || constraint === 'streams_pkey') {
-      return new ConcurrencyError(`${where}: a concurrent append won the race${why}`, { ...(subject.streamId === undefined ? {} : { streamId: subject.streamId }) }, { cause: safeCause(error) });
+      return new ConcurrencyError(
+        `${where}: a concurrent append won the race${why}`,
+        { ...(subject.streamId === undefined ? {} : { streamId: subject.streamId }) },
+        { cause: safeCause(error) },
+      );
     }
   }
   if (code === '40001' || code === '40P01') {
     return new ConcurrencyError(`${where}: ${code === '40P01' ? 'deadlock' : 'serialization failure'}, retry${why}`, {}, { cause: safeCause(error) });
   }
   if (messages.some((m) => TIMEOUT_MESSAGES.has(m))) {
-    return new StrataError('TIMEOUT', `${where}: no answer from the database in time (${messages.find((m) => TIMEOUT_MESSAGES.has(m))})`, { cause: safeCause(error) });
+    return new StrataError('TIMEOUT', `${where}: no answer from the database in time (${messages.find((m) => TIMEOUT_MESSAGES.has(m))})`, {
+      cause: safeCause(error),
+    });
   }
   if (isLateAnswer(error)) {
     const outcomeUnknown = options.mayHaveApplied === true;

@@ -36,7 +36,10 @@ const LOCK_CLASS = 0x5354_5241; // "STRA"
  */
 export function validateSchemaName(name: unknown): string {
   if (typeof name !== 'string' || !SCHEMA_NAME.test(name)) {
-    throw new ValidationError('options.schema', 'must be a plain SQL identifier: a letter or underscore, then letters, digits or underscores, at most 63 characters');
+    throw new ValidationError(
+      'options.schema',
+      'must be a plain SQL identifier: a letter or underscore, then letters, digits or underscores, at most 63 characters',
+    );
   }
   return name;
 }
@@ -83,7 +86,9 @@ export async function migrateWith(session: PgSession, schema: string): Promise<M
         `create table if not exists ${q}."__strata_migrations" (id integer primary key, tag text not null, hash text not null, applied_at timestamptz not null default now())`,
       ),
     );
-    const done = new Map((await run<{ id: number; tag: string; hash: string }>(sql.raw(`select id, tag, hash from ${q}."__strata_migrations"`))).map((r) => [r.id, r]));
+    const done = new Map(
+      (await run<{ id: number; tag: string; hash: string }>(sql.raw(`select id, tag, hash from ${q}."__strata_migrations"`))).map((r) => [r.id, r]),
+    );
     const applied: string[] = [];
     for (const m of MIGRATIONS) {
       const hash = contentHash(m.sql);

@@ -1,10 +1,10 @@
 import {
   ConnectionError,
   DEAD_LETTER_REASONS,
-  isStrataError,
   type DeadLetter,
-  isUuid,
   type Delivery,
+  isStrataError,
+  isUuid,
   type JsonValue,
   type MessageHeaders,
   type MessageQueue,
@@ -22,7 +22,6 @@ import {
 import { sql } from 'drizzle-orm';
 import { epochMs, NOW, type PgContext } from './context.js';
 import { assertFitsJsonb } from './limits.js';
-
 
 interface DeliveryRow {
   id: string;
@@ -45,11 +44,14 @@ interface DeliveryRow {
  */
 function partlySent(error: unknown, queue: string): unknown {
   if (!isStrataError(error) || (error.code !== 'CONNECTION' && error.code !== 'TIMEOUT')) return error;
-  return new ConnectionError(`queue.send on queue ${JSON.stringify(queue)}: part of the batch was sent before the call failed (${error.code}); the rest may or may not have been`, {
-    cause: error,
-    outcomeUnknown: true,
-    retryable: error.retryable,
-  });
+  return new ConnectionError(
+    `queue.send on queue ${JSON.stringify(queue)}: part of the batch was sent before the call failed (${error.code}); the rest may or may not have been`,
+    {
+      cause: error,
+      outcomeUnknown: true,
+      retryable: error.retryable,
+    },
+  );
 }
 
 /** The PostgreSQL message queue: `FOR UPDATE SKIP LOCKED` claims, visibility as a timestamp. */
@@ -72,7 +74,15 @@ export function pgQueue(ctx: PgContext): MessageQueue {
       );
       return [single.id];
     }
-    const batch = list.map((m) => ({ id: m.id, body: m.body, headers: m.headers, priority: m.priority, maxAttempts: m.maxAttempts, dedupId: m.dedupId ?? null, delayMs: m.delayMs }));
+    const batch = list.map((m) => ({
+      id: m.id,
+      body: m.body,
+      headers: m.headers,
+      priority: m.priority,
+      maxAttempts: m.maxAttempts,
+      dedupId: m.dedupId ?? null,
+      delayMs: m.delayMs,
+    }));
     const payload = JSON.stringify(batch);
     // The batch travels as one jsonb array.
     assertFitsJsonb(payload, () => batch as unknown as JsonValue, 'messages');
@@ -144,9 +154,7 @@ export function pgQueue(ctx: PgContext): MessageQueue {
                      ${epochMs('enqueued_at')} as enqueued, ${epochMs('visible_at')} as visible, priority, seq::text as seq
               from ${ctx.names.claimMessages}(${o.queue}, ${want}, ${o.visibilityTimeoutMs}, ${DEAD_LETTER_REASONS.attemptsExhausted})`,
         );
-        const live = rows
-          .filter((r) => !r.dead)
-          .sort((a, b) => b.priority - a.priority || (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1));
+        const live = rows.filter((r) => !r.dead).sort((a, b) => b.priority - a.priority || (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1));
         for (const r of live) {
           out.push({
             id: r.id,
@@ -270,7 +278,15 @@ export function pgQueue(ctx: PgContext): MessageQueue {
       ctx.check('queue.deadLetters');
       const name = validateQueueName(queue);
       const limit = validateLimit((options as { limit?: unknown } | undefined)?.limit, 'options.limit') ?? 100;
-      const rows = await ctx.run<{ id: string; body: JsonValue; headers: MessageHeaders; attempt: number; reason: string | null; enqueued: number; dead_at: number }>(
+      const rows = await ctx.run<{
+        id: string;
+        body: JsonValue;
+        headers: MessageHeaders;
+        attempt: number;
+        reason: string | null;
+        enqueued: number;
+        dead_at: number;
+      }>(
         { operation: 'queue.deadLetters', queue: name },
         sql`select id::text as id, body, headers, attempt, reason, ${epochMs('enqueued_at')} as enqueued, ${epochMs('dead_lettered_at')} as dead_at
             from ${table} where queue = ${name} and dead order by dead_lettered_at, seq limit ${limit}`,
@@ -293,10 +309,7 @@ export function pgQueue(ctx: PgContext): MessageQueue {
       ctx.check('queue.redrive');
       const name = validateQueueName(queue);
       const wanted = validateMessageIds(ids);
-      const only =
-        wanted === undefined
-          ? sql``
-          : sql` and id in (select jsonb_array_elements_text(${JSON.stringify(wanted.filter(isUuid))}::jsonb)::uuid)`;
+      const only = wanted === undefined ? sql`` : sql` and id in (select jsonb_array_elements_text(${JSON.stringify(wanted.filter(isUuid))}::jsonb)::uuid)`;
       const [row] = await ctx.run<{ n: number }>(
         { operation: 'queue.redrive', queue: name },
         sql`with moved as (

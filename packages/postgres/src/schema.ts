@@ -6,20 +6,7 @@
  */
 
 import { sql } from 'drizzle-orm';
-import {
-  bigint,
-  boolean,
-  customType,
-  index,
-  integer,
-  jsonb,
-  pgSchema,
-  primaryKey,
-  text,
-  timestamp,
-  uniqueIndex,
-  uuid,
-} from 'drizzle-orm/pg-core';
+import { bigint, boolean, customType, index, integer, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 /** The `xid8` type of `pg_current_xact_id()`, kept as its decimal text. */
 const xid8 = customType<{ data: string; driverData: string }>({ dataType: () => 'xid8' });
@@ -73,9 +60,7 @@ export function strataTables(schemaName = 'strata') {
       uniqueIndex('events_stream_version_idx').on(t.streamId, t.version),
       uniqueIndex('events_event_id_idx').on(t.eventId),
       index('events_type_position_idx').on(t.type, t.position),
-      index('events_correlation_idx')
-        .on(sql`(${t.metadata} ->> 'correlationId')`, t.position)
-        .where(sql`${t.metadata} ? 'correlationId'`),
+      index('events_correlation_idx').on(sql`(${t.metadata} ->> 'correlationId')`, t.position).where(sql`${t.metadata} ? 'correlationId'`),
     ],
   );
 

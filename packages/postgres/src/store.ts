@@ -3,11 +3,11 @@ import {
   ChangeEmitter,
   type ChangeNotice,
   defineCapabilities,
-  safeLogger,
   StoreClosedError,
   type StoreTransaction,
   type StrataLogger,
   type StrataStore,
+  safeLogger,
   TransactionScope,
   validateInteger,
   validateMaxPayloadBytes,
@@ -18,7 +18,7 @@ import { namesOf, type PgContext, type PgNames, type PgSettings, pgContext } fro
 import { pgEvents } from './events.js';
 import { type AnyPgDatabase, migrateWith, validateSchemaName } from './migrate.js';
 import { pgQueue } from './queue.js';
-import { type PgExecutor, type PgSession, drizzleSession, poolOf, sessionOf } from './session.js';
+import { drizzleSession, type PgExecutor, type PgSession, poolOf, sessionOf } from './session.js';
 import { pgSnapshots } from './snapshots.js';
 
 /** Options of {@link createPostgresStore}. */
@@ -153,7 +153,11 @@ export async function createPostgresStore(connection: string | AnyPgDatabase, op
   const wrapClient =
     poolOf(db) === undefined
       ? undefined
-      : await import('drizzle-orm/node-postgres').then(({ drizzle }) => (client: unknown) => drizzle({ client: client as never }) as unknown as AnyPgDatabase);
+      : await import('drizzle-orm/node-postgres').then(
+          ({ drizzle }) =>
+            (client: unknown) =>
+              drizzle({ client: client as never }) as unknown as AnyPgDatabase,
+        );
   const session = sessionOf(db, { connectionTimeoutMs, statementTimeoutMs, logger, ...(wrapClient === undefined ? {} : { wrapClient }) });
   if (options.migrate ?? true) {
     try {
@@ -203,7 +207,15 @@ function postgresStore(
   // On a pool a call on the store inside its transaction's callback would run outside the transaction
   // (or wait on its row locks); on PGlite it would wait for it for ever: it is refused on both.
   const scope = new TransactionScope();
-  const root = pgContext(session, names, settings, () => !closed, 'store', (n) => emitter.emit(n), scope);
+  const root = pgContext(
+    session,
+    names,
+    settings,
+    () => !closed,
+    'store',
+    (n) => emitter.emit(n),
+    scope,
+  );
   const { events, queue, snapshots, checkpoints } = contracts(root, session);
 
   return {
@@ -224,7 +236,21 @@ function postgresStore(
       try {
         const result = await scope.admit('transaction', () =>
           session.transaction({ operation: 'transaction' }, (tx) =>
-            scope.run(() => fn(contracts(pgContext(tx, names, settings, () => active && !closed, 'transaction', (n) => notices.push(n)), tx))),
+            scope.run(() =>
+              fn(
+                contracts(
+                  pgContext(
+                    tx,
+                    names,
+                    settings,
+                    () => active && !closed,
+                    'transaction',
+                    (n) => notices.push(n),
+                  ),
+                  tx,
+                ),
+              ),
+            ),
           ),
         );
         active = false;
@@ -237,7 +263,17 @@ function postgresStore(
 
     join(tx) {
       const joined = drizzleSession(tx, { logger }, true);
-      return contracts(pgContext(joined, names, settings, () => !closed, 'store', () => undefined), joined);
+      return contracts(
+        pgContext(
+          joined,
+          names,
+          settings,
+          () => !closed,
+          'store',
+          () => undefined,
+        ),
+        joined,
+      );
     },
 
     async rowCounts() {

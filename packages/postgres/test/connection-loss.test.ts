@@ -1,8 +1,8 @@
+import { inspect } from 'node:util';
 import { type ConnectionError, isStrataError, MAX_PAYLOAD_BYTES, type StrataError } from '@strata/core';
 import { recordingLogger, sleep, startChaosProxy, terminateBackends } from '@strata/testing';
 import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
-import { inspect } from 'node:util';
 import pg from 'pg';
 import { describe, expect, inject, it, onTestFinished } from 'vitest';
 import { type AnyPgDatabase, createPostgresStore, type PostgresStore, rowsOf } from '../src/index.js';
@@ -187,7 +187,11 @@ describe('a connection that dies in the same read that completes its checkout', 
     proxy.cutAll();
     proxy.fatalOnConnect(true);
     // Every new connection is told it is ready and that it is terminated, in one TCP read.
-    for (const call of [() => store.events.streamInfo('s'), () => store.events.append('s', [{ type: 'B', data: {} }]), () => store.transaction(async (tx) => tx.events.append('s', [{ type: 'C', data: {} }]))]) {
+    for (const call of [
+      () => store.events.streamInfo('s'),
+      () => store.events.append('s', [{ type: 'B', data: {} }]),
+      () => store.transaction(async (tx) => tx.events.append('s', [{ type: 'C', data: {} }])),
+    ]) {
       const error = await call().catch((e: unknown) => e);
       expect(codeOf(error)).toBe('CONNECTION');
       expect((error as ConnectionError).outcomeUnknown).toBe(false);
@@ -493,7 +497,9 @@ describe('a statement that fails inside a transaction', () => {
       .catch((e: unknown) => e);
     // The transaction rejects with the error of the statement that doomed it (a missing table: MIGRATION).
     expect(codeOf(error)).toBe('MIGRATION');
-    expect((error as Error).message).toMatch(/^queue\.send on queue "q": Strata's schema, tables or functions do not exist in this database \(SQLSTATE 42P01\)/);
+    expect((error as Error).message).toMatch(
+      /^queue\.send on queue "q": Strata's schema, tables or functions do not exist in this database \(SQLSTATE 42P01\)/,
+    );
     expect(await store.events.streamInfo('kept?')).toBeNull();
     await fx.db.execute(sql.raw(`alter table "${store.schema}".queue_messages_away rename to queue_messages`));
     await store.transaction(async (tx) => tx.queue.send('q', { body: 1 }));
@@ -534,7 +540,10 @@ describe('limits', () => {
       .transaction(async (tx) => {
         // As if this transaction had already appended 1,048,570 events.
         await tx.execute(sql`select set_config('strata.positions_used', '1048570', true)`);
-        await store.join(tx).events.append('bulk', Array.from({ length: 10 }, (_, i) => ({ type: 'Row', data: { i } })));
+        await store.join(tx).events.append(
+          'bulk',
+          Array.from({ length: 10 }, (_, i) => ({ type: 'Row', data: { i } })),
+        );
       })
       .catch((e: unknown) => e);
     expect(codeOf(error)).toBe('VALIDATION');
@@ -547,7 +556,12 @@ describe('limits', () => {
     const { proxy, store } = await openThroughProxy({ poolSize: 2, maxPayloadBytes: MAX_PAYLOAD_BYTES });
     await store.events.streamInfo('warm');
     const sentBefore = proxy.bytesUp;
-    const many = await store.events.append('many', Array.from({ length: 1_048_577 }, () => ({ type: 'Row', data: {} }))).catch((e: unknown) => e);
+    const many = await store.events
+      .append(
+        'many',
+        Array.from({ length: 1_048_577 }, () => ({ type: 'Row', data: {} })),
+      )
+      .catch((e: unknown) => e);
     expect(codeOf(many)).toBe('VALIDATION');
     expect((many as Error).message).toMatch(/one append may hold at most 1048576/);
     const blob = 'x'.repeat(270_000_000);

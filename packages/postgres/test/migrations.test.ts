@@ -14,7 +14,9 @@ async function schemaObjects(schema: string) {
   const tables = rowsOf<{ t: string }>(
     await fx.db.execute(sql`select table_name as t from information_schema.tables where table_schema = ${schema} order by 1`),
   ).map((r) => r.t);
-  const indexes = rowsOf<{ i: string }>(await fx.db.execute(sql`select indexname as i from pg_indexes where schemaname = ${schema} order by 1`)).map((r) => r.i);
+  const indexes = rowsOf<{ i: string }>(await fx.db.execute(sql`select indexname as i from pg_indexes where schemaname = ${schema} order by 1`)).map(
+    (r) => r.i,
+  );
   const functions = rowsOf<{ f: string }>(
     await fx.db.execute(sql`select p.proname as f from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = ${schema}`),
   ).map((r) => r.f);

@@ -133,11 +133,12 @@ describe('concurrency on PostgreSQL', () => {
     const s = await store();
     const total = 10_000;
     for (let i = 0; i < total; i += 1000) {
-      await s.queue.send('work', Array.from({ length: 1000 }, (_, k) => ({ body: i + k })));
+      await s.queue.send(
+        'work',
+        Array.from({ length: 1000 }, (_, k) => ({ body: i + k })),
+      );
     }
-    const consumers = await Promise.all(
-      Array.from({ length: 4 }, () => createPostgresStore(fx.url, { schema: s.schema, migrate: false, poolSize: 1 })),
-    );
+    const consumers = await Promise.all(Array.from({ length: 4 }, () => createPostgresStore(fx.url, { schema: s.schema, migrate: false, poolSize: 1 })));
     open.push(...consumers);
     const got = await Promise.all(
       consumers.map(async (c) => {

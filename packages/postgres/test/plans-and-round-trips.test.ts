@@ -54,7 +54,10 @@ describe('query plans', () => {
         })),
       );
     }
-    await store.queue.send('q', Array.from({ length: 2000 }, (_, i) => ({ body: i })));
+    await store.queue.send(
+      'q',
+      Array.from({ length: 2000 }, (_, i) => ({ body: i })),
+    );
     await fx.pool.query(`analyze "${schema}".events; analyze "${schema}".queue_messages`);
 
     const plan = async (run: () => Promise<unknown>, match: RegExp) => {
@@ -80,7 +83,11 @@ describe('query plans', () => {
     // The claim runs inside claim_messages(), whose attached settings keep the planner on the ready
     // index in order even when statistics are stale: check both the settings and the plan under them.
     const config = rowsOf<{ c: string[] }>(
-      await fx.db.execute(sql.raw(`select proconfig as c from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = '${schema}' and proname = 'claim_messages'`)),
+      await fx.db.execute(
+        sql.raw(
+          `select proconfig as c from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = '${schema}' and proname = 'claim_messages'`,
+        ),
+      ),
     )[0]?.c;
     expect(config).toEqual(['enable_bitmapscan=off', 'enable_sort=off']);
     const client = await fx.pool.connect();
@@ -106,7 +113,14 @@ describe('query plans', () => {
 });
 
 describe('names round-trip exactly', () => {
-  const names = [`'); drop table strata.events; --`, `"double" and 'single' quotes`, 'emoji 🎉🚀 and 日本語', 'x'.repeat(255), `${'ü'.repeat(254)}🎉`, 'back\\slash %_ like'];
+  const names = [
+    `'); drop table strata.events; --`,
+    `"double" and 'single' quotes`,
+    'emoji 🎉🚀 and 日本語',
+    'x'.repeat(255),
+    `${'ü'.repeat(254)}🎉`,
+    'back\\slash %_ like',
+  ];
 
   it('as stream ids, queue names, consumer names and dedup ids, also in the database itself', async () => {
     const store = await createPostgresStore(fx.db, { schema: fx.schemaName() });

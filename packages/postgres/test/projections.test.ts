@@ -1,4 +1,4 @@
-import { isStrataError, subscribe, type StoredEventOf } from '@strata/core';
+import { isStrataError, type StoredEventOf, subscribe } from '@strata/core';
 import { eq, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { integer, pgSchema, text } from 'drizzle-orm/pg-core';

@@ -1,6 +1,5 @@
-import type { ChangeNotice } from '@strata/core';
+import type { ChangeNotice, ErrorSubject } from '@strata/core';
 import type BetterSqlite3 from 'better-sqlite3';
-import type { ErrorSubject } from '@strata/core';
 
 /** Store settings after defaults. */
 export interface SqliteSettings {

@@ -93,8 +93,17 @@ export function sqliteEvents(ctx: SqliteContext): EventStore {
         for (const e of input.events) {
           version++;
           const correlation = typeof e.metadata.correlationId === 'string' ? e.metadata.correlationId : null;
-          const position = insert.run(input.streamId, version, e.id, e.type, e.schemaVersion, JSON.stringify(e.data), JSON.stringify(e.metadata), correlation, now)
-            .lastInsertRowid as bigint;
+          const position = insert.run(
+            input.streamId,
+            version,
+            e.id,
+            e.type,
+            e.schemaVersion,
+            JSON.stringify(e.data),
+            JSON.stringify(e.metadata),
+            correlation,
+            now,
+          ).lastInsertRowid as bigint;
           if (first === 0n) first = position;
           last = position;
         }
@@ -170,8 +179,9 @@ export function sqliteEvents(ctx: SqliteContext): EventStore {
     async streamInfo(streamId) {
       ctx.check('events.streamInfo');
       const id = validateStreamId(streamId);
-      const row = await ctx.read({ operation: 'events.streamInfo', streamId: id }, () =>
-        S.get(SQL.info).get(id) as { version: number; created_at: number; updated_at: number } | undefined,
+      const row = await ctx.read(
+        { operation: 'events.streamInfo', streamId: id },
+        () => S.get(SQL.info).get(id) as { version: number; created_at: number; updated_at: number } | undefined,
       );
       if (row === undefined) return null;
       return { streamId: id, version: row.version, eventCount: row.version, createdAt: new Date(row.created_at), updatedAt: new Date(row.updated_at) };

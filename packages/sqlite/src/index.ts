@@ -14,9 +14,9 @@
  * @packageDocumentation
  */
 export type { ErrorSubject } from '@strata/core';
+export { contentHash as migrationHash } from '@strata/core';
 export { isSqliteConnectionLoss, mapSqliteError } from './map-sqlite-error.js';
 export { type MigrateResult, migrate } from './migrate.js';
-export { contentHash as migrationHash } from '@strata/core';
 export { MIGRATIONS, type ShippedMigration } from './migrations.generated.js';
 export {
   type AnySqliteDatabase,

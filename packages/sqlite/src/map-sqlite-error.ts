@@ -1,4 +1,13 @@
-import { ConcurrencyError, ConnectionError, describeSubject, type ErrorSubject, EventIdConflictError, isStrataError, MigrationError, StrataError } from '@strata/core';
+import {
+  ConcurrencyError,
+  ConnectionError,
+  describeSubject,
+  type ErrorSubject,
+  EventIdConflictError,
+  isStrataError,
+  MigrationError,
+  StrataError,
+} from '@strata/core';
 
 /** What better-sqlite3 throws (a `TypeError`) for any call on a connection that has been closed. */
 const CLOSED_MESSAGE = 'The database connection is not open';
@@ -42,7 +51,9 @@ export function mapSqliteError(error: unknown, subject: ErrorSubject, options: {
       return new EventIdConflictError(subject.streamId ?? '', '(one of the batch)', 'is already stored', { cause: error });
     }
     if (message.includes('strata_events.stream_id') || message.includes('strata_streams.stream_id')) {
-      return new ConcurrencyError(`${where}: a concurrent append won the race`, subject.streamId === undefined ? {} : { streamId: subject.streamId }, { cause: error });
+      return new ConcurrencyError(`${where}: a concurrent append won the race`, subject.streamId === undefined ? {} : { streamId: subject.streamId }, {
+        cause: error,
+      });
     }
   }
   if (code === 'SQLITE_ERROR' && /^no such table: strata_/.test(message)) {

@@ -21,7 +21,9 @@ export function migrate(client: BetterSqlite3.Database): MigrateResult {
   try {
     return client
       .transaction((): MigrateResult => {
-        client.exec('CREATE TABLE IF NOT EXISTS __strata_migrations (id INTEGER PRIMARY KEY, tag TEXT NOT NULL, hash TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+        client.exec(
+          'CREATE TABLE IF NOT EXISTS __strata_migrations (id INTEGER PRIMARY KEY, tag TEXT NOT NULL, hash TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+        );
         const done = new Map(
           (client.prepare('SELECT id, tag, hash FROM __strata_migrations').all() as { id: number; tag: string; hash: string }[]).map((r) => [r.id, r]),
         );
@@ -30,7 +32,8 @@ export function migrate(client: BetterSqlite3.Database): MigrateResult {
           const hash = contentHash(m.sql);
           const previous = done.get(m.idx);
           if (previous !== undefined) {
-            if (previous.hash !== hash) throw new MigrationError(`migration ${m.tag} was applied with different content (hash ${previous.hash}, shipped ${hash})`);
+            if (previous.hash !== hash)
+              throw new MigrationError(`migration ${m.tag} was applied with different content (hash ${previous.hash}, shipped ${hash})`);
             continue;
           }
           for (const statement of m.sql.split('--> statement-breakpoint')) if (statement.trim() !== '') client.exec(statement);

@@ -73,7 +73,17 @@ export function sqliteQueue(ctx: SqliteContext): MessageQueue {
             const existing = S.get(SQL.byDedup).get(input.queue, m.dedupId) as { id: string } | undefined;
             if (existing !== undefined) return existing.id;
           }
-          S.get(SQL.insert).run(m.id, input.queue, JSON.stringify(m.body), JSON.stringify(m.headers), m.priority, m.maxAttempts, m.dedupId ?? null, now + m.delayMs, now);
+          S.get(SQL.insert).run(
+            m.id,
+            input.queue,
+            JSON.stringify(m.body),
+            JSON.stringify(m.headers),
+            m.priority,
+            m.maxAttempts,
+            m.dedupId ?? null,
+            now + m.delayMs,
+            now,
+          );
           return m.id;
         });
         announce({ kind: 'queue', queue: input.queue });

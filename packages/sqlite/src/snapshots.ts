@@ -28,8 +28,9 @@ export function sqliteSnapshots(ctx: SqliteContext): SnapshotStore {
     async load(streamId, options) {
       ctx.check('snapshots.load');
       const o = validateSnapshotLoad(streamId, options);
-      const row = await ctx.read({ operation: 'snapshots.load', streamId: o.streamId }, () =>
-        S.get(SQL.load).get(o.streamId, o.maxVersion) as { version: number; state: string; schema_version: number; created_at: number } | undefined,
+      const row = await ctx.read(
+        { operation: 'snapshots.load', streamId: o.streamId },
+        () => S.get(SQL.load).get(o.streamId, o.maxVersion) as { version: number; state: string; schema_version: number; created_at: number } | undefined,
       );
       if (row === undefined) return null;
       return {

@@ -6,14 +6,14 @@ import {
   ConnectionError,
   ConnectionHealth,
   defineCapabilities,
+  describeSubject,
   type ErrorSubject,
   Mutex,
-  describeSubject,
-  safeLogger,
   StoreClosedError,
   type StoreTransaction,
   type StrataLogger,
   type StrataStore,
+  safeLogger,
   TransactionScope,
   ValidationError,
   validateInteger,
@@ -109,7 +109,10 @@ export interface SqliteStore extends StrataStore<AnySqliteDatabase> {
  * ```
  * @throws `VALIDATION` on bad options; `CONNECTION` when the file cannot be opened
  */
-export async function createSqliteStore(connection: string | BetterSqlite3.Database | AnySqliteDatabase = ':memory:', options: SqliteStoreOptions = {}): Promise<SqliteStore> {
+export async function createSqliteStore(
+  connection: string | BetterSqlite3.Database | AnySqliteDatabase = ':memory:',
+  options: SqliteStoreOptions = {},
+): Promise<SqliteStore> {
   const settings: SqliteSettings = {
     readPageSize: validateInteger(options.readPageSize ?? 500, 'options.readPageSize', 1, 100_000),
     snapshotsToKeep: validateInteger(options.snapshotsToKeep ?? 3, 'options.snapshotsToKeep', 1, 1000),
@@ -232,8 +235,7 @@ function sqliteStore(
       if (!isOpen()) throw new StoreClosedError(operation, what);
     };
     // The store's own calls are refused inside its transaction's callback: they would wait for it for ever.
-    const guard = <T>(operation: string, fn: () => T): Promise<T> =>
-      locked ? Promise.resolve().then(fn) : scope.admit(operation, () => mutex.run(fn));
+    const guard = <T>(operation: string, fn: () => T): Promise<T> => (locked ? Promise.resolve().then(fn) : scope.admit(operation, () => mutex.run(fn)));
     return {
       settings,
       sql: statements,
@@ -268,7 +270,12 @@ function sqliteStore(
     };
   };
 
-  const root = context(() => !closed, 'store', false, (n) => emitter.emit(n));
+  const root = context(
+    () => !closed,
+    'store',
+    false,
+    (n) => emitter.emit(n),
+  );
   const wakeUps = crossProcessWakeUps(client, emitter, mutex, pollMs, () => closed, logger);
   const capabilities: Readonly<Capabilities> = defineCapabilities({
     transactions: true,
@@ -288,55 +295,71 @@ function sqliteStore(
 
     transaction<T>(fn: (tx: StoreTransaction<AnySqliteDatabase>) => Promise<T>): Promise<T> {
       if (closed) return Promise.reject(new StoreClosedError('transaction'));
-      return scope.admit('transaction', () => mutex.run(async () => {
-        if (closed) throw new StoreClosedError('transaction');
-        const subject = { operation: 'transaction' };
-        try {
-          client.exec('BEGIN IMMEDIATE');
-        } catch (error) {
-          throw fail(error, subject);
-        }
-        const notices: ChangeNotice[] = [];
-        let active = true;
-        try {
-          const result = await scope.run(() => fn(contracts(context(() => active, 'transaction', true, (n) => notices.push(n)), db)));
-          active = false;
+      return scope.admit('transaction', () =>
+        mutex.run(async () => {
+          if (closed) throw new StoreClosedError('transaction');
+          const subject = { operation: 'transaction' };
           try {
-            checkFile(subject);
+            client.exec('BEGIN IMMEDIATE');
           } catch (error) {
             throw fail(error, subject);
           }
+          const notices: ChangeNotice[] = [];
+          let active = true;
           try {
-            client.exec('COMMIT');
-          } catch (error) {
-            throw fail(error, subject, true);
+            const result = await scope.run(() =>
+              fn(
+                contracts(
+                  context(
+                    () => active,
+                    'transaction',
+                    true,
+                    (n) => notices.push(n),
+                  ),
+                  db,
+                ),
+              ),
+            );
+            active = false;
+            try {
+              checkFile(subject);
+            } catch (error) {
+              throw fail(error, subject);
+            }
+            try {
+              client.exec('COMMIT');
+            } catch (error) {
+              throw fail(error, subject, true);
+            }
+            health.ok();
+            for (const n of notices) emitter.emit(n);
+            return result;
+          } finally {
+            active = false;
+            try {
+              if (client.open && client.inTransaction) client.exec('ROLLBACK');
+            } catch (rollbackError) {
+              // The error already on its way out is the one worth reporting.
+              if (isSqliteConnectionLoss(rollbackError)) health.lost('transaction');
+            }
           }
-          health.ok();
-          for (const n of notices) emitter.emit(n);
-          return result;
-        } finally {
-          active = false;
-          try {
-            if (client.open && client.inTransaction) client.exec('ROLLBACK');
-          } catch (rollbackError) {
-            // The error already on its way out is the one worth reporting.
-            if (isSqliteConnectionLoss(rollbackError)) health.lost('transaction');
-          }
-        }
-      }));
+        }),
+      );
     },
 
     rowCounts() {
-      return scope.admit('rowCounts', () => mutex.run(() => {
-        const count = (table: string) => (client.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
-        return {
-          events: count('strata_events'),
-          streams: count('strata_streams'),
-          messages: count('strata_queue_messages'),
-          snapshots: count('strata_snapshots'),
-          checkpoints: count('strata_checkpoints'),
-        };
-      }));
+      return scope.admit('rowCounts', () =>
+        mutex.run(() => {
+          const count = (table: string) => (client.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+          return {
+            events: count('strata_events'),
+            streams: count('strata_streams'),
+            messages: count('strata_queue_messages'),
+            snapshots: count('strata_snapshots'),
+            checkpoints: count('strata_checkpoints'),
+          };
+        }),
+      );
     },
 
     async close() {
@@ -382,7 +405,10 @@ function crossProcessWakeUps(
     const row = client.prepare('SELECT CAST(position AS TEXT) AS p, stream_id AS s, type FROM strata_events ORDER BY position DESC LIMIT 1').get() as
       | { p: string; s: string; type: string }
       | undefined;
-    const queues = client.prepare('SELECT queue, max(seq) AS m FROM strata_queue_messages WHERE seq > ? GROUP BY queue').all(seq) as { queue: string; m: number }[];
+    const queues = client.prepare('SELECT queue, max(seq) AS m FROM strata_queue_messages WHERE seq > ? GROUP BY queue').all(seq) as {
+      queue: string;
+      m: number;
+    }[];
     return { row, queues };
   };
   const poll = () =>

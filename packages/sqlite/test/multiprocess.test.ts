@@ -83,7 +83,10 @@ describe('several processes on one SQLite file', () => {
     const file = freshFile();
     const store = await createSqliteStore(file);
     const total = 2000;
-    await store.queue.send('work', Array.from({ length: total }, (_, i) => ({ body: i })));
+    await store.queue.send(
+      'work',
+      Array.from({ length: total }, (_, i) => ({ body: i })),
+    );
     // Both start receiving at the same instant, whatever their start-up times.
     const startAt = String(Date.now() + 3000);
     const workers = [start('receive', file, startAt), start('receive', file, startAt)];

@@ -1,4 +1,4 @@
-import { subscribe, type StoredEventOf } from '@strata/core';
+import { type StoredEventOf, subscribe } from '@strata/core';
 import { eq, sql } from 'drizzle-orm';
 import { integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import { describe, expect, it, onTestFinished } from 'vitest';

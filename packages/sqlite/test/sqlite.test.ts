@@ -26,7 +26,10 @@ describe('createSqliteStore', () => {
     const store = await createSqliteStore();
     const big = 2n ** 62n;
     store.client.prepare("INSERT INTO sqlite_sequence (name, seq) VALUES ('strata_events', ?)").run(big);
-    const r = await store.events.append('s', [{ type: 'A', data: {} }, { type: 'B', data: {} }]);
+    const r = await store.events.append('s', [
+      { type: 'A', data: {} },
+      { type: 'B', data: {} },
+    ]);
     expect(r.firstPosition).toBe(big + 1n);
     expect(r.lastPosition).toBe(big + 2n);
     const all: bigint[] = [];

@@ -1,4 +1,4 @@
-import { createServer, type Server, type Socket, connect } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import pg from 'pg';
 
 /** A TCP proxy between clients and a PostgreSQL server that a test can use to break connections. */

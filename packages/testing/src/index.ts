@@ -7,5 +7,5 @@
  */
 export { type ChaosProxy, type LogLine, recordingLogger, sleep, startChaosProxy, terminateBackends, waitFor } from './chaos.js';
 export { createTestDatabase, type TestDatabase, withDatabase } from './database.js';
-export { type StartPostgresOptions, startPostgres, type TestServer } from './server.js';
 export type {} from './provided.js';
+export { type StartPostgresOptions, startPostgres, type TestServer } from './server.js';

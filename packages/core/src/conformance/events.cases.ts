@@ -54,7 +54,10 @@ export const eventCases = defineCases('events', {
       await store.events.append('s', evts(2));
       await store.events.append('s', evts(3));
       const read = await collect(store.events.readStream('s'));
-      assert.deepEqual(read.map((e) => e.version), [1, 2, 3, 4, 5]);
+      assert.deepEqual(
+        read.map((e) => e.version),
+        [1, 2, 3, 4, 5],
+      );
     },
   },
   'append.positions-increase-across-streams': {
@@ -87,7 +90,10 @@ export const eventCases = defineCases('events', {
     async run({ store }) {
       await store.events.append('s', [evt(), evt('Tested', {}, { schemaVersion: 4 })]);
       const read = await collect(store.events.readStream('s'));
-      assert.deepEqual(read.map((e) => e.schemaVersion), [1, 4]);
+      assert.deepEqual(
+        read.map((e) => e.schemaVersion),
+        [1, 4],
+      );
     },
   },
   'append.metadata-defaults-to-empty-object': {
@@ -101,7 +107,10 @@ export const eventCases = defineCases('events', {
     async run({ store }) {
       await store.events.append('s', [evt('Rich', RICH_DATA), evt('Str', 'just a string'), evt('Num', 12.5), evt('Null', null), evt('Arr', [1, 2])]);
       const read = await collect(store.events.readStream('s'));
-      assert.deepEqual(read.map((e) => e.data), [RICH_DATA, 'just a string', 12.5, null, [1, 2]]);
+      assert.deepEqual(
+        read.map((e) => e.data),
+        [RICH_DATA, 'just a string', 12.5, null, [1, 2]],
+      );
     },
   },
   'append.round-trips-metadata': {
@@ -252,7 +261,10 @@ export const eventCases = defineCases('events', {
     async run({ store }) {
       await Promise.all(Array.from({ length: 20 }, (_, i) => store.events.append('s', evts(2, 'T', i * 2))));
       const read = await collect(store.events.readStream('s'));
-      assert.deepEqual(read.map((e) => e.version), Array.from({ length: 40 }, (_, i) => i + 1));
+      assert.deepEqual(
+        read.map((e) => e.version),
+        Array.from({ length: 40 }, (_, i) => i + 1),
+      );
       const all = await collect(store.events.readAll());
       assert.equal(new Set(all.map((e) => e.position)).size, 40);
     },
@@ -344,7 +356,15 @@ export const eventCases = defineCases('events', {
   },
   'append.stream-id-round-trips-exactly': {
     async run({ store }) {
-      const ids = [`'); drop table events; --`, `"quoted" and 'single'`, 'emoji 🎉🚀 and 日本語', 'x'.repeat(255), `${'é'.repeat(200)}🎉`, ' leading space', 'back\\slash%_'];
+      const ids = [
+        `'); drop table events; --`,
+        `"quoted" and 'single'`,
+        'emoji 🎉🚀 and 日本語',
+        'x'.repeat(255),
+        `${'é'.repeat(200)}🎉`,
+        ' leading space',
+        'back\\slash%_',
+      ];
       for (const id of ids) await store.events.append(id, [evt('A', { id })]);
       for (const id of ids) {
         const read = await collect(store.events.readStream(id));
@@ -353,7 +373,10 @@ export const eventCases = defineCases('events', {
         assert.equal((await store.events.streamInfo(id))?.streamId, id);
       }
       const all = await collect(store.events.readAll());
-      assert.deepEqual(all.map((e) => e.streamId), ids);
+      assert.deepEqual(
+        all.map((e) => e.streamId),
+        ids,
+      );
     },
   },
   'append.large-batch': {
@@ -362,7 +385,10 @@ export const eventCases = defineCases('events', {
       assert.equal(r.version, 2000);
       const read = await collect(store.events.readStream('s'));
       assert.equal(read.length, 2000);
-      assert.deepEqual(read.map((e) => (e.data as { n: number }).n), Array.from({ length: 2000 }, (_, i) => i));
+      assert.deepEqual(
+        read.map((e) => (e.data as { n: number }).n),
+        Array.from({ length: 2000 }, (_, i) => i),
+      );
     },
   },
 
@@ -385,42 +411,66 @@ export const eventCases = defineCases('events', {
   'read-stream.forward-order': {
     async run({ store }) {
       await store.events.append('s', evts(5));
-      assert.deepEqual((await collect(store.events.readStream('s'))).map((e) => e.version), [1, 2, 3, 4, 5]);
+      assert.deepEqual(
+        (await collect(store.events.readStream('s'))).map((e) => e.version),
+        [1, 2, 3, 4, 5],
+      );
     },
   },
   'read-stream.backward-order': {
     async run({ store }) {
       await store.events.append('s', evts(5));
       const read = await collect(store.events.readStream('s', { direction: 'backward' }));
-      assert.deepEqual(read.map((e) => e.version), [5, 4, 3, 2, 1]);
+      assert.deepEqual(
+        read.map((e) => e.version),
+        [5, 4, 3, 2, 1],
+      );
     },
   },
   'read-stream.from-version': {
     async run({ store }) {
       await store.events.append('s', evts(5));
-      assert.deepEqual((await collect(store.events.readStream('s', { fromVersion: 3 }))).map((e) => e.version), [3, 4, 5]);
+      assert.deepEqual(
+        (await collect(store.events.readStream('s', { fromVersion: 3 }))).map((e) => e.version),
+        [3, 4, 5],
+      );
     },
   },
   'read-stream.to-version': {
     async run({ store }) {
       await store.events.append('s', evts(5));
-      assert.deepEqual((await collect(store.events.readStream('s', { toVersion: 2 }))).map((e) => e.version), [1, 2]);
+      assert.deepEqual(
+        (await collect(store.events.readStream('s', { toVersion: 2 }))).map((e) => e.version),
+        [1, 2],
+      );
     },
   },
   'read-stream.range': {
     async run({ store }) {
       await store.events.append('s', evts(9));
       const fwd = await collect(store.events.readStream('s', { fromVersion: 3, toVersion: 6 }));
-      assert.deepEqual(fwd.map((e) => e.version), [3, 4, 5, 6]);
+      assert.deepEqual(
+        fwd.map((e) => e.version),
+        [3, 4, 5, 6],
+      );
       const back = await collect(store.events.readStream('s', { fromVersion: 3, toVersion: 6, direction: 'backward' }));
-      assert.deepEqual(back.map((e) => e.version), [6, 5, 4, 3]);
+      assert.deepEqual(
+        back.map((e) => e.version),
+        [6, 5, 4, 3],
+      );
     },
   },
   'read-stream.limit': {
     async run({ store }) {
       await store.events.append('s', evts(9));
-      assert.deepEqual((await collect(store.events.readStream('s', { limit: 4 }))).map((e) => e.version), [1, 2, 3, 4]);
-      assert.deepEqual((await collect(store.events.readStream('s', { fromVersion: 8, limit: 4 }))).map((e) => e.version), [8, 9]);
+      assert.deepEqual(
+        (await collect(store.events.readStream('s', { limit: 4 }))).map((e) => e.version),
+        [1, 2, 3, 4],
+      );
+      assert.deepEqual(
+        (await collect(store.events.readStream('s', { fromVersion: 8, limit: 4 }))).map((e) => e.version),
+        [8, 9],
+      );
     },
   },
   'read-stream.backward-limit-reads-latest': {
@@ -429,7 +479,10 @@ export const eventCases = defineCases('events', {
       const [last] = await collect(store.events.readStream('s', { direction: 'backward', limit: 1 }));
       assert.equal(last?.version, 30);
       const some = await collect(store.events.readStream('s', { direction: 'backward', limit: 3, toVersion: 20 }));
-      assert.deepEqual(some.map((e) => e.version), [20, 19, 18]);
+      assert.deepEqual(
+        some.map((e) => e.version),
+        [20, 19, 18],
+      );
     },
   },
   'read-stream.empty-ranges': {
@@ -454,9 +507,15 @@ export const eventCases = defineCases('events', {
       }
       assert.ok(later && later.recordedAt > second.recordedAt, 'the store clock advanced');
       const asOf = await collect(store.events.readStream('s', { asOf: second.recordedAt }));
-      assert.deepEqual(asOf.map((e) => e.version), [1, 2]);
+      assert.deepEqual(
+        asOf.map((e) => e.version),
+        [1, 2],
+      );
       const backward = await collect(store.events.readStream('s', { asOf: second.recordedAt, direction: 'backward' }));
-      assert.deepEqual(backward.map((e) => e.version), [2, 1]);
+      assert.deepEqual(
+        backward.map((e) => e.version),
+        [2, 1],
+      );
       const all = await collect(store.events.readStream('s', { asOf: new Date(Date.now() + 3_600_000) }));
       assert.equal(all.length, later.version);
     },
@@ -474,9 +533,17 @@ export const eventCases = defineCases('events', {
       for (const n of [p - 1, p, p + 1, 2 * p, 2 * p + 1]) {
         await store.events.append(`s-${n}`, evts(n));
         const fwd = await collect(store.events.readStream(`s-${n}`));
-        assert.deepEqual(fwd.map((e) => e.version), Array.from({ length: n }, (_, i) => i + 1), `forward over ${n}`);
+        assert.deepEqual(
+          fwd.map((e) => e.version),
+          Array.from({ length: n }, (_, i) => i + 1),
+          `forward over ${n}`,
+        );
         const back = await collect(store.events.readStream(`s-${n}`, { direction: 'backward' }));
-        assert.deepEqual(back.map((e) => e.version), Array.from({ length: n }, (_, i) => n - i), `backward over ${n}`);
+        assert.deepEqual(
+          back.map((e) => e.version),
+          Array.from({ length: n }, (_, i) => n - i),
+          `backward over ${n}`,
+        );
         const lim = await collect(store.events.readStream(`s-${n}`, { limit: p + 1 }));
         assert.equal(lim.length, Math.min(n, p + 1));
       }
@@ -550,7 +617,10 @@ export const eventCases = defineCases('events', {
       await store.events.append('b', evts(2));
       await store.events.append('a', evts(1));
       const all = await collect(store.events.readAll());
-      assert.deepEqual(all.map((e) => `${e.streamId}#${e.version}`), ['a#1', 'a#2', 'b#1', 'b#2', 'a#3']);
+      assert.deepEqual(
+        all.map((e) => `${e.streamId}#${e.version}`),
+        ['a#1', 'a#2', 'b#1', 'b#2', 'a#3'],
+      );
       const p = positions(all);
       for (let i = 1; i < p.length; i++) assert.ok((p[i] as bigint) > (p[i - 1] as bigint));
     },
@@ -576,7 +646,10 @@ export const eventCases = defineCases('events', {
     async run({ store }) {
       await store.events.append('a', [evt('X'), evt('Y'), evt('Z'), evt('X')]);
       const read = await collect(store.events.readAll({ types: ['X', 'Z'] }));
-      assert.deepEqual(read.map((e) => e.type), ['X', 'Z', 'X']);
+      assert.deepEqual(
+        read.map((e) => e.type),
+        ['X', 'Z', 'X'],
+      );
     },
   },
   'read-all.filter-stream-id': {
@@ -585,7 +658,10 @@ export const eventCases = defineCases('events', {
       await store.events.append('ab', evts(2));
       await store.events.append('a', evts(1));
       const read = await collect(store.events.readAll({ streamId: 'a' }));
-      assert.deepEqual(read.map((e) => e.version), [1, 2, 3]);
+      assert.deepEqual(
+        read.map((e) => e.version),
+        [1, 2, 3],
+      );
     },
   },
   'read-all.filter-stream-prefix': {
@@ -595,16 +671,31 @@ export const eventCases = defineCases('events', {
       await store.events.append('order-2', evts(1));
       await store.events.append('Order-3', evts(1));
       const read = await collect(store.events.readAll({ streamPrefix: 'order-' }));
-      assert.deepEqual(read.map((e) => e.streamId), ['order-1', 'order-2']);
+      assert.deepEqual(
+        read.map((e) => e.streamId),
+        ['order-1', 'order-2'],
+      );
     },
   },
   'read-all.stream-prefix-is-literal': {
     async run({ store }) {
       for (const id of ['a%b-1', 'aXb-2', 'a_c-1', 'abc-2', 'a\\d', 'a\\\\d', "o'k-1"]) await store.events.append(id, evts(1));
-      assert.deepEqual((await collect(store.events.readAll({ streamPrefix: 'a%' }))).map((e) => e.streamId), ['a%b-1']);
-      assert.deepEqual((await collect(store.events.readAll({ streamPrefix: 'a_' }))).map((e) => e.streamId), ['a_c-1']);
-      assert.deepEqual((await collect(store.events.readAll({ streamPrefix: 'a\\' }))).map((e) => e.streamId), ['a\\d', 'a\\\\d']);
-      assert.deepEqual((await collect(store.events.readAll({ streamPrefix: "o'" }))).map((e) => e.streamId), ["o'k-1"]);
+      assert.deepEqual(
+        (await collect(store.events.readAll({ streamPrefix: 'a%' }))).map((e) => e.streamId),
+        ['a%b-1'],
+      );
+      assert.deepEqual(
+        (await collect(store.events.readAll({ streamPrefix: 'a_' }))).map((e) => e.streamId),
+        ['a_c-1'],
+      );
+      assert.deepEqual(
+        (await collect(store.events.readAll({ streamPrefix: 'a\\' }))).map((e) => e.streamId),
+        ['a\\d', 'a\\\\d'],
+      );
+      assert.deepEqual(
+        (await collect(store.events.readAll({ streamPrefix: "o'" }))).map((e) => e.streamId),
+        ["o'k-1"],
+      );
     },
   },
   'read-all.filter-correlation-id': {
@@ -612,7 +703,10 @@ export const eventCases = defineCases('events', {
       await store.events.append('a', [evt('A', {}, { metadata: { correlationId: 'c1' } }), evt('B'), evt('C', {}, { metadata: { correlationId: 'c2' } })]);
       await store.events.append('b', [evt('D', {}, { metadata: { correlationId: 'c1', userId: 'u' } })]);
       const read = await collect(store.events.readAll({ correlationId: 'c1' }));
-      assert.deepEqual(read.map((e) => e.type), ['A', 'D']);
+      assert.deepEqual(
+        read.map((e) => e.type),
+        ['A', 'D'],
+      );
     },
   },
   'read-all.filters-combine': {
@@ -621,7 +715,10 @@ export const eventCases = defineCases('events', {
       await store.events.append('order-2', [evt('Placed', {}, { metadata: { correlationId: 'other' } })]);
       await store.events.append('cart-1', [evt('Placed', {}, { metadata: { correlationId: 'k' } })]);
       const read = await collect(store.events.readAll({ streamPrefix: 'order-', types: ['Placed'], correlationId: 'k' }));
-      assert.deepEqual(read.map((e) => `${e.streamId}:${e.type}`), ['order-1:Placed']);
+      assert.deepEqual(
+        read.map((e) => `${e.streamId}:${e.type}`),
+        ['order-1:Placed'],
+      );
     },
   },
   'read-all.paging-boundaries': {
@@ -646,7 +743,10 @@ export const eventCases = defineCases('events', {
         await store.events.append('signal', [evt('Signal', { i })]);
       }
       const read = await collect(store.events.readAll({ types: ['Signal'] }));
-      assert.deepEqual(read.map((e) => (e.data as { i: number }).i), [0, 1, 2, 3, 4]);
+      assert.deepEqual(
+        read.map((e) => (e.data as { i: number }).i),
+        [0, 1, 2, 3, 4],
+      );
       const limited = await collect(store.events.readAll({ types: ['Signal'], limit: 2 }));
       assert.equal(limited.length, 2);
     },

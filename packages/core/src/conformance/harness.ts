@@ -68,8 +68,10 @@ export async function runCase(testCase: ConformanceCase, options: ConformanceOpt
     throw error;
   } finally {
     if (store !== undefined) {
-      const teardown = within(Promise.resolve().then(() => teardownOf(options)(store as StrataStore)), TEARDOWN_TIMEOUT_MS, () =>
-        `the teardown after conformance case ${testCase.id} did not settle within ${TEARDOWN_TIMEOUT_MS} ms`,
+      const teardown = within(
+        Promise.resolve().then(() => teardownOf(options)(store as StrataStore)),
+        TEARDOWN_TIMEOUT_MS,
+        () => `the teardown after conformance case ${testCase.id} did not settle within ${TEARDOWN_TIMEOUT_MS} ms`,
       );
       // The case's own failure wins over a failing teardown.
       if (failed) await teardown.catch(() => undefined);
@@ -91,9 +93,17 @@ export interface CaseOutcome {
 /** The capabilities of the adapter under test, from a store made (and torn down) for the purpose. */
 export async function capabilitiesOf(options: ConformanceOptions): Promise<StrataStore['capabilities']> {
   const bound = options.timeoutMs ?? DEFAULT_CASE_TIMEOUT_MS;
-  const probe = await within(Promise.resolve(options.factory(settingsOf(options))), bound, () => `the conformance factory of ${options.name} did not return a store within ${bound} ms`);
+  const probe = await within(
+    Promise.resolve(options.factory(settingsOf(options))),
+    bound,
+    () => `the conformance factory of ${options.name} did not return a store within ${bound} ms`,
+  );
   const caps = probe.capabilities;
-  await within(Promise.resolve().then(() => teardownOf(options)(probe)), TEARDOWN_TIMEOUT_MS, () => `the teardown of ${options.name}'s first store did not settle within ${TEARDOWN_TIMEOUT_MS} ms`);
+  await within(
+    Promise.resolve().then(() => teardownOf(options)(probe)),
+    TEARDOWN_TIMEOUT_MS,
+    () => `the teardown of ${options.name}'s first store did not settle within ${TEARDOWN_TIMEOUT_MS} ms`,
+  );
   return caps;
 }
 
@@ -121,10 +131,7 @@ export function explainFailure(error: unknown, settingsProblems: readonly string
  * @param options - the adapter under test
  * @param filter - which cases to run (all that apply by default)
  */
-export async function checkConformance(
-  options: ConformanceOptions,
-  filter: (testCase: ConformanceCase) => boolean = () => true,
-): Promise<CaseOutcome[]> {
+export async function checkConformance(options: ConformanceOptions, filter: (testCase: ConformanceCase) => boolean = () => true): Promise<CaseOutcome[]> {
   const caps = await capabilitiesOf(options);
   const selected = conformanceCases.filter((c) => filter(c) && (c.requires === undefined || c.requires(caps)));
   const ordered = [...selected.filter(isSettingsCase), ...selected.filter((c) => !isSettingsCase(c))];

@@ -20,7 +20,7 @@
  */
 import { describe, it } from 'vitest';
 import { conformanceCases } from './cases.js';
-import { caseTimeoutOf, capabilitiesOf, explainFailure, runCase, TEARDOWN_TIMEOUT_MS } from './harness.js';
+import { capabilitiesOf, caseTimeoutOf, explainFailure, runCase, TEARDOWN_TIMEOUT_MS } from './harness.js';
 import { describeSettingsFailure, isSettingsCase } from './settings.cases.js';
 import type { ConformanceArea, ConformanceCase, ConformanceOptions } from './types.js';
 
@@ -66,16 +66,7 @@ function register(options: ConformanceOptions, areas: readonly ConformanceArea[]
   });
 }
 
-const ALL_AREAS: readonly ConformanceArea[] = [
-  'events',
-  'snapshots',
-  'queue',
-  'checkpoints',
-  'transactions',
-  'subscriptions',
-  'validation',
-  'lifecycle',
-];
+const ALL_AREAS: readonly ConformanceArea[] = ['events', 'snapshots', 'queue', 'checkpoints', 'transactions', 'subscriptions', 'validation', 'lifecycle'];
 
 /** Registers every applicable case as a vitest test, grouped by area. */
 export function runConformance(options: ConformanceOptions): void {

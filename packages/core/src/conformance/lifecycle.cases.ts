@@ -96,7 +96,11 @@ export const lifecycleCases = defineCases('lifecycle', {
       const events = notices.filter((n) => n.kind === 'events');
       assert.equal(events.length, 1, 'one notice per append, none after unsubscribing');
       assert.deepEqual(events[0], { kind: 'events', streamId: 's', type: 'B', position: r.lastPosition });
-      if (caps.queue) assert.deepEqual(notices.filter((n) => n.kind === 'queue'), [{ kind: 'queue', queue: 'q' }]);
+      if (caps.queue)
+        assert.deepEqual(
+          notices.filter((n) => n.kind === 'queue'),
+          [{ kind: 'queue', queue: 'q' }],
+        );
     },
   },
   'wake-ups.only-after-commit': {
@@ -117,7 +121,10 @@ export const lifecycleCases = defineCases('lifecycle', {
       });
       for (let i = 0; i < 100 && notices.length === 0; i++) await sleep(5);
       stop();
-      assert.deepEqual(notices.map((n) => (n.kind === 'events' ? n.streamId : n.kind)), ['s']);
+      assert.deepEqual(
+        notices.map((n) => (n.kind === 'events' ? n.streamId : n.kind)),
+        ['s'],
+      );
     },
   },
 });

@@ -1,6 +1,6 @@
+import { consume } from '../queue/consume.js';
 import type { Delivery } from '../queue/types.js';
 import { DEAD_LETTER_REASONS } from '../validation.js';
-import { consume } from '../queue/consume.js';
 import { assert, defineCases, eventually, fingerprint, rejects, sleep } from './helpers.js';
 
 const on = { requires: (c: { queue: boolean }) => c.queue };
@@ -23,7 +23,10 @@ export const queueCases = defineCases('queue', {
       const ids = await store.queue.send('q', [{ body: 1 }, { body: 2 }, { body: 3 }]);
       assert.equal(new Set(ids).size, 3);
       const ds = await store.queue.receive('q', { max: 3 });
-      assert.deepEqual(ds.map((d) => d.id), ids);
+      assert.deepEqual(
+        ds.map((d) => d.id),
+        ids,
+      );
       assert.deepEqual(bodies(ds), [1, 2, 3]);
     },
   },
@@ -73,7 +76,10 @@ export const queueCases = defineCases('queue', {
   'receive.respects-max': {
     ...on,
     async run({ store }) {
-      await store.queue.send('q', Array.from({ length: 10 }, (_, i) => ({ body: i })));
+      await store.queue.send(
+        'q',
+        Array.from({ length: 10 }, (_, i) => ({ body: i })),
+      );
       assert.equal((await store.queue.receive('q', { max: 4 })).length, 4);
       assert.equal((await store.queue.receive('q', { max: 100 })).length, 6);
     },
@@ -217,7 +223,10 @@ export const queueCases = defineCases('queue', {
   'ack-many.acks-every-owned-message': {
     ...on,
     async run({ store }) {
-      await store.queue.send('q', Array.from({ length: 5 }, (_, i) => ({ body: i })));
+      await store.queue.send(
+        'q',
+        Array.from({ length: 5 }, (_, i) => ({ body: i })),
+      );
       const ds = await store.queue.receive('q', { max: 5 });
       assert.deepEqual(await store.queue.ackMany(ds.map((d) => d.receipt)), { acked: 5, stale: [] });
       const s = await store.queue.stats('q');
@@ -353,7 +362,10 @@ export const queueCases = defineCases('queue', {
       assert.equal(once?.maxAttempts, 1);
       await store.queue.nack(once?.receipt ?? '');
       await store.queue.nack(other?.receipt ?? '');
-      assert.deepEqual((await store.queue.deadLetters('q')).map((d) => d.body), ['once']);
+      assert.deepEqual(
+        (await store.queue.deadLetters('q')).map((d) => d.body),
+        ['once'],
+      );
       assert.deepEqual(bodies(await store.queue.receive('q', { max: 5 })), ['default']);
     },
   },
@@ -362,7 +374,10 @@ export const queueCases = defineCases('queue', {
     async run({ store }) {
       await store.queue.send('q', [{ body: 'a' }, { body: 'b', maxAttempts: 4 }], { maxAttempts: 2 });
       const ds = await store.queue.receive('q', { max: 2 });
-      assert.deepEqual(ds.map((d) => d.maxAttempts), [2, 4]);
+      assert.deepEqual(
+        ds.map((d) => d.maxAttempts),
+        [2, 4],
+      );
     },
   },
   'dead-letters.oldest-first-with-limit': {
@@ -373,9 +388,15 @@ export const queueCases = defineCases('queue', {
         const [d] = await store.queue.receive('q');
         await store.queue.nack(d?.receipt ?? '', { deadLetter: true });
       }
-      assert.deepEqual((await store.queue.deadLetters('q')).map((d) => d.body), [1, 2, 3]);
+      assert.deepEqual(
+        (await store.queue.deadLetters('q')).map((d) => d.body),
+        [1, 2, 3],
+      );
       assert.equal((await store.queue.deadLetters('q'))[0]?.reason, DEAD_LETTER_REASONS.nackedToDeadLetter);
-      assert.deepEqual((await store.queue.deadLetters('q', { limit: 2 })).map((d) => d.body), [1, 2]);
+      assert.deepEqual(
+        (await store.queue.deadLetters('q', { limit: 2 })).map((d) => d.body),
+        [1, 2],
+      );
       assert.deepEqual(await store.queue.deadLetters('other'), []);
     },
   },
@@ -388,7 +409,11 @@ export const queueCases = defineCases('queue', {
       assert.deepEqual(await store.queue.deadLetters('q'), []);
       const again = await store.queue.receive('q', { max: 2 });
       assert.deepEqual(bodies(again), [1, 2]);
-      assert.deepEqual(again.map((d) => d.attempt), [1, 1], 'attempts start over');
+      assert.deepEqual(
+        again.map((d) => d.attempt),
+        [1, 1],
+        'attempts start over',
+      );
     },
   },
   'redrive.selected-ids': {
@@ -397,7 +422,10 @@ export const queueCases = defineCases('queue', {
       const ids = await store.queue.send('q', [{ body: 1 }, { body: 2 }, { body: 3 }]);
       for (const d of await store.queue.receive('q', { max: 3 })) await store.queue.nack(d.receipt, { deadLetter: true });
       assert.equal(await store.queue.redrive('q', [ids[1] ?? '', 'unknown-id']), 1);
-      assert.deepEqual((await store.queue.deadLetters('q')).map((d) => d.body), [1, 3]);
+      assert.deepEqual(
+        (await store.queue.deadLetters('q')).map((d) => d.body),
+        [1, 3],
+      );
       assert.deepEqual(bodies(await store.queue.receive('q', { max: 5 })), [2]);
     },
   },
@@ -538,7 +566,10 @@ export const queueCases = defineCases('queue', {
     timeoutMs: 60_000,
     async run({ store }) {
       const total = 200;
-      await store.queue.send('q', Array.from({ length: total }, (_, i) => ({ body: i })));
+      await store.queue.send(
+        'q',
+        Array.from({ length: total }, (_, i) => ({ body: i })),
+      );
       const got: number[] = [];
       await Promise.all(
         Array.from({ length: 8 }, async () => {
@@ -702,4 +733,3 @@ export const queueCases = defineCases('queue', {
     },
   },
 });
-

@@ -10,7 +10,10 @@ export const snapshotCases = defineCases('snapshots', {
       await store.snapshots.save('s', { version: 3, state, schemaVersion: 2 });
       const snap = await store.snapshots.load('s');
       assert.ok(snap);
-      assert.deepEqual({ streamId: snap.streamId, version: snap.version, state: snap.state, schemaVersion: snap.schemaVersion }, { streamId: 's', version: 3, state, schemaVersion: 2 });
+      assert.deepEqual(
+        { streamId: snap.streamId, version: snap.version, state: snap.state, schemaVersion: snap.schemaVersion },
+        { streamId: 's', version: 3, state, schemaVersion: 2 },
+      );
       assert.ok(snap.createdAt instanceof Date && !Number.isNaN(snap.createdAt.getTime()));
     },
   },

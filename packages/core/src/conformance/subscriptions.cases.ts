@@ -84,7 +84,10 @@ export const subscriptionCases = defineCases('subscriptions', {
       await eventually(() => got.length === 3, WAIT, '3 events');
       await sleep(30);
       await sub.stop();
-      assert.deepEqual(got.map((e) => e.type), ['X', 'Z', 'Z']);
+      assert.deepEqual(
+        got.map((e) => e.type),
+        ['X', 'Z', 'Z'],
+      );
     },
   },
   'no-gaps-under-concurrent-appends': {
@@ -100,7 +103,11 @@ export const subscriptionCases = defineCases('subscriptions', {
       await sleep(30);
       await sub.stop();
       const all = await collect(store.events.readAll());
-      assert.deepEqual(got.map((e) => e.position), all.map((e) => e.position), 'every event once, in position order');
+      assert.deepEqual(
+        got.map((e) => e.position),
+        all.map((e) => e.position),
+        'every event once, in position order',
+      );
     },
   },
   'consumer.checkpoint-advances': {
@@ -213,7 +220,11 @@ export const subscriptionCases = defineCases('subscriptions', {
       await sleep(50);
       await sub.stop();
       const projected = await collect(store.events.readStream('projection'));
-      assert.deepEqual(projected.map((e) => (e.data as { from: number }).from), [1, 2, 3, 4, 5], 'the failed attempt left no write');
+      assert.deepEqual(
+        projected.map((e) => (e.data as { from: number }).from),
+        [1, 2, 3, 4, 5],
+        'the failed attempt left no write',
+      );
     },
   },
   'consumer.one-transaction-per-batch': {
@@ -268,7 +279,11 @@ export const subscriptionCases = defineCases('subscriptions', {
       await sleep(50);
       await sub.stop();
       const projected = await collect(store.events.readStream('projection'));
-      assert.deepEqual(projected.map((e) => (e.data as { from: number }).from), [1, 2, 3, 5, 6], 'each event projected once; the skipped one left no write');
+      assert.deepEqual(
+        projected.map((e) => (e.data as { from: number }).from),
+        [1, 2, 3, 5, 6],
+        'each event projected once; the skipped one left no write',
+      );
       assert.deepEqual(decisions, [4], 'onError is asked about the failing event alone, once');
       const all = await collect(store.events.readAll({ streamId: 'src-1' }));
       assert.equal((await store.checkpoints.get('proj'))?.position, all[5]?.position);

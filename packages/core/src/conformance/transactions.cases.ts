@@ -70,9 +70,14 @@ function storeCalls(ctx: CaseContext): [string, (store: StrataStore) => Promise<
     ['transaction', (s) => s.transaction(async (tx) => tx.events.append('s', evts(1)))],
   ];
   if (ctx.caps.queue) {
-    calls.push(['queue.send', (s) => s.queue.send('q', { body: 1 })], ['queue.receive', (s) => s.queue.receive('q')], ['queue.stats', (s) => s.queue.stats('q')]);
+    calls.push(
+      ['queue.send', (s) => s.queue.send('q', { body: 1 })],
+      ['queue.receive', (s) => s.queue.receive('q')],
+      ['queue.stats', (s) => s.queue.stats('q')],
+    );
   }
-  if (ctx.caps.snapshots) calls.push(['snapshots.save', (s) => s.snapshots.save('s', { version: 1, state: 1 })], ['snapshots.load', (s) => s.snapshots.load('s')]);
+  if (ctx.caps.snapshots)
+    calls.push(['snapshots.save', (s) => s.snapshots.save('s', { version: 1, state: 1 })], ['snapshots.load', (s) => s.snapshots.load('s')]);
   if (ctx.caps.checkpoints) calls.push(['checkpoints.set', (s) => s.checkpoints.set('c', 1n)], ['checkpoints.get', (s) => s.checkpoints.get('c')]);
   return calls;
 }
@@ -84,7 +89,11 @@ export const transactionCases = defineCases('transactions', {
       await ctx.store.transaction((tx) => writeEverything(ctx, tx));
       assert.equal((await ctx.store.events.streamInfo('s'))?.version, 2);
       assert.equal((await collect(ctx.store.events.readAll())).length, 3);
-      if (ctx.caps.queue) assert.deepEqual((await ctx.store.queue.receive('q')).map((d) => d.body), ['outbox']);
+      if (ctx.caps.queue)
+        assert.deepEqual(
+          (await ctx.store.queue.receive('q')).map((d) => d.body),
+          ['outbox'],
+        );
       if (ctx.caps.snapshots) assert.equal((await ctx.store.snapshots.load('s'))?.version, 2);
       if (ctx.caps.checkpoints) assert.equal((await ctx.store.checkpoints.get('c'))?.position, 2n);
     },
@@ -138,13 +147,18 @@ export const transactionCases = defineCases('transactions', {
     ...on,
     async run({ store }) {
       await store.events.append('a', evts(1));
-      await store.transaction(async (tx) => {
-        await tx.events.append('b', evts(2));
-        throw new Error('rolled back');
-      }).catch(() => undefined);
+      await store
+        .transaction(async (tx) => {
+          await tx.events.append('b', evts(2));
+          throw new Error('rolled back');
+        })
+        .catch(() => undefined);
       await store.events.append('c', evts(1));
       const all = await collect(store.events.readAll());
-      assert.deepEqual(all.map((e) => e.streamId), ['a', 'c']);
+      assert.deepEqual(
+        all.map((e) => e.streamId),
+        ['a', 'c'],
+      );
       assert.ok((all[1]?.position ?? 0n) > (all[0]?.position ?? 0n));
     },
   },
@@ -276,7 +290,11 @@ export const transactionCases = defineCases('transactions', {
         store.transaction(async (tx) => {
           await tx.events.append('inside', evts(1));
           for (const [name, call] of calls) {
-            const error: StrataError = await within(ms(2000), rejects(() => call(store), 'VALIDATION'), `store.${name} inside the transaction`);
+            const error: StrataError = await within(
+              ms(2000),
+              rejects(() => call(store), 'VALIDATION'),
+              `store.${name} inside the transaction`,
+            );
             assert.ok(error.message.includes(name), `the message names the method ${name}: ${error.message}`);
             assert.match(error.message, /\btx\b/, `the message says to use tx: ${error.message}`);
           }
@@ -288,7 +306,10 @@ export const transactionCases = defineCases('transactions', {
       // The rejected calls wrote nothing; the transaction's own write committed.
       assert.equal((await store.events.streamInfo('inside'))?.version, 1);
       const after = (await fingerprint(ctx)) as { all: string[] };
-      assert.deepEqual({ ...after, all: after.all.filter((e) => !e.startsWith('inside#')), head: null, raw: null }, { ...(before as object), head: null, raw: null });
+      assert.deepEqual(
+        { ...after, all: after.all.filter((e) => !e.startsWith('inside#')), head: null, raw: null },
+        { ...(before as object), head: null, raw: null },
+      );
       // The store stays usable.
       await store.events.append('s', evts(1));
       await store.transaction((tx) => tx.events.append('s', evts(1)));

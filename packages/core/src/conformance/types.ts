@@ -2,15 +2,7 @@ import type { Capabilities } from '../capabilities.js';
 import type { StrataStore } from '../store.js';
 
 /** The areas of the suite; each has its own runner. */
-export type ConformanceArea =
-  | 'events'
-  | 'snapshots'
-  | 'queue'
-  | 'checkpoints'
-  | 'transactions'
-  | 'subscriptions'
-  | 'validation'
-  | 'lifecycle';
+export type ConformanceArea = 'events' | 'snapshots' | 'queue' | 'checkpoints' | 'transactions' | 'subscriptions' | 'validation' | 'lifecycle';
 
 /** Settings the suite asks the factory to apply to every store it creates. */
 export interface ConformanceSettings {

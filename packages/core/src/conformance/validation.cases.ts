@@ -1,8 +1,8 @@
 import { inspect } from 'node:util';
 import type { Capabilities } from '../capabilities.js';
 import { isStrataError } from '../errors.js';
-import type { StrataStore } from '../store.js';
 import { MAX_PAYLOAD_BYTES } from '../json.js';
+import type { StrataStore } from '../store.js';
 import { MAX_EVENTS_PER_APPEND } from '../validation.js';
 import { assert, collect, evt, fingerprint, rejects } from './helpers.js';
 import type { ConformanceCase } from './types.js';
@@ -48,7 +48,10 @@ const sparse = () => {
 /** Half the payload limit plus one code unit: two references to it make a payload one unit too large. */
 const half = () => 'x'.repeat(Math.floor(MAX_PAYLOAD_BYTES / 2) + 1);
 
-const append = (data: unknown, extra: object = {}) => (s: StrataStore) => s.events.append('s', [{ type: 'T', data, ...extra } as Any]);
+const append =
+  (data: unknown, extra: object = {}) =>
+  (s: StrataStore) =>
+    s.events.append('s', [{ type: 'T', data, ...extra } as Any]);
 const queueOn = (c: Readonly<Capabilities>) => c.queue;
 const snapOn = (c: Readonly<Capabilities>) => c.snapshots;
 const cpOn = (c: Readonly<Capabilities>) => c.checkpoints;
@@ -148,8 +151,16 @@ const table: Record<string, BadInput> = {
   'snapshots.state-missing': { requires: snapOn, call: (s) => s.snapshots.save('s', { version: 1 } as Any), field: 'snapshot.state' },
   'snapshots.state-nan': { requires: snapOn, call: (s) => s.snapshots.save('s', { version: 1, state: { n: Number.NaN } }), field: 'snapshot.state.n' },
   'snapshots.state-nul': { requires: snapOn, call: (s) => s.snapshots.save('s', { version: 1, state: 'a\u0000' }), field: 'snapshot.state' },
-  'snapshots.state-too-large': { requires: snapOn, call: (s) => s.snapshots.save('s', { version: 1, state: 'x'.repeat(MAX_PAYLOAD_BYTES + 1) }), field: 'snapshot.state' },
-  'snapshots.schema-version-zero': { requires: snapOn, call: (s) => s.snapshots.save('s', { version: 1, state: 1, schemaVersion: 0 }), field: 'snapshot.schemaVersion' },
+  'snapshots.state-too-large': {
+    requires: snapOn,
+    call: (s) => s.snapshots.save('s', { version: 1, state: 'x'.repeat(MAX_PAYLOAD_BYTES + 1) }),
+    field: 'snapshot.state',
+  },
+  'snapshots.schema-version-zero': {
+    requires: snapOn,
+    call: (s) => s.snapshots.save('s', { version: 1, state: 1, schemaVersion: 0 }),
+    field: 'snapshot.schemaVersion',
+  },
   'snapshots.load-max-version-negative': { requires: snapOn, call: (s) => s.snapshots.load('s', { maxVersion: -1 }), field: 'maxVersion' },
   'snapshots.delete-stream-id-empty': { requires: snapOn, call: (s) => s.snapshots.delete(''), field: 'streamId' },
 
@@ -162,7 +173,11 @@ const table: Record<string, BadInput> = {
   'queue.send.body-function': { requires: queueOn, call: (s) => s.queue.send('q', { body: (() => 1) as Any }), field: 'message.body' },
   'queue.send.body-bigint': { requires: queueOn, call: (s) => s.queue.send('q', { body: { n: 1n } as Any }), field: 'message.body.n' },
   'queue.send.body-nul': { requires: queueOn, call: (s) => s.queue.send('q', { body: 'x\u0000' }), field: 'message.body' },
-  'queue.send.payload-too-large': { requires: queueOn, call: (s) => s.queue.send('q', [{ body: 1 }, { body: { big: 'x'.repeat(MAX_PAYLOAD_BYTES) } }]), field: 'messages' },
+  'queue.send.payload-too-large': {
+    requires: queueOn,
+    call: (s) => s.queue.send('q', [{ body: 1 }, { body: { big: 'x'.repeat(MAX_PAYLOAD_BYTES) } }]),
+    field: 'messages',
+  },
   'queue.send.second-message-bad': { requires: queueOn, call: (s) => s.queue.send('q', [{ body: 1 }, { body: Number.NaN }]), field: 'messages[1].body' },
   'queue.send.delay-negative': { requires: queueOn, call: (s) => s.queue.send('q', { body: 1, delayMs: -1 }), field: 'message.delayMs' },
   'queue.send.delay-fraction': { requires: queueOn, call: (s) => s.queue.send('q', { body: 1 }, { delayMs: 0.5 }), field: 'options.delayMs' },
@@ -175,7 +190,11 @@ const table: Record<string, BadInput> = {
   'queue.receive.max-zero': { requires: queueOn, call: (s) => s.queue.receive('q', { max: 0 }), field: 'max' },
   'queue.receive.max-too-large': { requires: queueOn, call: (s) => s.queue.receive('q', { max: 1_000_000 }), field: 'max' },
   'queue.receive.visibility-zero': { requires: queueOn, call: (s) => s.queue.receive('q', { visibilityTimeoutMs: 0 }), field: 'visibilityTimeoutMs' },
-  'queue.receive.visibility-too-long': { requires: queueOn, call: (s) => s.queue.receive('q', { visibilityTimeoutMs: 13 * 3_600_000 }), field: 'visibilityTimeoutMs' },
+  'queue.receive.visibility-too-long': {
+    requires: queueOn,
+    call: (s) => s.queue.receive('q', { visibilityTimeoutMs: 13 * 3_600_000 }),
+    field: 'visibilityTimeoutMs',
+  },
   'queue.receive.visibility-fraction': { requires: queueOn, call: (s) => s.queue.receive('q', { visibilityTimeoutMs: 10.5 }), field: 'visibilityTimeoutMs' },
   'queue.ack.receipt-empty': { requires: queueOn, setup: received, call: (s) => s.queue.ack(''), field: 'receipt' },
   'queue.ack.receipt-malformed': { requires: queueOn, setup: received, call: (s) => s.queue.ack('not-a-receipt'), field: 'receipt' },
@@ -186,7 +205,12 @@ const table: Record<string, BadInput> = {
   'queue.ack-many.entry-empty': { requires: queueOn, setup: received, call: (s, r) => s.queue.ackMany([r as string, '']), field: 'receipts[1]' },
   'queue.nack.delay-negative': { requires: queueOn, setup: received, call: (s, r) => s.queue.nack(r as string, { delayMs: -5 }), field: 'delayMs' },
   'queue.nack.reason-not-string': { requires: queueOn, setup: received, call: (s, r) => s.queue.nack(r as string, { reason: 5 as Any }), field: 'reason' },
-  'queue.nack.dead-letter-not-boolean': { requires: queueOn, setup: received, call: (s, r) => s.queue.nack(r as string, { deadLetter: 'yes' as Any }), field: 'deadLetter' },
+  'queue.nack.dead-letter-not-boolean': {
+    requires: queueOn,
+    setup: received,
+    call: (s, r) => s.queue.nack(r as string, { deadLetter: 'yes' as Any }),
+    field: 'deadLetter',
+  },
   'queue.extend.negative': { requires: queueOn, setup: received, call: (s, r) => s.queue.extendVisibility(r as string, -1), field: 'ms' },
   'queue.extend.fraction': { requires: queueOn, setup: received, call: (s, r) => s.queue.extendVisibility(r as string, 0.5), field: 'ms' },
   'queue.redrive.ids-not-array': { requires: queueOn, call: (s) => s.queue.redrive('q', 'id' as Any), field: 'ids' },
@@ -304,7 +328,9 @@ const noPayloadCase: ConformanceCase = {
     await store.events.append('s', [{ type: 'T', data, id }]);
     await failed('event id conflict', () => store.events.append('s', [{ type: 'T', data: { pan: `${SECRET}-2` }, id }]));
     await failed('expected version', () => store.events.append('s', [{ type: 'T', data }], { expectedVersion: 7 }));
-    const race = await Promise.allSettled(Array.from({ length: 6 }, () => store.events.append('race', [{ type: 'T', data }], { expectedVersion: 'no_stream' })));
+    const race = await Promise.allSettled(
+      Array.from({ length: 6 }, () => store.events.append('race', [{ type: 'T', data }], { expectedVersion: 'no_stream' })),
+    );
     for (const r of race) if (r.status === 'rejected') errors.push(['concurrent append', r.reason]);
     if (ctx.caps.queue) await failed('bad message', () => store.queue.send('q', { body: { pan: SECRET, n: Number.NaN } }));
     if (ctx.caps.snapshots) await failed('bad snapshot', () => store.snapshots.save('s', { version: 0, state: data }));

@@ -6,8 +6,7 @@ import { type AggregateResult, type Evolver, foldStream } from './aggregate.js';
 import type { AppendResult, EventStore, ExpectedVersion, NewEvent, StoredEvent } from './types.js';
 
 /** Options of {@link createRepository}. */
-export interface RepositoryOptions<TState extends JsonCompatible<TState>, TEvent extends StoredEvent = StoredEvent>
-  extends Evolver<TState, TEvent> {
+export interface RepositoryOptions<TState extends JsonCompatible<TState>, TEvent extends StoredEvent = StoredEvent> extends Evolver<TState, TEvent> {
   /** Take a snapshot each time a stream's version crosses a multiple of this; 0 turns snapshots off. @defaultValue 50 */
   snapshotEvery?: number;
   /**
@@ -87,14 +86,10 @@ function build<TState extends JsonCompatible<TState>, TEvent extends StoredEvent
   schemaVersion: number,
   snapshotsOn: boolean,
 ): AggregateRepository<TState, TEvent> {
-
   const repo: AggregateRepository<TState, TEvent> = {
     async load(streamId, range = {}) {
       if (snapshotsOn && range.asOf === undefined) {
-        const snap = await store.snapshots.load(
-          streamId,
-          range.toVersion === undefined ? {} : { maxVersion: range.toVersion },
-        );
+        const snap = await store.snapshots.load(streamId, range.toVersion === undefined ? {} : { maxVersion: range.toVersion });
         if (snap !== null && snap.schemaVersion === schemaVersion) {
           return foldStream(store.events, streamId, options, snap.state as TState, snap.version, range);
         }

@@ -2,7 +2,7 @@ import { type Capabilities, defineCapabilities } from '../capabilities.js';
 import { NotSupportedError, StoreClosedError } from '../errors.js';
 import { ChangeEmitter, silentWakeUps } from '../internal/emitter.js';
 import { Mutex } from '../internal/mutex.js';
-import { safeLogger, type StrataLogger } from '../logger.js';
+import { type StrataLogger, safeLogger } from '../logger.js';
 import type { StoreTransaction, StrataStore } from '../store.js';
 import { TransactionScope } from '../transaction-scope.js';
 import { unsupportedCheckpoints, unsupportedQueue, unsupportedSnapshots } from '../unsupported.js';
@@ -125,30 +125,32 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): StrataStore
     async transaction<T>(fn: (tx: StoreTransaction<undefined>) => Promise<T>): Promise<T> {
       if (closed) throw new StoreClosedError('transaction');
       if (!capabilities.transactions) throw new NotSupportedError('transaction', 'transactions');
-      return scope.admit('transaction', () => lock.run(async () => {
-        if (closed) throw new StoreClosedError('transaction');
-        const draft = tables.fork();
-        let active = true;
-        const access: TablesAccess = {
-          settings,
-          read(operation) {
-            if (!active) throw new StoreClosedError(operation, 'transaction');
-            return draft;
-          },
-          async write(operation, op) {
-            return op(access.read(operation));
-          },
-        };
-        try {
-          const result = await scope.run(() => fn(contracts(access)));
-          active = false;
-          tables = draft.commit();
-          announce(draft);
-          return result;
-        } finally {
-          active = false;
-        }
-      }));
+      return scope.admit('transaction', () =>
+        lock.run(async () => {
+          if (closed) throw new StoreClosedError('transaction');
+          const draft = tables.fork();
+          let active = true;
+          const access: TablesAccess = {
+            settings,
+            read(operation) {
+              if (!active) throw new StoreClosedError(operation, 'transaction');
+              return draft;
+            },
+            async write(operation, op) {
+              return op(access.read(operation));
+            },
+          };
+          try {
+            const result = await scope.run(() => fn(contracts(access)));
+            active = false;
+            tables = draft.commit();
+            announce(draft);
+            return result;
+          } finally {
+            active = false;
+          }
+        }),
+      );
     },
 
     async close() {

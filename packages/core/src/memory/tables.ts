@@ -154,17 +154,6 @@ export class Tables {
   /** The committed tables after this draft commits. */
   commit(): Tables {
     for (const e of this.extra) this.log.push(e);
-    return new Tables(
-      this.log,
-      this.streams,
-      this.eventIds,
-      this.queues,
-      this.receipts,
-      this.snapshots,
-      this.checkpoints,
-      this.leases,
-      this.seq,
-      false,
-    );
+    return new Tables(this.log, this.streams, this.eventIds, this.queues, this.receipts, this.snapshots, this.checkpoints, this.leases, this.seq, false);
   }
 }

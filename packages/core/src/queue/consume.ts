@@ -1,9 +1,9 @@
 import { isPermanentLoss, isStrataError } from '../errors.js';
 import { backoffDelay, Doorbell, sleep } from '../internal/timing.js';
-import { safeLogger, type StrataLogger } from '../logger.js';
+import type { JsonValue } from '../json.js';
+import { type StrataLogger, safeLogger } from '../logger.js';
 import type { StrataStore } from '../store.js';
 import { validateInteger, validateQueueName } from '../validation.js';
-import type { JsonValue } from '../json.js';
 import type { Delivery } from './types.js';
 
 /** What a message handler receives besides the delivery. */
@@ -118,7 +118,8 @@ export async function consume<TBody = JsonValue>(
     for (let attempt = 1; ; attempt++) {
       try {
         await call();
-        if (attempt > 1) logger.info(`strata: ${what} on queue ${JSON.stringify(name)} succeeded after ${attempt} attempts`, { queue: name, messageId: d.id, attempt });
+        if (attempt > 1)
+          logger.info(`strata: ${what} on queue ${JSON.stringify(name)} succeeded after ${attempt} attempts`, { queue: name, messageId: d.id, attempt });
         return true;
       } catch (error) {
         const code = isStrataError(error) ? error.code : undefined;
@@ -135,11 +136,14 @@ export async function consume<TBody = JsonValue>(
         if (isStrataError(error, 'CONNECTION') && error.outcomeUnknown) mayHaveApplied = true;
         const wait = backoffDelay(attempt, 50, 2000);
         if (code === undefined || !SETTLE_RETRYABLE.has(code) || isPermanentLoss(error) || Date.now() + wait >= validUntil()) {
-          logger.warn(`strata: ${what} on queue ${JSON.stringify(name)} failed (${code ?? 'error'}); the message will be delivered again once its visibility timeout passes`, {
-            queue: name,
-            messageId: d.id,
-            code,
-          });
+          logger.warn(
+            `strata: ${what} on queue ${JSON.stringify(name)} failed (${code ?? 'error'}); the message will be delivered again once its visibility timeout passes`,
+            {
+              queue: name,
+              messageId: d.id,
+              code,
+            },
+          );
           return false;
         }
         logger.warn(`strata: ${what} on queue ${JSON.stringify(name)} failed (${code}); retrying in ${wait} ms while the receipt is valid`, {
@@ -155,15 +159,18 @@ export async function consume<TBody = JsonValue>(
 
   const run = (d: Delivery, receivedAt: number): Promise<void> => {
     let validUntil = receivedAt + visibilityTimeoutMs;
-    const extend = setInterval(() => {
-      const asked = Date.now();
-      store.queue.extendVisibility(d.receipt, visibilityTimeoutMs).then(
-        () => {
-          validUntil = Math.max(validUntil, asked + visibilityTimeoutMs);
-        },
-        (e: unknown) => report(e, d),
-      );
-    }, Math.max(5, Math.floor(visibilityTimeoutMs / 2)));
+    const extend = setInterval(
+      () => {
+        const asked = Date.now();
+        store.queue.extendVisibility(d.receipt, visibilityTimeoutMs).then(
+          () => {
+            validUntil = Math.max(validUntil, asked + visibilityTimeoutMs);
+          },
+          (e: unknown) => report(e, d),
+        );
+      },
+      Math.max(5, Math.floor(visibilityTimeoutMs / 2)),
+    );
     return (async () => {
       try {
         await handler(d as Delivery<TBody>, { signal });
@@ -172,7 +179,12 @@ export async function consume<TBody = JsonValue>(
         report(error, d);
         const reason = error instanceof Error ? error.message : String(error);
         const last = d.attempt >= d.maxAttempts;
-        const nacked = await settle(d, 'nack', () => store.queue.nack(d.receipt, { delayMs: backoffDelay(d.attempt, retryBaseMs, retryMaxMs), reason }), () => validUntil);
+        const nacked = await settle(
+          d,
+          'nack',
+          () => store.queue.nack(d.receipt, { delayMs: backoffDelay(d.attempt, retryBaseMs, retryMaxMs), reason }),
+          () => validUntil,
+        );
         if (nacked && last) {
           logger.warn(`strata: message dead-lettered on queue ${JSON.stringify(name)} after ${d.attempt} failed attempts`, {
             queue: name,
@@ -183,7 +195,12 @@ export async function consume<TBody = JsonValue>(
         return;
       }
       clearInterval(extend);
-      await settle(d, 'ack', () => store.queue.ack(d.receipt), () => validUntil);
+      await settle(
+        d,
+        'ack',
+        () => store.queue.ack(d.receipt),
+        () => validUntil,
+      );
     })();
   };
 
@@ -201,15 +218,22 @@ export async function consume<TBody = JsonValue>(
           failures = 0;
         } catch (error) {
           if (!isStrataError(error) || error.code === 'CLOSED' || error.code === 'VALIDATION' || error.code === 'NOT_SUPPORTED' || isPermanentLoss(error)) {
-            logger.error(`strata: worker on queue ${JSON.stringify(name)} stops: receive failed with ${isStrataError(error) ? error.code : 'an error'} that no retry can fix`, {
-              queue: name,
-              code: isStrataError(error) ? error.code : undefined,
-            });
+            logger.error(
+              `strata: worker on queue ${JSON.stringify(name)} stops: receive failed with ${isStrataError(error) ? error.code : 'an error'} that no retry can fix`,
+              {
+                queue: name,
+                code: isStrataError(error) ? error.code : undefined,
+              },
+            );
             throw error;
           }
           report(error, undefined);
           const wait = backoffDelay(++failures, 100, 5000);
-          logger.warn(`strata: receive on queue ${JSON.stringify(name)} failed (${error.code}); retrying in ${wait} ms`, { queue: name, code: error.code, attempt: failures });
+          logger.warn(`strata: receive on queue ${JSON.stringify(name)} failed (${error.code}); retrying in ${wait} ms`, {
+            queue: name,
+            code: error.code,
+            attempt: failures,
+          });
           await sleep(wait, signal);
           continue;
         }

@@ -2,7 +2,7 @@ import { isPermanentLoss, isStrataError, ValidationError } from '../errors.js';
 import type { StoredEvent } from '../events/types.js';
 import type { Upcasters } from '../events/upcasters.js';
 import { backoffDelay, Doorbell, sleep } from '../internal/timing.js';
-import { safeLogger, type StrataLogger } from '../logger.js';
+import { type StrataLogger, safeLogger } from '../logger.js';
 import type { StoreTransaction, StrataStore } from '../store.js';
 import { randomId, validateConsumerName, validateInteger, validatePosition, validateReadAll } from '../validation.js';
 
@@ -164,19 +164,14 @@ export function subscribe<E extends AnyStoredEvent = StoredEvent, TDb = unknown>
     ...(options.types === undefined ? {} : { types: options.types }),
   });
   const from = options.from ?? 'start';
-  const consumer =
-    typeof from === 'object' && from !== null ? validateConsumerName(from.consumer, 'options.from.consumer') : undefined;
+  const consumer = typeof from === 'object' && from !== null ? validateConsumerName(from.consumer, 'options.from.consumer') : undefined;
   const startAfter = typeof from === 'bigint' || typeof from === 'number' ? validatePosition(from, 'options.from') : undefined;
   if (consumer === undefined && startAfter === undefined && from !== 'start' && from !== 'end') {
     throw new ValidationError('options.from', "must be 'start', 'end', a position or { consumer }");
   }
   if (typeof options.handler !== 'function') throw new ValidationError('options.handler', 'must be a function');
   const batchSize = validateInteger(options.batchSize ?? 100, 'options.batchSize', 1, 10_000);
-  const pollMs = validateInteger(
-    options.pollIntervalMs ?? (store.capabilities.crossProcessWakeUps ? 5000 : 500),
-    'options.pollIntervalMs',
-    1,
-  );
+  const pollMs = validateInteger(options.pollIntervalMs ?? (store.capabilities.crossProcessWakeUps ? 5000 : 500), 'options.pollIntervalMs', 1);
   const leaseTtlMs = validateInteger(options.leaseTtlMs ?? 10_000, 'options.leaseTtlMs', 10);
   if (options.onReadError !== undefined && typeof options.onReadError !== 'function') throw new ValidationError('options.onReadError', 'must be a function');
   const logger = safeLogger(options.logger ?? store.logger);
