@@ -59,6 +59,7 @@ export type {
   AppendOptions,
   AppendResult,
   EventMetadata,
+  EventShape,
   EventStore,
   ExpectedVersion,
   NewEvent,

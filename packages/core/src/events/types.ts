@@ -168,6 +168,14 @@ export interface EventStore {
   headPosition(): Promise<bigint>;
 }
 
+/** One member of a union of event shapes given to {@link StoredEventOf}. */
+export interface EventShape {
+  /** The event type. */
+  type: string;
+  /** The event's data. */
+  data: unknown;
+}
+
 /**
  * The stored form of each member of a union of event shapes, for handlers typed with a discriminated
  * union: `StoredEventOf<{ type: 'OrderPlaced'; data: { total: number } } | { type: 'OrderShipped'; data: { carrier: string } }>`
@@ -179,4 +187,4 @@ export interface EventStore {
  * subscribe(store, { handler: (e: StoredEventOf<OrderEvent>) => { if (e.type === 'OrderPlaced') console.log(e.data.total) } })
  * ```
  */
-export type StoredEventOf<E extends { type: string; data: unknown }> = E extends unknown ? StoredEvent<E['type'], E['data']> : never;
+export type StoredEventOf<E extends EventShape> = E extends unknown ? StoredEvent<E['type'], E['data']> : never;
