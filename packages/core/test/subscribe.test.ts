@@ -85,6 +85,28 @@ describe('subscribe', () => {
     expect((await store.checkpoints.get('c'))?.position).toBe(2n);
   });
 
+  it('a batch of slow handlers commits early instead of holding its transaction for the whole batch', async () => {
+    const store = createMemoryStore();
+    await store.events.append(
+      's',
+      [1, 2, 3, 4, 5, 6].map((n) => ({ type: 'N', data: { n } })),
+    );
+    const txs: unknown[] = [];
+    const sub = subscribe(store, {
+      from: { consumer: 'slow' },
+      handler: async (_e, { tx }) => {
+        txs.push(tx);
+        await sleep(120);
+      },
+    });
+    await until(async () => (await store.checkpoints.get('slow'))?.position === 6n, 10_000);
+    await sub.stop();
+    expect(txs).toHaveLength(6);
+    // 6 × 120 ms is well past the 250 ms a batch's transaction may run: at least two commits.
+    expect(new Set(txs).size).toBeGreaterThanOrEqual(2);
+    expect(new Set(txs).size).toBeLessThan(6);
+  });
+
   it('rejects bad options at once', () => {
     const store = createMemoryStore();
     expect(() => subscribe(store, { handler: () => undefined, types: [] })).toThrow(expect.objectContaining({ code: 'VALIDATION' }));

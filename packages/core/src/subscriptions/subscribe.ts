@@ -67,7 +67,8 @@ export interface SubscribeOptions<E extends AnyStoredEvent = StoredEvent, TDb = 
   handler: (event: E, context: SubscriptionContext<TDb>) => void | Promise<void>;
   /**
    * Events read per batch. A named consumer on a store with transactions handles a batch in one
-   * transaction with one checkpoint update. @defaultValue 100
+   * transaction with one checkpoint update (committing early, after at least one event, once the
+   * batch's handlers have run for 250 ms). @defaultValue 100
    */
   batchSize?: number;
   /**
@@ -116,6 +117,12 @@ export interface Subscription {
 
 /** Any stored event, whatever its type and data: the bound of {@link SubscribeOptions}' event type. */
 export type AnyStoredEvent = StoredEvent<string, unknown>;
+
+/**
+ * How long a named consumer's transaction keeps handling the events of its batch before it commits what
+ * it has (at least one event): fast handlers commit a whole batch at once, slow ones do not hold locks.
+ */
+const BATCH_TIME_BUDGET_MS = 250;
 
 /** Errors that say the store failed (a lost connection, a timeout), not the handler's logic. */
 function isInfrastructureError(error: unknown): boolean {
@@ -221,8 +228,10 @@ export function subscribe<E extends AnyStoredEvent = StoredEvent, TDb = unknown>
    */
   const deliverRun = async (run: StoredEvent[]): Promise<{ delivered: number; error?: HandlerFailure }> => {
     let failedAt = -1;
-    const handle = async (tx: StoreTransaction<TDb> | undefined, upTo: number) => {
+    /** Runs the handler over `run[0..upTo)`, or fewer once `until` passed (in a transaction); returns how many. */
+    const handle = async (tx: StoreTransaction<TDb> | undefined, upTo: number, until = Number.POSITIVE_INFINITY): Promise<number> => {
       for (let k = 0; k < upTo; k++) {
+        if (k > 0 && Date.now() > until) return k;
         const event = run[k] as StoredEvent;
         const seen = (options.upcasters === undefined ? event : options.upcasters.apply(event)) as E;
         try {
@@ -232,16 +241,24 @@ export function subscribe<E extends AnyStoredEvent = StoredEvent, TDb = unknown>
           throw new HandlerFailure(error);
         }
       }
+      return upTo;
     };
-    const commit = async (upTo: number): Promise<void> => {
-      const last = run[upTo - 1] as StoredEvent;
+    /** Delivers `run[0..upTo)` (a transaction may stop short); returns how many were delivered. */
+    const commit = async (upTo: number): Promise<number> => {
+      let last = run[upTo - 1] as StoredEvent;
       if (consumer === undefined) return handle(undefined, upTo);
       if (transactional) {
         await store.transaction(async (tx) => {
           // The compare-and-set first: if a commit whose outcome was unknown did go through (or another
           // instance moved on), it fails before the handler runs again, and the transaction rolls back.
           await tx.checkpoints.set(consumer, last.position, { expected: checkpoint });
-          await handle(tx, upTo);
+          // A batch of slow handlers commits early, so that its transaction does not hold the
+          // database's write lock (SQLite) or the checkpoint's row for long.
+          const handled = await handle(tx, upTo, Date.now() + BATCH_TIME_BUDGET_MS);
+          if (handled < upTo) {
+            last = run[handled - 1] as StoredEvent;
+            await tx.checkpoints.set(consumer, last.position);
+          }
         });
       } else {
         try {
@@ -257,10 +274,10 @@ export function subscribe<E extends AnyStoredEvent = StoredEvent, TDb = unknown>
         }
       }
       checkpoint = last.position;
+      return run.indexOf(last) + 1;
     };
     try {
-      await commit(run.length);
-      return { delivered: run.length };
+      return { delivered: await commit(run.length) };
     } catch (error) {
       if (!(error instanceof HandlerFailure)) throw error;
       // A transaction rolled back everything it handled.
