@@ -67,14 +67,15 @@ export async function createPgliteStore(options: PgliteStoreOptions = {}): Promi
     if (owned) await client.close();
     throw error;
   }
-  return {
-    ...store,
+  // Assigned onto the store (not spread) so that its getters, \`db\` with its misuse check, stay getters.
+  const closeStore = store.close.bind(store);
+  return Object.assign(store, {
     pglite: client,
     async close() {
-      await store.close();
+      await closeStore();
       if (owned && !client.closed) await client.close();
     },
-  };
+  });
 }
 
 /** What `node:fs` and `node:path` offer the data directory check. */
@@ -111,14 +112,23 @@ function checkDataDir(dataDir: unknown): string {
       return false;
     }
   };
-  const stat = fs.statSync(dir, { throwIfNoEntry: false });
+  /** stat, or undefined when nothing is there; any other failure (EACCES on a parent…) is unusable. */
+  const statOf = (p: string) => {
+    try {
+      return fs.statSync(p, { throwIfNoEntry: false });
+    } catch (error) {
+      const code = (error as { code?: unknown } | null)?.code;
+      throw unusable(`it cannot be examined${typeof code === 'string' ? ` (${code})` : ''}: check the permissions of the directories above it`);
+    }
+  };
+  const stat = statOf(dir);
   if (stat !== undefined) {
     if (!stat.isDirectory()) throw unusable('it is not a directory');
     if (!writable(dir)) throw unusable('it is not writable');
     return dataDir;
   }
   const parent = path.dirname(dir);
-  const parentStat = fs.statSync(parent, { throwIfNoEntry: false });
+  const parentStat = statOf(parent);
   if (parentStat === undefined || !parentStat.isDirectory())
     throw unusable(`it does not exist, nor does the directory ${JSON.stringify(parent)} it would be created in`);
   if (!writable(parent)) throw unusable(`it does not exist, and the directory ${JSON.stringify(parent)} it would be created in is not writable`);

@@ -65,4 +65,30 @@ describe('a projection writing its read model through tx.db on PGlite', () => {
     });
     expect(await read()).toEqual({ a: 1 });
   });
+
+  it("store.db inside the store's own transaction callback is refused with VALIDATION (use tx.db), not a hang", async () => {
+    const { store } = await open();
+    const error = await store
+      .transaction(async (tx) => {
+        await tx.events.append('a', [{ type: 'Opened', data: {} }]);
+        await store.db.insert(balances).values({ account: 'a', total: 1 });
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(error).toMatchObject({ code: 'VALIDATION' });
+    expect((error as Error).message).toContain('tx.db');
+    expect(await store.events.streamInfo('a')).toBeNull();
+    // The same slip in a named consumer's handler stops it with that error instead of wedging the store.
+    await store.events.append('acct-1', [{ type: 'Deposited', data: { amount: 1 } }]);
+    const sub = subscribe(store, {
+      from: { consumer: 'c' },
+      handler: async () => {
+        await store.db.insert(balances).values({ account: 'x', total: 1 });
+      },
+    });
+    await expect(sub.done).rejects.toMatchObject({ code: 'VALIDATION' });
+    expect(await store.checkpoints.get('c')).toBeNull();
+  });
 });

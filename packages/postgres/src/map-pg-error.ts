@@ -259,6 +259,12 @@ export function mapPgError(error: unknown, subject: ErrorSubject, options: MapPg
       { cause: safeCause(error), outcomeUnknown, ...(permanent ? { retryable: false } : {}) },
     );
   }
+  if (code === '3D000' || code === '28P01' || code === '28000') {
+    // The connection string names a database that does not exist, or credentials the server refuses:
+    // no retry fixes that.
+    const what = code === '3D000' ? 'the database named in the connection string does not exist' : 'the server refused the credentials';
+    return new ConnectionError(`${where}: ${what} (SQLSTATE ${code}); check the connection string`, { cause: safeCause(error), retryable: false });
+  }
   if (code === '3F000' || code === '42P01' || (code === '42883' && codeMessage !== undefined && /^function .* does not exist$/.test(codeMessage))) {
     // Strata's statements only name Strata's own schema: a missing schema, table or function there is a
     // database that was opened with `migrate: false` and never migrated.

@@ -222,7 +222,12 @@ function postgresStore(
     capabilities,
     wakeUps: emitter,
     logger,
-    db,
+    get db() {
+      // Inside the store's own transaction callback the store's database is another connection (a
+      // pool) or the one the transaction holds (PGlite, which would wait for ever): use tx.db.
+      scope.check('db');
+      return db;
+    },
     schema,
     events,
     queue,

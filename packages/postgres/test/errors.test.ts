@@ -27,6 +27,17 @@ function leaksOf(error: unknown, secret: string): string[] {
 }
 
 describe('errors that used to mislead', () => {
+  it('a database that does not exist is CONNECTION, not retryable, saying so', async () => {
+    const url = new URL(fx.url);
+    url.pathname = '/no_such_database_here';
+    const error = await createPostgresStore(url.toString()).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ code: 'CONNECTION', retryable: false });
+    expect((error as Error).message).toContain('does not exist (SQLSTATE 3D000)');
+  });
+
   it('migrate: false on a schema never migrated fails with MIGRATION, saying to run migrate()', async () => {
     for (const prepare of [async () => undefined, async (schema: string) => fx.db.execute(sql.raw(`create schema "${schema}"`))]) {
       const schema = fx.schemaName();

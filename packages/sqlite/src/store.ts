@@ -292,6 +292,11 @@ function sqliteStore(
     logger,
     client,
     ...contracts(root, db),
+    get db() {
+      // The same rule as every adapter's: inside the store's own transaction callback, use tx.db.
+      scope.check('db');
+      return db;
+    },
 
     transaction<T>(fn: (tx: StoreTransaction<AnySqliteDatabase>) => Promise<T>): Promise<T> {
       if (closed) return Promise.reject(new StoreClosedError('transaction'));
