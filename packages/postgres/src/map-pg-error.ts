@@ -203,6 +203,17 @@ function limitField(operation: string): string {
 }
 
 /**
+ * The server a socket error names (` connecting to db.example:5432`): Node's net errors carry the host
+ * (ENOTFOUND) or the address and port (ECONNREFUSED, ETIMEDOUT), never anything of a statement.
+ */
+function peerOf(error: unknown): string {
+  const e = error as { hostname?: unknown; address?: unknown; port?: unknown } | null;
+  const host = typeof e?.hostname === 'string' ? e.hostname : typeof e?.address === 'string' ? e.address : undefined;
+  if (host === undefined || host.length > 255) return '';
+  return ` connecting to ${host}${typeof e?.port === 'number' ? `:${e.port}` : ''}`;
+}
+
+/**
  * Turns a driver error (node-postgres, pg-pool, PGlite, wrapped by Drizzle or not) into a
  * {@link StrataError}, with a {@link safeCause} of the original as `cause`. The message names the operation and the
  * stream, queue or consumer, never the bound values. Strata errors pass through unchanged.
@@ -255,7 +266,7 @@ export function mapPgError(error: unknown, subject: ErrorSubject, options: MapPg
     const reason = code ?? messages.find((m) => LOSS_MESSAGES.has(m)) ?? 'lost';
     const permanent = messages.some((m) => PERMANENT_MESSAGES.has(m));
     return new ConnectionError(
-      `${where}: the database connection is lost or unusable (${reason})${outcomeUnknown ? '; the write may or may not have been applied' : ''}${permanent ? '; it was closed by the application, so no retry can succeed: open a new store' : ''}`,
+      `${where}: the database connection is lost or unusable (${reason}${peerOf(error)})${outcomeUnknown ? '; the write may or may not have been applied' : ''}${permanent ? '; it was closed by the application, so no retry can succeed: open a new store' : ''}`,
       { cause: safeCause(error), outcomeUnknown, ...(permanent ? { retryable: false } : {}) },
     );
   }

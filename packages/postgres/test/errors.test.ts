@@ -1,3 +1,4 @@
+import { type AddressInfo, createServer } from 'node:net';
 import { inspect } from 'node:util';
 import { isStrataError } from '@strata/core';
 import { sql } from 'drizzle-orm';
@@ -27,6 +28,19 @@ function leaksOf(error: unknown, secret: string): string[] {
 }
 
 describe('errors that used to mislead', () => {
+  it('a server that refuses the connection is CONNECTION naming the address and port', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const error = await createPostgresStore(`postgres://strata@127.0.0.1:${port}/none`, { connectionTimeoutMs: 5000 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ code: 'CONNECTION' });
+    expect((error as Error).message).toContain(`(ECONNREFUSED connecting to 127.0.0.1:${port})`);
+  });
+
   it('a database that does not exist is CONNECTION, not retryable, saying so', async () => {
     const url = new URL(fx.url);
     url.pathname = '/no_such_database_here';
