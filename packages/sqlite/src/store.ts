@@ -148,6 +148,9 @@ export async function createSqliteStore(
     if (options.migrate ?? true) migrate(client);
   } catch (error) {
     if (owned) client.close();
+    const code = (error as { code?: unknown } | null)?.code;
+    // A file (or its directory) the process may read but not write: name it; no retry fixes that.
+    if (typeof connection === 'string' && typeof code === 'string' && /^SQLITE_(READONLY|CANTOPEN|PERM|AUTH)/.test(code)) throw openError(connection, error);
     throw mapSqliteError(error, { operation: 'open' });
   }
   const db = (typeof connection === 'object' && '$client' in connection ? connection : drizzle(client)) as AnySqliteDatabase;
@@ -163,7 +166,7 @@ function openError(path: string, error: unknown): ConnectionError {
   const reason =
     error instanceof TypeError && /directory does not exist/.test(error.message)
       ? 'its directory does not exist'
-      : `SQLite cannot open it${typeof code === 'string' ? ` (${code})` : ''}: check that the directory exists and is writable`;
+      : `SQLite cannot open it${typeof code === 'string' ? ` (${code})` : ''}: check that the file and its directory exist and are writable by this process`;
   return new ConnectionError(`open: cannot open the SQLite database ${JSON.stringify(path)}: ${reason}`, { cause: error, retryable: false });
 }
 
