@@ -107,6 +107,49 @@ describe('subscribe', () => {
     expect(new Set(txs).size).toBeLessThan(6);
   });
 
+  it('stop() during a batch stops after the event in hand and commits what was handled', async () => {
+    const store = createMemoryStore();
+    await store.events.append(
+      's',
+      Array.from({ length: 100 }, (_, n) => ({ type: 'N', data: { n } })),
+    );
+    let handled = 0;
+    const sub = subscribe(store, {
+      from: { consumer: 'c' },
+      handler: async () => {
+        handled++;
+        await sleep(2);
+      },
+    });
+    await until(() => handled >= 5);
+    await sub.stop();
+    const at = handled;
+    expect(at).toBeLessThan(20);
+    expect((await store.checkpoints.get('c'))?.position).toBe(BigInt(at));
+    await sleep(30);
+    expect(handled).toBe(at);
+  });
+
+  it('an upcaster that throws never lets the checkpoint pass its event (store without transactions)', async () => {
+    const store = createMemoryStore({ disable: ['transactions'] });
+    await store.events.append(
+      's',
+      [1, 2, 3, 4].map((n) => ({ type: n === 3 ? 'Broken' : 'N', data: { n } })),
+    );
+    const upcasters = createUpcasters([
+      {
+        type: 'Broken',
+        fromSchemaVersion: 1,
+        upcast: () => {
+          throw new Error('cannot upcast');
+        },
+      },
+    ]);
+    const sub = subscribe(store, { from: { consumer: 'c' }, upcasters, handler: () => undefined });
+    await expect(sub.done).rejects.toThrow('cannot upcast');
+    expect((await store.checkpoints.get('c'))?.position).toBe(2n);
+  });
+
   it('rejects bad options at once', () => {
     const store = createMemoryStore();
     expect(() => subscribe(store, { handler: () => undefined, types: [] })).toThrow(expect.objectContaining({ code: 'VALIDATION' }));

@@ -205,6 +205,7 @@ export async function consume<TBody = JsonValue>(
   };
 
   let failures = 0;
+  let lookedReady = 0;
   try {
     while (!signal.aborted) {
       const free = concurrency - inFlight.size;
@@ -238,6 +239,7 @@ export async function consume<TBody = JsonValue>(
           continue;
         }
         received = deliveries.length;
+        if (received > 0) lookedReady = 0;
         for (const d of deliveries) {
           const p = run(d, receivedAt).finally(() => {
             inFlight.delete(p);
@@ -256,7 +258,11 @@ export async function consume<TBody = JsonValue>(
             // Only a hint: the poll interval bounds the wait anyway, and the next receive reports it.
             report(error, undefined);
           }
-          await bell.wait(next === null ? pollMs : Math.min(pollMs, Math.max(MIN_WAIT_MS, next)), signal);
+          // A message that looks ready but was not received (another transaction holds it) backs off
+          // from MIN_WAIT_MS towards the poll interval instead of spinning.
+          lookedReady = next === 0 ? lookedReady + 1 : 0;
+          const wait = next === null ? pollMs : next === 0 ? MIN_WAIT_MS * 2 ** Math.min(lookedReady - 1, 16) : next;
+          await bell.wait(Math.min(pollMs, Math.max(MIN_WAIT_MS, wait)), signal);
           continue;
         }
       }

@@ -48,9 +48,10 @@ export async function rebuildProjection<E extends AnyStoredEvent = StoredEvent, 
   validated.abort();
   await subscribe(store, { ...subscribeOptions, signal: validated.signal }).done;
   const reset = async (tx: StoreTransaction<TDb>) => {
-    await clear(tx);
-    // Positions start at 1: a checkpoint at 0 replays everything.
+    // The checkpoint first: its row lock waits for a batch another instance is committing, so that the
+    // clear below sees (and removes) that batch's rows. Positions start at 1: 0 replays everything.
     await tx.checkpoints.set(consumer, 0n);
+    await clear(tx);
   };
   if (store.capabilities.transactions) await store.transaction(reset);
   else await reset(store);

@@ -126,7 +126,11 @@ const BATCH_TIME_BUDGET_MS = 250;
 
 /** Errors that say the store failed (a lost connection, a timeout), not the handler's logic. */
 function isInfrastructureError(error: unknown): boolean {
-  return isStrataError(error) && (error.code === 'CONNECTION' || error.code === 'TIMEOUT');
+  // Also when wrapped: an ORM rethrows the store's error of a statement run through `tx.db` as its cause.
+  for (let e = error, depth = 0; e !== undefined && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (isStrataError(e) && (e.code === 'CONNECTION' || e.code === 'TIMEOUT')) return true;
+  }
+  return false;
 }
 
 class HandlerFailure {
@@ -138,7 +142,8 @@ class StopWith {
 }
 
 /**
- * Delivers events to `handler` in global order, each once per subscription, never skipping one:
+ * Delivers events to `handler` in global order, never skipping one, at least once (a named consumer on a
+ * store with transactions commits each event's writes through `context.tx` exactly once; see below):
  * events always come from `readAll` after the last delivered position, and wake-ups (or a poll timer)
  * only say when to read again, so a lost notification or a restart loses nothing.
  *
@@ -223,7 +228,7 @@ export function subscribe<E extends AnyStoredEvent = StoredEvent, TDb = unknown>
   /**
    * Delivers a run of events: the handler once per event, then one checkpoint for the run (at least
    * once). In transactional mode the handlers' writes and the checkpoint share one transaction, so that
-   * a failure rolls back the whole run (nothing delivered) and nothing is handled twice.
+   * a failure rolls back the whole run (nothing delivered; the loop replays it one event per transaction).
    * Returns how many were delivered and checkpointed and, when the handler threw, its error.
    */
   const deliverRun = async (run: StoredEvent[]): Promise<{ delivered: number; error?: HandlerFailure }> => {
@@ -231,10 +236,12 @@ export function subscribe<E extends AnyStoredEvent = StoredEvent, TDb = unknown>
     /** Runs the handler over `run[0..upTo)`, or fewer once `until` passed (in a transaction); returns how many. */
     const handle = async (tx: StoreTransaction<TDb> | undefined, upTo: number, until = Number.POSITIVE_INFINITY): Promise<number> => {
       for (let k = 0; k < upTo; k++) {
-        if (k > 0 && Date.now() > until) return k;
+        // Stopped, or a transaction that ran long enough: deliver what was handled (at least one event).
+        if (k > 0 && (signal.aborted || Date.now() > until)) return k;
         const event = run[k] as StoredEvent;
-        const seen = (options.upcasters === undefined ? event : options.upcasters.apply(event)) as E;
         try {
+          // An upcaster that throws fails the event like its handler (never a checkpoint past it).
+          const seen = (options.upcasters === undefined ? event : options.upcasters.apply(event)) as E;
           await options.handler(seen, { tx, signal });
         } catch (error) {
           failedAt = k;
@@ -261,11 +268,13 @@ export function subscribe<E extends AnyStoredEvent = StoredEvent, TDb = unknown>
           }
         });
       } else {
+        let handled = 0;
         try {
-          await handle(undefined, upTo);
+          handled = await handle(undefined, upTo);
+          last = run[handled - 1] as StoredEvent;
         } finally {
           // At least once: record what was handled, even when a later event failed.
-          const done = failedAt >= 0 ? failedAt : upTo;
+          const done = failedAt >= 0 ? failedAt : handled;
           if (done > 0) {
             const through = (run[done - 1] as StoredEvent).position;
             await store.checkpoints.set(consumer, through, { expected: checkpoint });
