@@ -99,4 +99,56 @@ describe.each(['url', 'drizzle'] as const)('a projection writing its read model 
     expect(outcome).not.toBe('committed');
     expect(await store.events.streamInfo('a')).toBeNull();
   });
+
+  it("tx.db.transaction() is a savepoint: it never commits the consumer's batch half way", async () => {
+    const store = await open(connection);
+    const { balances, read } = await withBalances(store);
+    await store.events.append(
+      'acct-1',
+      [1, 2, 3, 4, 5].map((amount) => ({ type: 'Deposited', data: { amount } })),
+    );
+    const calls: number[] = [];
+    const sub = subscribe(store, {
+      from: { consumer: 'c' },
+      handler: async (e: StoredEventOf<AccountEvent>, { tx }) => {
+        if (tx === undefined) throw new Error('needs a transaction');
+        const row = { account: `${e.streamId}-${e.data.amount}`, total: e.data.amount };
+        if (e.data.amount === 2) await tx.db.transaction(async (inner) => void (await inner.insert(balances).values(row)));
+        else await tx.db.insert(balances).values(row);
+        calls.push(e.data.amount);
+        if (e.data.amount === 4) throw new Error('boom');
+      },
+    });
+    await expect(sub.done).rejects.toThrow('boom');
+    expect(Object.keys(await read()).sort()).toEqual(['acct-1-1', 'acct-1-2', 'acct-1-3']);
+    const stored = [];
+    for await (const e of store.events.readStream('acct-1')) stored.push(e.position);
+    expect((await store.checkpoints.get('c'))?.position).toBe(stored[2]);
+  });
+
+  it('tx.db is refused once its transaction settled, and bounded by statementTimeoutMs', async () => {
+    const store = await createPostgresStore(connection === 'url' ? fx.url : (drizzle(fx.pool) as unknown as AnyPgDatabase), {
+      schema: fx.schemaName(),
+      statementTimeoutMs: 500,
+    });
+    onTestFinished(() => store.close());
+    let kept: AnyPgDatabase | undefined;
+    await store.transaction(async (tx) => {
+      kept = tx.db;
+    });
+    await expect(kept?.execute(sql`select 1`)).rejects.toMatchObject({ cause: expect.objectContaining({ code: 'CLOSED' }) });
+    const started = Date.now();
+    const error = await store
+      .transaction(async (tx) => {
+        await tx.db.execute(sql`select pg_sleep(3)`);
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(Date.now() - started).toBeLessThan(2500);
+    const chain: unknown[] = [];
+    for (let e = error; e !== undefined && e !== null; e = (e as { cause?: unknown }).cause) chain.push((e as { code?: unknown }).code);
+    expect(chain).toContain('CONNECTION');
+  });
 });
