@@ -153,11 +153,16 @@ export async function createPostgresStore(connection: string | AnyPgDatabase, op
   const wrapClient =
     poolOf(db) === undefined
       ? undefined
-      : await import('drizzle-orm/node-postgres').then(
-          ({ drizzle }) =>
-            (client: unknown) =>
-              drizzle({ client: client as never }) as unknown as AnyPgDatabase,
-        );
+      : await import('drizzle-orm/node-postgres').then(({ drizzle, NodePgDatabase, NodePgDriver }) => (client: unknown): AnyPgDatabase => {
+          // The application's database's dialect (its casing) and relational schema, on the transaction's
+          // connection, so that tx.db behaves as store.db does.
+          const source = db as unknown as { dialect?: unknown; _?: { schema?: unknown; fullSchema?: unknown; tableNamesMap?: unknown } };
+          if (source.dialect === undefined || source._ === undefined) return drizzle({ client: client as never }) as unknown as AnyPgDatabase;
+          const schema =
+            source._.schema === undefined ? undefined : { fullSchema: source._.fullSchema, schema: source._.schema, tableNamesMap: source._.tableNamesMap };
+          const session = new NodePgDriver(client as never, source.dialect as never, {}).createSession(schema as never);
+          return new NodePgDatabase(source.dialect as never, session, schema as never) as unknown as AnyPgDatabase;
+        });
   const session = sessionOf(db, { connectionTimeoutMs, statementTimeoutMs, logger, ...(wrapClient === undefined ? {} : { wrapClient }) });
   if (options.migrate ?? true) {
     try {

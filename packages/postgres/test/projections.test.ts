@@ -151,4 +151,19 @@ describe.each(['url', 'drizzle'] as const)('a projection writing its read model 
     for (let e = error; e !== undefined && e !== null; e = (e as { cause?: unknown }).cause) chain.push((e as { code?: unknown }).code);
     expect(chain).toContain('CONNECTION');
   });
+
+  it("tx.db keeps the application's Drizzle casing and relational schema", async () => {
+    const schemaName = fx.schemaName();
+    const accounts = pgSchema(schemaName).table('accounts', { accountId: text().primaryKey(), openingTotal: integer().notNull() });
+    const appDb = drizzle(fx.pool, { casing: 'snake_case', schema: { accounts } });
+    const store = await createPostgresStore(connection === 'url' ? appDb : (appDb as unknown as AnyPgDatabase), { schema: schemaName });
+    onTestFinished(() => store.close());
+    await appDb.execute(sql.raw(`create table "${schemaName}".accounts (account_id text primary key, opening_total integer not null)`));
+    await store.transaction(async (tx) => {
+      const txDb = tx.db as unknown as typeof appDb;
+      await txDb.insert(accounts).values({ accountId: 'a', openingTotal: 5 });
+      expect(await txDb.query.accounts.findFirst()).toEqual({ accountId: 'a', openingTotal: 5 });
+    });
+    expect(await appDb.select().from(accounts)).toEqual([{ accountId: 'a', openingTotal: 5 }]);
+  });
 });
