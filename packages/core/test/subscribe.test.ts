@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { eventually, sleep } from '../src/conformance/helpers.js';
-import { createMemoryStore, createUpcasters, type StoredEvent, subscribe } from '../src/index.js';
+import { consume, createMemoryStore, createUpcasters, type StoredEvent, subscribe } from '../src/index.js';
 
 const until = (check: () => boolean | Promise<boolean>, ms = 5000) => eventually(check, ms, 'the condition');
 
@@ -148,6 +148,18 @@ describe('subscribe', () => {
     const sub = subscribe(store, { from: { consumer: 'c' }, upcasters, handler: () => undefined });
     await expect(sub.done).rejects.toThrow('cannot upcast');
     expect((await store.checkpoints.get('c'))?.position).toBe(2n);
+  });
+
+  it('close() stops a waiting worker and subscription at once, not at their next poll', async () => {
+    const store = createMemoryStore();
+    const worker = consume(store, 'q', () => undefined, { pollIntervalMs: 60_000 });
+    const sub = subscribe(store, { handler: () => undefined, pollIntervalMs: 60_000 });
+    await sleep(50);
+    const started = Date.now();
+    await store.close();
+    await expect(worker).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(sub.done).rejects.toMatchObject({ code: 'CLOSED' });
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('rejects bad options at once', () => {

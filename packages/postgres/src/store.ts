@@ -304,6 +304,7 @@ function postgresStore(
       scope.check('close');
       if (closed) return;
       closed = true;
+      emitter.close();
       // Calls in flight may finish (their next statement rejects with CLOSED); past the grace, their
       // connections are dropped, so that close() returns whatever the application's code awaits.
       const ended = release();

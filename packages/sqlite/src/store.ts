@@ -374,6 +374,7 @@ function sqliteStore(
       scope.check('close');
       if (closed) return;
       closed = true;
+      emitter.close();
       await scope.admit('close', () =>
         mutex.run(() => {
           if (owned && client.open) client.close();
@@ -450,6 +451,7 @@ function crossProcessWakeUps(
       timer.unref();
     });
   return {
+    onClose: (listener) => emitter.onClose(listener),
     onChange(listener) {
       const off = emitter.onChange(listener);
       if (++listeners === 1) void start().catch(reportFailure);

@@ -1,4 +1,4 @@
-import { type StoredEventOf, subscribe } from '@strata/core';
+import { consume, type StoredEventOf, subscribe } from '@strata/core';
 import { eq, sql } from 'drizzle-orm';
 import { integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -90,5 +90,17 @@ describe('a projection writing its read model through tx.db on SQLite', () => {
     });
     await expect(sub.done).rejects.toMatchObject({ code: 'VALIDATION' });
     expect(await store.checkpoints.get('c')).toBeNull();
+  });
+
+  it('close() stops a waiting worker and subscription at once, not at their next poll', async () => {
+    const { store } = await open();
+    const worker = consume(store, 'q', () => undefined, { pollIntervalMs: 60_000 });
+    const sub = subscribe(store, { handler: () => undefined, pollIntervalMs: 60_000 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = Date.now();
+    await store.close();
+    await expect(worker).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(sub.done).rejects.toMatchObject({ code: 'CLOSED' });
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 });

@@ -3,6 +3,8 @@ import type { ChangeNotice, WakeUpSource } from '../subscriptions/types.js';
 /** An in-process {@link WakeUpSource}: listeners are called synchronously; their errors are swallowed. */
 export class ChangeEmitter implements WakeUpSource {
   readonly #listeners = new Set<(notice: ChangeNotice) => void>();
+  readonly #closeListeners = new Set<() => void>();
+  #closed = false;
 
   /** Registers a listener; returns a function that removes it. */
   onChange(listener: (notice: ChangeNotice) => void): () => void {
@@ -11,6 +13,33 @@ export class ChangeEmitter implements WakeUpSource {
     return () => {
       this.#listeners.delete(wrapped);
     };
+  }
+
+  /** Registers a listener of the store's close; called at once when the store is already closed. */
+  onClose(listener: () => void): () => void {
+    if (this.#closed) {
+      listener();
+      return () => undefined;
+    }
+    const wrapped = () => listener();
+    this.#closeListeners.add(wrapped);
+    return () => {
+      this.#closeListeners.delete(wrapped);
+    };
+  }
+
+  /** Tells every close listener, once: the adapter's `close()` calls it. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const listener of [...this.#closeListeners]) {
+      try {
+        listener();
+      } catch {
+        // A listener's failure must not fail close().
+      }
+    }
+    this.#closeListeners.clear();
   }
 
   /** Calls every listener with `notice`. */

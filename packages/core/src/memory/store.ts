@@ -156,6 +156,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): StrataStore
     async close() {
       scope.check('close');
       closed = true;
+      emitter.close();
       await scope.admit('close', () => lock.run(() => undefined));
     },
   };

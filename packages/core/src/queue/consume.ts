@@ -108,6 +108,8 @@ export async function consume<TBody = JsonValue>(
   const unlisten = store.wakeUps.onChange((n) => {
     if (n.kind === 'queue' && n.queue === name) bell.ring();
   });
+  // A close wakes the loop, whose next receive then stops it with CLOSED.
+  const unclose = store.wakeUps.onClose?.(() => bell.ring()) ?? (() => undefined);
 
   /**
    * Acks or nacks `d`, retrying a `CONNECTION` or `TIMEOUT` failure with backoff while the receipt is
@@ -270,6 +272,7 @@ export async function consume<TBody = JsonValue>(
     }
   } finally {
     unlisten();
+    unclose();
     await Promise.allSettled([...inFlight]);
   }
 }

@@ -202,6 +202,8 @@ export function subscribe<E extends AnyStoredEvent = StoredEvent, TDb = unknown>
   const unlisten = store.wakeUps.onChange((n) => {
     if (n.kind === 'events') bell.ring();
   });
+  // A close wakes the loop, whose next read then stops it with CLOSED.
+  const unclose = store.wakeUps.onClose?.(() => bell.ring()) ?? (() => undefined);
 
   let checkpoint: bigint | null = null;
   let leaseRenewedAt = 0;
@@ -405,6 +407,7 @@ export function subscribe<E extends AnyStoredEvent = StoredEvent, TDb = unknown>
 
   const done = run().finally(async () => {
     unlisten();
+    unclose();
     if (consumer !== undefined && active) {
       active = false;
       await store.checkpoints.releaseLease(consumer, owner).catch(() => undefined);

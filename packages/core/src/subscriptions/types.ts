@@ -76,4 +76,10 @@ export interface QueueNotice {
 export interface WakeUpSource {
   /** Calls `listener` after each committed change; returns a function that stops it. */
   onChange(listener: (notice: ChangeNotice) => void): () => void;
+  /**
+   * Calls `listener` once when the store closes, so that loops waiting for a change (`subscribe()`,
+   * `consume()`) stop at once instead of at their next poll; returns a function that stops it.
+   * Optional: without it such loops notice the close at their next poll.
+   */
+  onClose?(listener: () => void): () => void;
 }
