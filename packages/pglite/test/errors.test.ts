@@ -1,9 +1,9 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inspect } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
 import { isStrataError } from '@strata/core';
+import { leaksOf } from '@strata/core/conformance/check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPgliteStore } from '../src/index.js';
 
@@ -12,25 +12,6 @@ afterAll(() => {
   chmodSync(join(dir, 'locked'), 0o755);
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** Where `secret` shows in an error: its own properties recursively (message, stack, cause …), `String()` and `inspect()`. */
-function leaksOf(error: unknown, secret: string): string[] {
-  const found: string[] = [];
-  const seen = new Set<object>();
-  const visit = (value: unknown, path: string) => {
-    if (typeof value === 'string') {
-      if (value.includes(secret)) found.push(path);
-      return;
-    }
-    if (typeof value !== 'object' || value === null || seen.has(value)) return;
-    seen.add(value);
-    for (const key of Reflect.ownKeys(value)) visit((value as Record<PropertyKey, unknown>)[key], `${path}.${String(key)}`);
-  };
-  visit(error, 'error');
-  if (String(error).includes(secret)) found.push('String(error)');
-  if (inspect(error, { depth: 20 }).includes(secret)) found.push('inspect(error)');
-  return found;
-}
 
 describe('errors that used to mislead', () => {
   it('a dataDir that cannot be used is a StrataError before PGlite boots', async () => {

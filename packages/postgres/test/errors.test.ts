@@ -1,31 +1,12 @@
 import { type AddressInfo, createServer } from 'node:net';
-import { inspect } from 'node:util';
 import { isStrataError } from '@strata/core';
+import { leaksOf } from '@strata/core/conformance/check';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { createPostgresStore } from '../src/index.js';
 import { fileDatabase } from './fixtures.js';
 
 const fx = await fileDatabase();
-
-/** Where `secret` shows in an error: its own properties recursively (message, stack, cause …), `String()` and `inspect()`. */
-function leaksOf(error: unknown, secret: string): string[] {
-  const found: string[] = [];
-  const seen = new Set<object>();
-  const visit = (value: unknown, path: string) => {
-    if (typeof value === 'string') {
-      if (value.includes(secret)) found.push(path);
-      return;
-    }
-    if (typeof value !== 'object' || value === null || seen.has(value)) return;
-    seen.add(value);
-    for (const key of Reflect.ownKeys(value)) visit((value as Record<PropertyKey, unknown>)[key], `${path}.${String(key)}`);
-  };
-  visit(error, 'error');
-  if (String(error).includes(secret)) found.push('String(error)');
-  if (inspect(error, { depth: 20 }).includes(secret)) found.push('inspect(error)');
-  return found;
-}
 
 describe('errors that used to mislead', () => {
   it('a server that refuses the connection is CONNECTION naming the address and port', async () => {

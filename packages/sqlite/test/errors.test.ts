@@ -1,33 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inspect } from 'node:util';
 import { isStrataError } from '@strata/core';
+import { leaksOf } from '@strata/core/conformance/check';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSqliteStore, migrate } from '../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'strata-sqlite-errors-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Where `secret` shows in an error: its own properties recursively (message, stack, cause …), `String()` and `inspect()`. */
-function leaksOf(error: unknown, secret: string): string[] {
-  const found: string[] = [];
-  const seen = new Set<object>();
-  const visit = (value: unknown, path: string) => {
-    if (typeof value === 'string') {
-      if (value.includes(secret)) found.push(path);
-      return;
-    }
-    if (typeof value !== 'object' || value === null || seen.has(value)) return;
-    seen.add(value);
-    for (const key of Reflect.ownKeys(value)) visit((value as Record<PropertyKey, unknown>)[key], `${path}.${String(key)}`);
-  };
-  visit(error, 'error');
-  if (String(error).includes(secret)) found.push('String(error)');
-  if (inspect(error, { depth: 20 }).includes(secret)) found.push('inspect(error)');
-  return found;
-}
 
 describe('errors that used to mislead', () => {
   it('a store opened with migrate: false on a database never migrated fails with MIGRATION, saying to run migrate()', async () => {

@@ -23,6 +23,7 @@
  */
 export { conformanceCases } from './cases.js';
 export { type CaseOutcome, checkConformance, runCase } from './harness.js';
+export { leaksOf } from './helpers.js';
 export {
   type CaseContext,
   type ConformanceArea,

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { inspect } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { isStrataError, type StrataError, type StrataErrorCode } from '../errors.js';
@@ -127,4 +128,32 @@ export async function fingerprint(ctx: CaseContext, names: { streamId?: string; 
 /** Builds cases of one area with ids prefixed by the area. */
 export function defineCases(area: ConformanceArea, cases: Record<string, Omit<ConformanceCase, 'id' | 'area'>>): ConformanceCase[] {
   return Object.entries(cases).map(([id, c]) => ({ ...c, id: `${area}.${id}`, area }));
+}
+
+/**
+ * Where `secret` shows in an error: the paths of its own properties (message, stack, cause …, walked
+ * recursively) that contain it, and `String(error)` / `inspect(error)` when they do. Empty when the
+ * error is safe to log. Adapter tests use it to prove that bound values never reach an error.
+ *
+ * @example
+ * ```ts
+ * expect(leaksOf(error, '4111111111111111')).toEqual([])
+ * ```
+ */
+export function leaksOf(error: unknown, secret: string): string[] {
+  const found: string[] = [];
+  const seen = new Set<object>();
+  const visit = (value: unknown, path: string, depth: number) => {
+    if (typeof value === 'string') {
+      if (value.includes(secret)) found.push(path);
+      return;
+    }
+    if (typeof value !== 'object' || value === null || seen.has(value) || depth > 20) return;
+    seen.add(value);
+    for (const key of Reflect.ownKeys(value)) visit((value as Record<PropertyKey, unknown>)[key], `${path}.${String(key)}`, depth + 1);
+  };
+  visit(error, 'error', 0);
+  if (String(error).includes(secret)) found.push('String(error)');
+  if (inspect(error, { depth: 20 }).includes(secret)) found.push('inspect(error)');
+  return found;
 }

@@ -1,10 +1,9 @@
-import { inspect } from 'node:util';
 import type { Capabilities } from '../capabilities.js';
 import { isStrataError } from '../errors.js';
 import { MAX_PAYLOAD_BYTES } from '../json.js';
 import type { StrataStore } from '../store.js';
 import { MAX_EVENTS_PER_APPEND } from '../validation.js';
-import { assert, collect, evt, fingerprint, rejects } from './helpers.js';
+import { assert, collect, evt, fingerprint, leaksOf, rejects } from './helpers.js';
 import type { ConformanceCase } from './types.js';
 
 /** One row of the validation table: a call that must reject with `VALIDATION` naming `field`, writing nothing. */
@@ -285,25 +284,6 @@ const payloadLimitCases: ConformanceCase[] = [
     },
   },
 ];
-
-/** Where `secret` shows in an error: its own properties (message, stack, cause …) recursively, `String()` and `inspect()`. */
-function leaksOf(error: unknown, secret: string): string[] {
-  const found: string[] = [];
-  const seen = new Set<object>();
-  const visit = (value: unknown, path: string, depth: number) => {
-    if (typeof value === 'string') {
-      if (value.includes(secret)) found.push(path);
-      return;
-    }
-    if (typeof value !== 'object' || value === null || seen.has(value) || depth > 20) return;
-    seen.add(value);
-    for (const key of Reflect.ownKeys(value)) visit((value as Record<PropertyKey, unknown>)[key], `${path}.${String(key)}`, depth + 1);
-  };
-  visit(error, 'error', 0);
-  if (String(error).includes(secret)) found.push('String(error)');
-  if (inspect(error, { depth: 20 }).includes(secret)) found.push('inspect(error)');
-  return found;
-}
 
 const SECRET = '4111111111111111';
 
