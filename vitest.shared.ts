@@ -14,6 +14,7 @@ export const sourceAliases = [
   { find: /^@strata\/postgres$/, replacement: `${root}packages/postgres/src/index.ts` },
   { find: /^@strata\/pglite$/, replacement: `${root}packages/pglite/src/index.ts` },
   { find: /^@strata\/sqlite$/, replacement: `${root}packages/sqlite/src/index.ts` },
+  { find: /^@strata\/realtime$/, replacement: `${root}packages/realtime/src/index.ts` },
   { find: /^@strata\/testing$/, replacement: `${root}packages/testing/src/index.ts` },
 ];
 

@@ -126,9 +126,18 @@ export type {
   EventsNotice,
   LeaseOptions,
   QueueNotice,
+  ResyncNotice,
   SetCheckpointOptions,
   WakeUpSource,
 } from './subscriptions/types.js';
+export {
+  type ListenClient,
+  type PgListenClient,
+  type PgliteListenClient,
+  type PgNotification,
+  type WithWakeUpsOptions,
+  withWakeUps,
+} from './subscriptions/wake-ups.js';
 export { TransactionScope, type TransactionScopeOptions } from './transaction-scope.js';
 export { unsupportedCheckpoints, unsupportedQueue, unsupportedSnapshots, unsupportedTransaction } from './unsupported.js';
 export * from './validation.js';

@@ -1,5 +1,6 @@
 import { type ChangeNotice, type ErrorSubject, StoreClosedError, type TransactionScope } from '@strata/core';
 import { type SQL, sql } from 'drizzle-orm';
+import { eventsNoteSetting } from './notify.js';
 import type { PgExecutor } from './session.js';
 
 /** Store settings after defaults. */
@@ -12,6 +13,8 @@ export interface PgSettings {
   readonly maxAttempts: number;
   /** Largest event, message or snapshot, in bytes of JSON. */
   readonly maxPayloadBytes: number;
+  /** Whether appends and sends note what LISTEN/NOTIFY wake-ups announce at commit. */
+  readonly notify: boolean;
 }
 
 /** Qualified names of a Strata schema's objects, for SQL text. */
@@ -24,6 +27,9 @@ export interface PgNames {
   readonly leases: SQL;
   readonly appendEvents: SQL;
   readonly claimMessages: SQL;
+  readonly noteQueue: SQL;
+  /** The transaction-local setting that carries the events note to the commit trigger. */
+  readonly eventsNote: string;
 }
 
 /** Builds the qualified names of schema `schema` (already validated as a plain identifier). */
@@ -38,6 +44,8 @@ export function namesOf(schema: string): PgNames {
     leases: q('consumer_leases'),
     appendEvents: q('append_events'),
     claimMessages: q('claim_messages'),
+    noteQueue: q('note_queue'),
+    eventsNote: eventsNoteSetting(schema),
   };
 }
 

@@ -83,17 +83,22 @@ export function pgEvents(ctx: PgContext): EventStore {
       const payload = JSON.stringify(rows);
       // The batch travels as one jsonb array.
       assertFitsJsonb(payload, () => rows as unknown as JsonValue, 'events');
+      const lastType = input.events[input.events.length - 1]?.type ?? '';
+      // The note the commit trigger announces (LISTEN/NOTIFY): set after the stream row was written, so
+      // that only the transaction's first append queues the trigger, which then sends the last note.
+      const note = ctx.settings.notify
+        ? sql`, case when outcome = 0 then set_config(${names.eventsNote}, json_build_object('p', last_position::text, 's', ${input.streamId}::text, 't', ${lastType}::text)::text, true) end as n`
+        : sql``;
       const [row] = await ctx.run<{ outcome: number; v: string; f: string | null; l: string | null; c: string | null }>(
         { operation: 'events.append', streamId: input.streamId },
-        sql`select outcome, stream_version::text as v, first_position::text as f, last_position::text as l, conflict_id::text as c
+        sql`select outcome, stream_version::text as v, first_position::text as f, last_position::text as l, conflict_id::text as c${note}
             from ${names.appendEvents}(${input.streamId}, ${kind}, ${expected}, ${checkIds}, ${payload}::jsonb)`,
       );
       if (row === undefined) throw new Error('append_events returned no row');
       if (row.outcome === 0 || row.outcome === 1) {
         const result: AppendResult = { version: Number(row.v), firstPosition: BigInt(row.f ?? '0'), lastPosition: BigInt(row.l ?? '0') };
         if (row.outcome === 0) {
-          const last = input.events[input.events.length - 1];
-          ctx.announce({ kind: 'events', streamId: input.streamId, type: last?.type ?? '', position: result.lastPosition });
+          ctx.announce({ kind: 'events', streamId: input.streamId, type: lastType, position: result.lastPosition });
         }
         return result;
       }

@@ -18,6 +18,14 @@ export { contentHash as migrationHash } from '@strata/core';
 export { isConnectionLoss, type MapPgErrorOptions, mapPgError, safeCause } from './map-pg-error.js';
 export { type AnyPgDatabase, type MigrateOptions, type MigrateResult, migrate, validateSchemaName } from './migrate.js';
 export { MIGRATIONS, type ShippedMigration } from './migrations.generated.js';
+export {
+  type EventsNotification,
+  type NotificationChannels,
+  notificationChannels,
+  parseEventsNotification,
+  parseQueueNotification,
+  type QueueNotification,
+} from './notify.js';
 export { rowsOf } from './rows.js';
 export {
   createPostgresStore,

@@ -2,6 +2,7 @@ import { contentHash, MigrationError, silentLogger, ValidationError, validateInt
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { MIGRATIONS, type ShippedMigration } from './migrations.generated.js';
+import { notificationPlaceholders } from './notify.js';
 import { type PgSession, sessionOf } from './session.js';
 
 /** Any Drizzle PostgreSQL database or transaction: node-postgres, PGlite, … */
@@ -44,13 +45,18 @@ export function validateSchemaName(name: unknown): string {
   return name;
 }
 
-/** The statements of a migration, with schema `"strata"` renamed to `schema`. */
+/**
+ * The statements of a migration, with schema `"strata"` renamed to `schema` and the notification
+ * placeholders (channel and setting names, derived from the schema name alone) filled in.
+ */
 function statements(migration: ShippedMigration, schema: string): string[] {
   const quoted = `"${schema}"`;
+  const placeholders = Object.entries(notificationPlaceholders(schema));
   return migration.sql
     .split('--> statement-breakpoint')
     .map((s) => s.trim())
     .filter((s) => s.length > 0)
+    .map((s) => placeholders.reduce((text, [token, value]) => text.replaceAll(token, value), s))
     .map((s) => s.replaceAll('"strata"', quoted).replace(/^CREATE SCHEMA /i, 'CREATE SCHEMA IF NOT EXISTS '));
 }
 

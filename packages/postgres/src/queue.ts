@@ -58,6 +58,14 @@ function partlySent(error: unknown, queue: string): unknown {
 export function pgQueue(ctx: PgContext): MessageQueue {
   const { messages: table } = ctx.names;
 
+  /**
+   * The queue note of a statement (LISTEN/NOTIFY wake-ups): a `where` evaluated once, before its rows are
+   * written. `first`, the statement's first message, queues the commit trigger; without it (the rows that
+   * will be written are not known) the note is also sent at once.
+   */
+  const note = (queue: string, first: string | undefined) =>
+    ctx.settings.notify ? sql` where (select ${ctx.names.noteQueue}(${queue}, ${first ?? null}::uuid, ${first === undefined}))` : sql``;
+
   /** Sends and returns ids, `null` where a dedup id belongs to a message another transaction is still committing. */
   const insert = async (queue: string, list: ReturnType<typeof validateSend>['messages']): Promise<(string | null)[]> => {
     const subject = { operation: 'queue.send', queue };
@@ -69,8 +77,8 @@ export function pgQueue(ctx: PgContext): MessageQueue {
       await ctx.run(
         subject,
         sql`insert into ${table} (id, queue, body, headers, priority, max_attempts, visible_at, enqueued_at)
-            values (${single.id}::uuid, ${queue}, ${body}::jsonb, ${JSON.stringify(single.headers)}::jsonb,
-                    ${single.priority}, ${single.maxAttempts}, ${NOW} + ${single.delayMs}::float8 * interval '1 millisecond', ${NOW})`,
+            select ${single.id}::uuid, ${queue}, ${body}::jsonb, ${JSON.stringify(single.headers)}::jsonb,
+                   ${single.priority}, ${single.maxAttempts}, ${NOW} + ${single.delayMs}::float8 * interval '1 millisecond', ${NOW}${note(queue, single.id)}`,
       );
       return [single.id];
     }
@@ -95,7 +103,7 @@ export function pgQueue(ctx: PgContext): MessageQueue {
         subject,
         sql`insert into ${table} (id, queue, body, headers, priority, max_attempts, visible_at, enqueued_at)
             select id, ${queue}, body, headers, priority, max_attempts, ${NOW} + delay_ms * interval '1 millisecond', ${NOW}
-            from (${input}) as input order by ord`,
+            from (${input}) as input${note(queue, list[0]?.id)} order by ord`,
       );
       return list.map((m) => m.id);
     }
@@ -106,7 +114,7 @@ export function pgQueue(ctx: PgContext): MessageQueue {
           ins as (
             insert into ${table} (id, queue, body, headers, priority, max_attempts, dedup_id, visible_at, enqueued_at)
             select id, ${queue}, body, headers, priority, max_attempts, dedup_id, ${NOW} + delay_ms * interval '1 millisecond', ${NOW}
-            from input order by ord
+            from input${note(queue, undefined)} order by ord
             on conflict (queue, dedup_id) where dedup_id is not null do nothing
             returning id, dedup_id
           )
@@ -211,7 +219,7 @@ export function pgQueue(ctx: PgContext): MessageQueue {
       const o = validateNack(options);
       const rows = await ctx.run<{ queue: string; dead: boolean }>(
         { operation: 'queue.nack' },
-        sql`update ${table} set
+        sql`with nacked as (update ${table} set
               dead = ${o.deadLetter} or attempt >= max_attempts,
               dead_lettered_at = case when ${o.deadLetter} or attempt >= max_attempts then ${NOW} end,
               reason = case
@@ -222,7 +230,8 @@ export function pgQueue(ctx: PgContext): MessageQueue {
                                 else ${NOW} + ${o.delayMs}::float8 * interval '1 millisecond' end,
               receipt = null
             where receipt = ${r}::uuid and not dead and visible_at > ${NOW}
-            returning queue, dead`,
+            returning queue, dead)
+            select queue, dead${ctx.settings.notify ? sql`, case when not dead then ${ctx.names.noteQueue}(queue, null, true) end as n` : sql``} from nacked`,
       );
       const row = rows[0];
       if (row === undefined) throw new StaleReceiptError('queue.nack');
@@ -315,7 +324,7 @@ export function pgQueue(ctx: PgContext): MessageQueue {
         sql`with moved as (
               update ${table} set dead = false, attempt = 0, receipt = null, visible_at = ${NOW}, reason = null, dead_lettered_at = null
               where queue = ${name} and dead${only} returning 1
-            ) select count(*)::int as n from moved`,
+            ) select count(*)::int as n${ctx.settings.notify ? sql`, case when count(*) > 0 then ${ctx.names.noteQueue}(${name}, null, true) end as note` : sql``} from moved`,
       );
       const moved = row?.n ?? 0;
       if (moved > 0) ctx.announce({ kind: 'queue', queue: name });

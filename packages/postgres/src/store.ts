@@ -9,6 +9,7 @@ import {
   type StrataStore,
   safeLogger,
   TransactionScope,
+  ValidationError,
   validateInteger,
   validateMaxPayloadBytes,
 } from '@strata/core';
@@ -40,6 +41,14 @@ export interface PostgresStoreOptions {
    * @defaultValue 1048576 (1 MiB, `DEFAULT_MAX_PAYLOAD_BYTES`)
    */
   maxPayloadBytes?: number;
+  /**
+   * Whether appends and sends are announced over LISTEN/NOTIFY at commit — one notification per
+   * committing transaction on the schema's fixed channels (see `notificationChannels`), which
+   * `@strata/realtime` listens to. Writes through `join(tx)` notify too: the notification is sent by the
+   * database when the application's transaction commits. Turn it off for a store whose writes nobody
+   * listens to, to save the notification's cost at commit. @defaultValue true
+   */
+  notify?: boolean;
   /** Pool size when the store opens its own node-postgres pool from a connection string. @defaultValue 10 */
   poolSize?: number;
   /**
@@ -87,8 +96,9 @@ export interface PostgresStore extends StrataStore<AnyPgDatabase> {
   /**
    * Strata's contracts inside a transaction the application opened with Drizzle, so that its own
    * writes and Strata's commit or roll back together. The application commits, so the store cannot tell
-   * when: these writes wake nothing, in this process or another (the adapter sends no NOTIFY), and
-   * subscriptions and workers see them at their next poll.
+   * when: these writes wake nothing in this process's store, but the database announces them at commit
+   * over LISTEN/NOTIFY (unless `notify: false`), which wakes subscriptions and workers attached to a
+   * `@strata/realtime` listener at once; others see them at their next poll.
    *
    * @example
    * ```ts
@@ -122,6 +132,7 @@ export async function createPostgresStore(connection: string | AnyPgDatabase, op
     snapshotsToKeep: validateInteger(options.snapshotsToKeep ?? 3, 'options.snapshotsToKeep', 1, 1000),
     maxAttempts: validateInteger(options.maxAttempts ?? 5, 'options.maxAttempts', 1, 1000),
     maxPayloadBytes: validateMaxPayloadBytes(options.maxPayloadBytes),
+    notify: notifyOption(options.notify),
   };
   const connectionTimeoutMs = validateInteger(options.connectionTimeoutMs ?? 10_000, 'options.connectionTimeoutMs', 1, 3_600_000);
   const statementTimeoutMs = validateInteger(options.statementTimeoutMs ?? 60_000, 'options.statementTimeoutMs', 1, 86_400_000);
@@ -173,6 +184,12 @@ export async function createPostgresStore(connection: string | AnyPgDatabase, op
     }
   }
   return postgresStore(db, session, schema, settings, logger, release);
+}
+
+function notifyOption(value: unknown): boolean {
+  if (value === undefined) return true;
+  if (typeof value !== 'boolean') throw new ValidationError('options.notify', 'must be a boolean');
+  return value;
 }
 
 /** How long close() lets calls in flight finish before it drops their connections. */

@@ -106,7 +106,7 @@ export async function consume<TBody = JsonValue>(
   const inFlight = new Set<Promise<void>>();
   const bell = new Doorbell();
   const unlisten = store.wakeUps.onChange((n) => {
-    if (n.kind === 'queue' && n.queue === name) bell.ring();
+    if ((n.kind === 'queue' && n.queue === name) || n.kind === 'resync') bell.ring();
   });
   // A close wakes the loop, whose next receive then stops it with CLOSED.
   const unclose = store.wakeUps.onClose?.(() => bell.ring()) ?? (() => undefined);

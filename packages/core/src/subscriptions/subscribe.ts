@@ -200,7 +200,7 @@ export function subscribe<E extends AnyStoredEvent = StoredEvent, TDb = unknown>
   let active = consumer === undefined;
   const bell = new Doorbell();
   const unlisten = store.wakeUps.onChange((n) => {
-    if (n.kind === 'events') bell.ring();
+    if (n.kind === 'events' || n.kind === 'resync') bell.ring();
   });
   // A close wakes the loop, whose next read then stops it with CLOSED.
   const unclose = store.wakeUps.onClose?.(() => bell.ring()) ?? (() => undefined);

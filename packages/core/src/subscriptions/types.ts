@@ -47,7 +47,16 @@ export interface CheckpointStore {
 }
 
 /** A change a store announces after commit; only a hint to read again, never the data itself. */
-export type ChangeNotice = EventsNotice | QueueNotice;
+export type ChangeNotice = EventsNotice | QueueNotice | ResyncNotice;
+
+/**
+ * Anything may have changed: every reader reads again. Sent by a wake-up source that may have missed
+ * notices (a listener that reconnected, a backstop poll, a notice too large to say which queues).
+ */
+export interface ResyncNotice {
+  /** Discriminator. */
+  kind: 'resync';
+}
 
 /** Events were appended (one notice per append). */
 export interface EventsNotice {

@@ -1,0 +1,89 @@
+import type { Capabilities } from '../capabilities.js';
+import type { StrataStore } from '../store.js';
+import type { ChangeNotice, WakeUpSource } from './types.js';
+
+/** Options of {@link withWakeUps}. */
+export interface WithWakeUpsOptions {
+  /**
+   * Whether `source` announces commits made by other processes too (LISTEN/NOTIFY does): the returned
+   * store then says so in `capabilities.crossProcessWakeUps`, and `subscribe()` and `consume()` over it
+   * fall back to their long poll interval. @defaultValue true
+   */
+  crossProcess?: boolean;
+}
+
+/**
+ * The same store, with a second wake-up source: `subscribe()` and `consume()` over the returned store wake
+ * on the store's own notices and on `source`'s. This is how a package such as `@strata/realtime` plugs
+ * LISTEN/NOTIFY into a store made by any adapter without the adapter knowing about it. Every method,
+ * property and the `close()` of the returned store are the store's own; only `wakeUps` and
+ * `capabilities` differ.
+ *
+ * @example
+ * ```ts
+ * const live = withWakeUps(store, listenerSource)
+ * subscribe(live, { from: 'start', handler })
+ * ```
+ */
+export function withWakeUps<S extends StrataStore<TDb>, TDb = unknown>(store: S, source: WakeUpSource, options: WithWakeUpsOptions = {}): S {
+  const own = store.wakeUps;
+  const merged: WakeUpSource = {
+    onChange(listener: (notice: ChangeNotice) => void) {
+      const stops = [own.onChange(listener), source.onChange(listener)];
+      return () => {
+        for (const stop of stops) stop();
+      };
+    },
+    ...(own.onClose === undefined ? {} : { onClose: (listener: () => void) => (own.onClose as (l: () => void) => () => void)(listener) }),
+  };
+  const capabilities: Readonly<Capabilities> = Object.freeze({
+    ...store.capabilities,
+    wakeUps: true,
+    crossProcessWakeUps: store.capabilities.crossProcessWakeUps || (options.crossProcess ?? true),
+  });
+  // The store stays the prototype: its getters (such as `db`, which refuses use inside its own
+  // transaction callback) and methods keep working unchanged.
+  return Object.create(store, {
+    wakeUps: { value: merged, enumerable: true },
+    capabilities: { value: capabilities, enumerable: true },
+  }) as S;
+}
+
+/** A notification as node-postgres's `Client` reports it. */
+export interface PgNotification {
+  /** The channel. */
+  channel: string;
+  /** The payload, if any. */
+  payload?: string | undefined;
+}
+
+/**
+ * The part of node-postgres's `Client` a LISTEN/NOTIFY listener uses: `new pg.Client(url)` satisfies it.
+ * The listener connects it (when it has `connect`), issues `LISTEN`, and ends it when done.
+ */
+export interface PgListenClient {
+  /** Opens the connection. */
+  connect?(): Promise<unknown>;
+  /** Runs one statement of plain text (no bound values). */
+  query(text: string): Promise<unknown>;
+  /** Reports notifications, errors and the connection's end. */
+  on(event: 'notification', listener: (notification: PgNotification) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  on(event: 'end', listener: () => void): unknown;
+  /** Closes the connection. */
+  end?(): Promise<unknown>;
+}
+
+/** The part of a PGlite instance a LISTEN/NOTIFY listener uses: a `PGlite` satisfies it. */
+export interface PgliteListenClient {
+  /** Runs one statement of plain text (no bound values). */
+  query(text: string): Promise<unknown>;
+  /** Listens on `channel`; resolves to a function that stops listening. */
+  listen(channel: string, callback: (payload: string) => void): Promise<(() => Promise<void>) | unknown>;
+}
+
+/**
+ * A connection a LISTEN/NOTIFY listener can use: node-postgres's `Client` or a PGlite instance, or
+ * anything shaped like one of them (a user's adapter for another driver).
+ */
+export type ListenClient = PgListenClient | PgliteListenClient;

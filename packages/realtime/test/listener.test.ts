@@ -1,0 +1,189 @@
+import { consume, type StoredEvent, subscribe } from '@strata/core';
+import { createPostgresStore, type PostgresStore } from '@strata/postgres';
+import { recordingLogger, sleep, waitFor } from '@strata/testing';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createListener, type Listener, type StateTransition } from '../src/index.js';
+import { fileDatabase } from './fixtures.js';
+
+const fx = await fileDatabase();
+
+/** Long enough that only a notification can explain a delivery within a test. */
+const NEVER = 600_000;
+
+describe('a listener on a PostgreSQL server', () => {
+  let reader: PostgresStore;
+  let writer: PostgresStore;
+  let listener: Listener;
+  const transitions: StateTransition[] = [];
+
+  beforeAll(async () => {
+    const schema = fx.schemaName();
+    // Two stores on the same schema: the writer stands for another process (its commits do not reach
+    // the reader's in-process wake-ups).
+    reader = await createPostgresStore(fx.url, { schema });
+    writer = await createPostgresStore(fx.url, { schema, migrate: false });
+    listener = await createListener({ connectionString: fx.url, backstopIntervalMs: NEVER, pollIntervalMs: 200, reconnectBaseMs: 20, reconnectMaxMs: 200 });
+    listener.onStateChange((t) => transitions.push(t));
+  });
+  afterAll(async () => {
+    await listener.close();
+    await reader.close();
+    await writer.close();
+  });
+
+  it('is connected, and wakes a subscription on another process’s commit (no poll could)', async () => {
+    expect(listener.state).toBe('connected');
+    const live = listener.attach(reader);
+    expect(live.capabilities.crossProcessWakeUps).toBe(true);
+    expect(live.schema).toBe(reader.schema);
+    const seen: StoredEvent[] = [];
+    const sub = subscribe(live, { from: 'end', pollIntervalMs: NEVER, handler: (e) => void seen.push(e) });
+    await sleep(100); // past its first read
+    await writer.events.append('order-1', [{ type: 'Placed', data: { n: 1 } }]);
+    await waitFor(() => seen.length === 1, 'the notified subscription');
+    expect(seen[0]?.streamId).toBe('order-1');
+    await sub.stop();
+  });
+
+  it('wakes an idle queue worker on another process’s send', async () => {
+    const live = listener.attach(reader);
+    const stop = new AbortController();
+    const got: unknown[] = [];
+    const worker = consume(live, 'emails', async (m) => void got.push(m.body), { pollIntervalMs: NEVER, signal: stop.signal });
+    await sleep(100);
+    await writer.queue.send('emails', { body: 'hello' });
+    await waitFor(() => got.length === 1, 'the notified worker');
+    expect(got).toEqual(['hello']);
+    stop.abort();
+    await worker;
+  });
+
+  it('reconnects after its backend is killed, and the subscription catches up with what committed meanwhile', async () => {
+    const live = listener.attach(reader);
+    const seen: StoredEvent[] = [];
+    const sub = subscribe(live, { from: 'end', pollIntervalMs: NEVER, handler: (e) => void seen.push(e) });
+    await sleep(100);
+    transitions.length = 0;
+    expect(await fx.killListener()).toBe(1);
+    await writer.events.append('order-2', [{ type: 'Placed', data: {} }]);
+    await waitFor(() => seen.length === 1, 'delivery after the kill');
+    await waitFor(() => listener.state === 'connected', 'the listener to reconnect');
+    expect(transitions.map((t) => t.to)).toContain('reconnecting');
+    expect(transitions.find((t) => t.to === 'reconnecting')?.reason).toMatch(/terminated|ended|error/);
+    // And pushes again once reconnected.
+    await writer.events.append('order-3', [{ type: 'Placed', data: {} }]);
+    await waitFor(() => seen.length === 2, 'delivery after reconnecting');
+    expect(seen.map((e) => e.streamId)).toEqual(['order-2', 'order-3']);
+    const health = await listener.health();
+    expect(health.reconnects).toBeGreaterThanOrEqual(1);
+    expect(health.state).toBe('connected');
+    expect(health.lastNotificationAt).toBeInstanceOf(Date);
+    expect(health.notificationQueueUsage).toBeGreaterThanOrEqual(0);
+    await sub.stop();
+  });
+});
+
+describe('the backstop', () => {
+  it('delivers an event whose notification was lost on purpose (the listener stopped listening)', async () => {
+    const schema = fx.schemaName();
+    const reader = await createPostgresStore(fx.url, { schema });
+    const writer = await createPostgresStore(fx.url, { schema, migrate: false });
+    let client: pg.Client | undefined;
+    const listener = await createListener({
+      client: () => {
+        client = new pg.Client({ connectionString: fx.url, application_name: 'strata-listener' });
+        return client;
+      },
+      backstopIntervalMs: 300,
+    });
+    const live = listener.attach(reader);
+    const seen: StoredEvent[] = [];
+    const sub = subscribe(live, { from: 'end', pollIntervalMs: NEVER, handler: (e) => void seen.push(e) });
+    await sleep(100);
+    await client?.query('UNLISTEN *'); // every notification from now on is lost
+    await writer.events.append('lost', [{ type: 'Quiet', data: {} }]);
+    await waitFor(() => seen.length === 1, 'the backstop to deliver', 10_000);
+    expect((await listener.health()).lastNotificationAt).toBeNull();
+    await sub.stop();
+    await listener.close();
+    await reader.close();
+    await writer.close();
+  });
+
+  it('polls, and says so, where notifications never arrive (a transaction-pooling proxy drops them)', async () => {
+    const schema = fx.schemaName();
+    const reader = await createPostgresStore(fx.url, { schema });
+    const writer = await createPostgresStore(fx.url, { schema, migrate: false });
+    const logger = recordingLogger();
+    // A connection through which LISTEN succeeds but nothing is ever delivered, as behind PgBouncer in
+    // transaction mode: the LISTEN ran on a server connection that went back to the pool.
+    const listener = await createListener({
+      client: () => {
+        const client = new pg.Client({ connectionString: fx.url });
+        const on = client.on.bind(client);
+        (client as unknown as { on: typeof client.on }).on = ((event: string, fn: (...args: unknown[]) => void) =>
+          event === 'notification' ? client : on(event as 'error', fn)) as typeof client.on;
+        return client;
+      },
+      timeoutMs: 500,
+      pollIntervalMs: 100,
+      logger,
+    });
+    expect(listener.state).toBe('polling');
+    const health = await listener.health();
+    expect(health.reason).toMatch(/LISTEN is unavailable/);
+    expect(logger.lines.some((l) => l.level === 'warn' && /polling/.test(l.message))).toBe(true);
+    const live = listener.attach(reader);
+    const seen: StoredEvent[] = [];
+    const sub = subscribe(live, { from: 'end', pollIntervalMs: NEVER, handler: (e) => void seen.push(e) });
+    await sleep(50);
+    await writer.events.append('polled', [{ type: 'Seen', data: {} }]);
+    await waitFor(() => seen.length === 1, 'the polling listener to deliver', 10_000);
+    await sub.stop();
+    await listener.close();
+    await reader.close();
+    await writer.close();
+  });
+});
+
+describe('health', () => {
+  it('reports each named consumer’s lag, and names a transaction that holds delivery back; delivery resumes when it ends', async () => {
+    const schema = fx.schemaName();
+    const reader = await createPostgresStore(fx.url, { schema });
+    const writer = await createPostgresStore(fx.url, { schema, migrate: false });
+    const logger = recordingLogger();
+    const listener = await createListener({ connectionString: fx.url, heldBackThresholdMs: 1000, logger });
+    const live = listener.attach(reader);
+    await writer.events.append('s', [{ type: 'A', data: {} }]);
+    await writer.checkpoints.set('lagging', 0n);
+    let health = await listener.health();
+    const lagging = health.consumers.find((c) => c.consumer === 'lagging');
+    expect(lagging?.eventsBehind).toBe(1);
+    expect(lagging?.lag).toBeGreaterThan(0n);
+
+    const seen: StoredEvent[] = [];
+    const sub = subscribe(live, { from: 'end', handler: (e) => void seen.push(e) });
+    await sleep(100);
+    // A session somewhere that wrote and then went idle in its transaction.
+    const idle = new pg.Client({ connectionString: fx.url, application_name: 'forgotten-tx' });
+    await idle.connect();
+    await idle.query('begin');
+    await idle.query('select pg_current_xact_id()');
+    await writer.events.append('s', [{ type: 'B', data: {} }]);
+    await waitFor(async () => (await listener.health()).heldBackBy !== null, 'the health report to name the transaction', 10_000);
+    health = await listener.health();
+    expect(health.heldBackBy).toMatchObject({ applicationName: 'forgotten-tx', state: 'idle in transaction', database: fx.name });
+    expect(health.heldBackBy?.pid).toBe((await idle.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid);
+    expect(logger.lines.some((l) => l.level === 'warn' && /idle_in_transaction_session_timeout/.test(l.message))).toBe(true);
+    expect(seen).toHaveLength(0);
+    await idle.query('rollback');
+    await idle.end();
+    await waitFor(() => seen.length === 1, 'delivery once the transaction ended', 10_000);
+    await waitFor(async () => (await listener.health()).heldBackBy === null, 'the report to clear', 10_000);
+    await sub.stop();
+    await listener.close();
+    await reader.close();
+    await writer.close();
+  });
+});
