@@ -91,6 +91,7 @@ export {
 } from './json.js';
 export { ConnectionHealth, type LogFields, type StrataLogger, safeLogger, silentLogger } from './logger.js';
 export { createMemoryStore, type MemoryFeature, type MemoryStoreOptions } from './memory/index.js';
+export { compareNames } from './names.js';
 export { type ConsumeContext, type ConsumeOptions, consume, type MessageHandler } from './queue/consume.js';
 export type {
   AckManyResult,

@@ -37,7 +37,7 @@ export function unsupportedSnapshots(): SnapshotStore {
 /** A {@link CheckpointStore} whose every method rejects with `NOT_SUPPORTED`. */
 export function unsupportedCheckpoints(): CheckpointStore {
   const r = (op: string) => () => reject(`checkpoints.${op}`, 'checkpoints');
-  return { get: r('get'), set: r('set'), acquireLease: r('acquireLease'), releaseLease: r('releaseLease') };
+  return { get: r('get'), list: r('list'), set: r('set'), acquireLease: r('acquireLease'), releaseLease: r('releaseLease') };
 }
 
 /** A `transaction` implementation that rejects with `NOT_SUPPORTED`. */

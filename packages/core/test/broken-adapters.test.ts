@@ -1,12 +1,21 @@
 import { type ConformanceOptions, checkConformance } from '@strata/core/conformance';
 import { describe, expect, it } from 'vitest';
-import { createMemoryStore, type OutgoingMessage, type StoredEvent, type StrataStore, silentWakeUps } from '../src/index.js';
+import { type CheckpointStore, createMemoryStore, type OutgoingMessage, type StoredEvent, type StrataStore, silentWakeUps } from '../src/index.js';
 
 /**
  * The suite must be able to fail. Each adapter here is the memory adapter with exactly one rule
  * broken; the test asserts that the cases guarding that rule fail against it.
  */
 type Breakage = (store: StrataStore) => StrataStore;
+
+/** Replaces `checkpoints.list` on the store and on every transaction it runs. */
+const breakList =
+  (list: (original: CheckpointStore) => CheckpointStore['list']): Breakage =>
+  (s) => ({
+    ...s,
+    checkpoints: { ...s.checkpoints, list: list(s.checkpoints) },
+    transaction: (fn) => s.transaction((tx) => fn({ ...tx, checkpoints: { ...tx.checkpoints, list: list(tx.checkpoints) } })),
+  });
 
 const broken: Record<string, { breakage: Breakage; mustFail: string[] }> = {
   'ignores the expected version': {
@@ -112,6 +121,36 @@ const broken: Record<string, { breakage: Breakage; mustFail: string[] }> = {
   'ignores the expected checkpoint': {
     breakage: (s) => ({ ...s, checkpoints: { ...s.checkpoints, set: (c, p) => s.checkpoints.set(c, p) } }),
     mustFail: ['checkpoints.set.expected-mismatch-conflicts', 'checkpoints.set.concurrent-one-wins'],
+  },
+  'lists checkpoints in JavaScript string order (UTF-16 code units), not UTF-8 byte order': {
+    breakage: breakList((c) => async () => (await c.list()).sort((a, b) => (a.consumer < b.consumer ? -1 : a.consumer > b.consumer ? 1 : 0))),
+    mustFail: ['checkpoints.list.ordered'],
+  },
+  'lists checkpoints in insertion order': {
+    breakage: breakList((c) => async () => {
+      const all = await c.list();
+      return all.length < 2 ? all : [...all.slice(1), all[0] as (typeof all)[number]];
+    }),
+    mustFail: ['checkpoints.list.ordered', 'checkpoints.list.in-transaction'],
+  },
+  'lists no checkpoints': {
+    breakage: breakList(() => async () => []),
+    mustFail: ['checkpoints.list.ordered', 'checkpoints.list.in-transaction', 'checkpoints.list.leases-are-not-checkpoints'],
+  },
+  'lists a phantom checkpoint': {
+    breakage: breakList((c) => async () => [{ consumer: '', position: 0n, updatedAt: new Date() }, ...(await c.list())]),
+    mustFail: ['checkpoints.list.empty', 'checkpoints.list.ordered', 'checkpoints.list.leases-are-not-checkpoints', 'checkpoints.list.in-transaction'],
+  },
+  "lists the store's committed checkpoints inside a transaction": {
+    breakage: (s) => ({
+      ...s,
+      transaction: (fn) => s.transaction((tx) => fn({ ...tx, checkpoints: { ...tx.checkpoints, list: () => s.checkpoints.list() } })),
+    }),
+    mustFail: ['checkpoints.list.in-transaction'],
+  },
+  'lists nothing instead of rejecting once closed': {
+    breakage: breakList((c) => () => c.list().catch(() => [])),
+    mustFail: ['checkpoints.list.after-close', 'checkpoints.list.after-transaction-settled', 'lifecycle.close.checkpoints-reject'],
   },
   'does not roll back transactions': {
     breakage: (s) => ({ ...s, transaction: (fn) => fn(s) }),

@@ -25,6 +25,16 @@ export function pgCheckpoints(ctx: PgContext): CheckpointStore {
       return row === undefined ? null : { consumer: name, position: BigInt(row.p), updatedAt: new Date(row.at) };
     },
 
+    async list() {
+      ctx.check('checkpoints.list');
+      // "C" orders bytewise (UTF-8), as SQLite and the memory adapter do, whatever the database's collation.
+      const rows = await ctx.run<{ c: string; p: string; at: number }>(
+        { operation: 'checkpoints.list' },
+        sql`select consumer as c, position::text as p, ${epochMs('updated_at')} as at from ${table} order by consumer collate "C"`,
+      );
+      return rows.map((row) => ({ consumer: row.c, position: BigInt(row.p), updatedAt: new Date(row.at) }));
+    },
+
     async set(consumer, position, options) {
       ctx.check('checkpoints.set');
       const o = validateCheckpointSet(consumer, position, options);

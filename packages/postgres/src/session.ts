@@ -123,6 +123,7 @@ const READS = new Set([
   'queue.deadLetters',
   'snapshots.load',
   'checkpoints.get',
+  'checkpoints.list',
   'rowCounts',
 ]);
 

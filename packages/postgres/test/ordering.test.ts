@@ -1,4 +1,5 @@
-import type { NewEvent, StoredEvent } from '@strata/core';
+import { compareNames, type NewEvent, type StoredEvent } from '@strata/core';
+import { sql } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPostgresStore, type PostgresStore } from '../src/index.js';
 import { fileDatabase } from './fixtures.js';
@@ -158,5 +159,19 @@ describe('concurrency on PostgreSQL', () => {
     expect(new Set(all).size).toBe(total);
     for (const mine of got) expect(mine.length).toBeGreaterThan(0); // the work was really shared
     expect(await s.queue.stats('work')).toMatchObject({ ready: 0, inFlight: 0, delayed: 0, deadLettered: 0 });
+  });
+});
+
+describe('checkpoints.list orders bytewise on PostgreSQL', () => {
+  it('whatever the collation of the consumer column (a linguistic ICU one here; the test server is C)', async () => {
+    const schema = fx.schemaName();
+    const s = await createPostgresStore(fx.db, { schema });
+    open.push(s);
+    await fx.db.execute(sql.raw(`alter table "${schema}".checkpoints alter column consumer type text collate "und-x-icu"`));
+    const names = ['b', 'B', 'a_b', 'a-b', 'ab', 'é', 'z', '\uff21', '\u{1f600}'];
+    for (const [i, name] of names.entries()) await s.checkpoints.set(name, BigInt(i));
+    const listed = (await s.checkpoints.list()).map((c) => c.consumer);
+    expect(listed).toEqual(['B', 'a-b', 'a_b', 'ab', 'b', 'z', 'é', '\uff21', '\u{1f600}']);
+    expect(listed).toEqual([...names].sort(compareNames));
   });
 });

@@ -3,6 +3,8 @@ import type { SqliteContext } from './connection.js';
 
 const SQL = {
   get: 'SELECT CAST(position AS TEXT) AS p, updated_at FROM strata_checkpoints WHERE consumer = ?',
+  // BINARY (the default) compares UTF-8 bytes in a UTF-8 database, the order of PostgreSQL's "C".
+  list: 'SELECT consumer, CAST(position AS TEXT) AS p, updated_at FROM strata_checkpoints ORDER BY consumer COLLATE BINARY',
   upsert: `INSERT INTO strata_checkpoints (consumer, position, updated_at) VALUES (?, ?, ?)
            ON CONFLICT (consumer) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at`,
   update: 'UPDATE strata_checkpoints SET position = ?, updated_at = ? WHERE consumer = ?',
@@ -22,6 +24,12 @@ export function sqliteCheckpoints(ctx: SqliteContext): CheckpointStore {
       const name = validateConsumerName(consumer);
       const row = await ctx.read({ operation: 'checkpoints.get', consumer: name }, () => current(name));
       return row === undefined ? null : { consumer: name, position: BigInt(row.p), updatedAt: new Date(row.updated_at) };
+    },
+
+    async list() {
+      ctx.check('checkpoints.list');
+      const rows = await ctx.read({ operation: 'checkpoints.list' }, () => S.get(SQL.list).all() as { consumer: string; p: string; updated_at: number }[]);
+      return rows.map((row) => ({ consumer: row.consumer, position: BigInt(row.p), updatedAt: new Date(row.updated_at) }));
     },
 
     async set(consumer, position, options) {

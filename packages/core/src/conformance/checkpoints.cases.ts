@@ -1,7 +1,20 @@
 import type { ConcurrencyError } from '../errors.js';
+import type { StoreTransaction } from '../store.js';
+import type { Checkpoint } from '../subscriptions/types.js';
 import { assert, defineCases, fingerprint, rejects, sleep } from './helpers.js';
 
 const on = { requires: (c: { checkpoints: boolean }) => c.checkpoints };
+
+/**
+ * Consumer names in the order `list()` must give them: UTF-8 byte order. Case before case-insensitive
+ * ('B' < 'a'), a prefix before its extensions, punctuation by byte ('-' < '_' < 'b'), 'é' after 'z' (no
+ * locale), and U+FF21 (one UTF-16 unit, 0xFF21) before U+1F600 (a surrogate pair starting 0xD83D):
+ * JavaScript's default sort gets that last pair the other way round.
+ */
+const ORDERED = ['B', 'a', 'a-b', 'a_b', 'ab', 'b', 'z', '\u00e9', '\uff21', '\u{1f600}', '\u{1f600}x'];
+
+/** The consumers and positions of a list, for comparing. */
+const named = (list: Checkpoint[]) => list.map((c) => [c.consumer, c.position]);
 
 export const checkpointCases = defineCases('checkpoints', {
   'get.missing-is-null': {
@@ -100,6 +113,114 @@ export const checkpointCases = defineCases('checkpoints', {
       assert.equal((await store.checkpoints.get("a'; drop table checkpoints; --"))?.position, 3n);
     },
   },
+  'list.empty': {
+    ...on,
+    async run({ store, probes }) {
+      assert.deepEqual(await store.checkpoints.list(), []);
+      if (probes) assert.equal((await probes.counts()).checkpoints, 0);
+    },
+  },
+  'list.ordered': {
+    ...on,
+    async run({ store, probes }) {
+      // Set out of order, so that an adapter returning insertion order (or JavaScript's sort) is caught.
+      const order = [5, 0, 9, 2, 7, 10, 1, 3, 8, 4, 6];
+      for (const i of order) await store.checkpoints.set(ORDERED[i] as string, BigInt(i * 10));
+      await store.checkpoints.set('a', 9_007_199_254_740_993n); // overwritten; above Number.MAX_SAFE_INTEGER
+      const list = await store.checkpoints.list();
+      assert.deepEqual(
+        named(list),
+        ORDERED.map((name, i) => [name, name === 'a' ? 9_007_199_254_740_993n : BigInt(i * 10)]),
+        'every checkpoint once, in UTF-8 byte order of the consumer names, at its latest position',
+      );
+      for (const cp of list) {
+        assert.ok(cp.updatedAt instanceof Date && !Number.isNaN(cp.updatedAt.getTime()), `updatedAt of ${cp.consumer} is a valid Date`);
+        const one = await store.checkpoints.get(cp.consumer);
+        assert.equal(cp.updatedAt.getTime(), one?.updatedAt.getTime(), `list and get agree on updatedAt of ${cp.consumer}`);
+      }
+      if (probes) assert.equal((await probes.counts()).checkpoints, ORDERED.length);
+      list.pop();
+      assert.equal((await store.checkpoints.list()).length, ORDERED.length, 'the caller owns the array it got');
+    },
+  },
+  'list.leases-are-not-checkpoints': {
+    ...on,
+    async run({ store }) {
+      await store.checkpoints.acquireLease('leased', { owner: 'one', ttlMs: 60_000 });
+      assert.deepEqual(await store.checkpoints.list(), []);
+      await store.checkpoints.set('both', 1n);
+      await store.checkpoints.acquireLease('both', { owner: 'one', ttlMs: 60_000 });
+      assert.deepEqual(named(await store.checkpoints.list()), [['both', 1n]]);
+    },
+  },
+  'list.in-transaction': {
+    requires: (c) => c.checkpoints && c.transactions,
+    async run({ store }) {
+      await store.checkpoints.set('b', 1n);
+      await store.transaction(async (tx) => {
+        await tx.checkpoints.set('c', 3n);
+        await tx.checkpoints.set('b', 2n, { expected: 1n });
+        await tx.checkpoints.set('a', 1n);
+        assert.deepEqual(
+          named(await tx.checkpoints.list()),
+          [
+            ['a', 1n],
+            ['b', 2n],
+            ['c', 3n],
+          ],
+          'the transaction lists its own uncommitted checkpoints',
+        );
+      });
+      const committed = [
+        ['a', 1n],
+        ['b', 2n],
+        ['c', 3n],
+      ];
+      assert.deepEqual(named(await store.checkpoints.list()), committed);
+      const boom = new Error('boom');
+      let seen: unknown;
+      await assert.rejects(
+        store.transaction(async (tx) => {
+          await tx.checkpoints.set('d', 4n);
+          await tx.checkpoints.set('a', 9n);
+          seen = named(await tx.checkpoints.list());
+          throw boom;
+        }),
+        (e) => e === boom,
+      );
+      assert.deepEqual(seen, [...committed.map(([c, p]) => [c, c === 'a' ? 9n : p]), ['d', 4n]]);
+      assert.deepEqual(named(await store.checkpoints.list()), committed, 'a rolled back transaction leaves none of its checkpoints');
+    },
+  },
+  'list.after-close': {
+    ...on,
+    async run({ store }) {
+      await store.checkpoints.set('c', 1n);
+      await store.close();
+      await rejects(store.checkpoints.list(), 'CLOSED');
+    },
+  },
+  'list.after-transaction-settled': {
+    requires: (c) => c.checkpoints && c.transactions,
+    async run({ store }) {
+      let committed: StoreTransaction | undefined;
+      await store.transaction(async (tx) => {
+        await tx.checkpoints.set('c', 1n);
+        committed = tx;
+      });
+      assert.ok(committed);
+      await rejects(committed.checkpoints.list(), 'CLOSED');
+      let rolledBack: StoreTransaction | undefined;
+      await store
+        .transaction(async (tx) => {
+          rolledBack = tx;
+          throw new Error('x');
+        })
+        .catch(() => undefined);
+      assert.ok(rolledBack);
+      await rejects(rolledBack.checkpoints.list(), 'CLOSED');
+    },
+  },
   'lease.exclusive': {
     ...on,
     async run({ store }) {
@@ -159,6 +280,7 @@ export const checkpointCases = defineCases('checkpoints', {
     async run(ctx) {
       const before = await fingerprint(ctx);
       await rejects(ctx.store.checkpoints.get('c'), 'NOT_SUPPORTED');
+      await rejects(ctx.store.checkpoints.list(), 'NOT_SUPPORTED');
       await rejects(ctx.store.checkpoints.set('c', 1n), 'NOT_SUPPORTED');
       await rejects(ctx.store.checkpoints.acquireLease('c', { owner: 'o', ttlMs: 1000 }), 'NOT_SUPPORTED');
       await rejects(ctx.store.checkpoints.releaseLease('c', 'o'), 'NOT_SUPPORTED');

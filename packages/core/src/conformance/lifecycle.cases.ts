@@ -46,6 +46,7 @@ export const lifecycleCases = defineCases('lifecycle', {
     async run({ store }) {
       await store.close();
       await rejects(store.checkpoints.get('c'), 'CLOSED');
+      await rejects(store.checkpoints.list(), 'CLOSED');
       await rejects(store.checkpoints.set('c', 1n), 'CLOSED');
       await rejects(store.checkpoints.acquireLease('c', { owner: 'o', ttlMs: 1000 }), 'CLOSED');
     },

@@ -78,7 +78,12 @@ function storeCalls(ctx: CaseContext): [string, (store: StrataStore) => Promise<
   }
   if (ctx.caps.snapshots)
     calls.push(['snapshots.save', (s) => s.snapshots.save('s', { version: 1, state: 1 })], ['snapshots.load', (s) => s.snapshots.load('s')]);
-  if (ctx.caps.checkpoints) calls.push(['checkpoints.set', (s) => s.checkpoints.set('c', 1n)], ['checkpoints.get', (s) => s.checkpoints.get('c')]);
+  if (ctx.caps.checkpoints)
+    calls.push(
+      ['checkpoints.set', (s) => s.checkpoints.set('c', 1n)],
+      ['checkpoints.get', (s) => s.checkpoints.get('c')],
+      ['checkpoints.list', (s) => s.checkpoints.list()],
+    );
   return calls;
 }
 

@@ -1,4 +1,5 @@
 import { ConcurrencyError } from '../errors.js';
+import { compareNames } from '../names.js';
 import type { CheckpointStore } from '../subscriptions/types.js';
 import { validateCheckpointSet, validateConsumerName, validateLease, validateName } from '../validation.js';
 import type { TablesAccess } from './access.js';
@@ -11,6 +12,13 @@ export function memoryCheckpoints(access: TablesAccess): CheckpointStore {
       const name = validateConsumerName(consumer);
       const row = t.checkpoints.get(name);
       return row === undefined ? null : { consumer: name, position: row.position, updatedAt: new Date(row.updatedAt) };
+    },
+
+    async list() {
+      const t = access.read('checkpoints.list');
+      return [...t.checkpoints]
+        .sort(([a], [b]) => compareNames(a, b))
+        .map(([consumer, row]) => ({ consumer, position: row.position, updatedAt: new Date(row.updatedAt) }));
     },
 
     async set(consumer, position, options) {

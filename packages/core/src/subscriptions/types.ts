@@ -33,6 +33,18 @@ export interface CheckpointStore {
   /** The consumer's checkpoint, or `null`. */
   get(consumer: string): Promise<Checkpoint | null>;
   /**
+   * Every stored checkpoint, ordered by consumer name bytewise, the same on every adapter: the order
+   * of the names' UTF-8 bytes, which is Unicode code point order (PostgreSQL's `COLLATE "C"`, SQLite's
+   * `BINARY`; {@link compareNames} in JavaScript). It differs from JavaScript's default string order (UTF-16 code
+   * units) only where a name has a character above U+FFFF at the same place as another's
+   * U+E000–U+FFFF: the former sorts last. Leases are not checkpoints: a consumer that holds a lease but
+   * never set a position is not listed. Inside a transaction (`tx.checkpoints.list()`) it includes the
+   * transaction's own uncommitted checkpoints.
+   * @throws `CLOSED` after the store (or the transaction) closed
+   * @throws `VALIDATION` when called on the store inside its own `transaction()` callback (use `tx`)
+   */
+  list(): Promise<Checkpoint[]>;
+  /**
    * Sets the consumer's position.
    * @throws `CONCURRENCY` when `expected` is given and does not match the stored position
    */
