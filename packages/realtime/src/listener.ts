@@ -159,6 +159,8 @@ interface Connection {
   listen(channel: string): Promise<void>;
   /** Runs a query; rows. */
   query<T>(text: string): Promise<T[]>;
+  /** Counts the connection as lost (a health query that failed or did not answer in time). */
+  fail(why: string): void;
 }
 
 const isPglite = (client: ListenClient): client is PgliteListenClient => typeof (client as PgliteListenClient).listen === 'function';
@@ -345,6 +347,7 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
         client,
         lost,
         listen,
+        fail: markLost,
         async drop() {
           markLost('closed');
           await Promise.allSettled(unlisten.map((u) => u()));
@@ -376,6 +379,7 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
       client,
       lost,
       drop,
+      fail: markLost,
       async listen(channel) {
         await withDeadline(client.query(`LISTEN ${quoteIdent(channel)}`), timeoutMs, 'LISTEN');
       },
@@ -524,7 +528,9 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
       const c = connection;
       if (c !== undefined && !isPglite(c.client) && now - lastHeldCheck >= Math.min(backstopMs, Math.max(250, heldBackMs / 4))) {
         lastHeldCheck = now;
-        await checkHeldBack(c).catch(() => undefined);
+        // Also the listener's heartbeat: a connection that does not answer in time (a network path that
+        // dropped without closing the socket) is replaced rather than trusted.
+        await checkHeldBack(c).catch((error: unknown) => c.fail(`health query failed (${errorText(error)})`));
       }
     } finally {
       ticking = false;
@@ -558,6 +564,11 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
         listeners: new Set(),
       };
       attached.push(entry);
+      // A store that closes leaves the listener (its channels stay: another store may share the schema).
+      store.wakeUps.onClose?.(() => {
+        const i = attached.indexOf(entry);
+        if (i >= 0) attached.splice(i, 1);
+      });
       if (options.logger === undefined && attached.length === 1 && store.logger !== undefined) logger = safeLogger(store.logger);
       if (entry.schema !== undefined) {
         const names = notificationChannels(entry.schema);

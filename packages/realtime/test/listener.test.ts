@@ -46,6 +46,36 @@ describe('a listener on a PostgreSQL server', () => {
     await sub.stop();
   });
 
+  it('serves every kind of subscription at once: one stream, all streams, event types, from a position, a named consumer', async () => {
+    const live = listener.attach(reader);
+    const head = await reader.events.headPosition();
+    const got: Record<string, string[]> = { stream: [], all: [], types: [], position: [], consumer: [] };
+    const record = (key: string) => (e: StoredEvent) => void got[key]?.push(`${e.streamId}:${e.type}`);
+    const subs = [
+      subscribe(live, { from: 'end', streamId: 'cart-1', pollIntervalMs: NEVER, handler: record('stream') }),
+      subscribe(live, { from: 'end', pollIntervalMs: NEVER, handler: record('all') }),
+      subscribe(live, { from: 'end', types: ['Paid'], pollIntervalMs: NEVER, handler: record('types') }),
+      subscribe(live, { from: head, pollIntervalMs: NEVER, handler: record('position') }),
+      subscribe(live, { from: { consumer: 'kinds' }, pollIntervalMs: NEVER, types: ['Added'], handler: record('consumer') }),
+    ];
+    await sleep(200);
+    await writer.events.append('cart-1', [{ type: 'Added', data: {} }]);
+    await writer.events.append('cart-2', [
+      { type: 'Added', data: {} },
+      { type: 'Paid', data: {} },
+    ]);
+    await waitFor(() => got.all?.length === 3 && got.position?.length === 3 && got.consumer?.length === 2, 'every subscription');
+    await waitFor(() => got.types?.length === 1 && got.stream?.length === 1, 'the filtered subscriptions');
+    expect(got).toEqual({
+      stream: ['cart-1:Added'],
+      all: ['cart-1:Added', 'cart-2:Added', 'cart-2:Paid'],
+      types: ['cart-2:Paid'],
+      position: ['cart-1:Added', 'cart-2:Added', 'cart-2:Paid'],
+      consumer: ['cart-1:Added', 'cart-2:Added'],
+    });
+    for (const s of subs) await s.stop();
+  });
+
   it('wakes an idle queue worker on another process’s send', async () => {
     const live = listener.attach(reader);
     const stop = new AbortController();
