@@ -13,7 +13,7 @@
  * import { createListener } from '@strata/realtime'
  *
  * const store = await createPostgresStore(process.env.DATABASE_URL!)
- * const listener = await createListener({ connectionString: process.env.DATABASE_URL })
+ * const listener = await createListener({ connectionString: process.env.DATABASE_URL! })
  * const live = listener.attach(store)
  * subscribe(live, { from: { consumer: 'totals' }, handler: async (event) => console.log(event.type) })
  * ```

@@ -176,7 +176,7 @@ const isPglite = (client: ListenClient): client is PgliteListenClient => typeof 
  *
  * @example
  * ```ts
- * const listener = await createListener({ connectionString: process.env.DATABASE_URL })
+ * const listener = await createListener({ connectionString: process.env.DATABASE_URL! })
  * const live = listener.attach(store)
  * subscribe(live, { from: { consumer: 'orders' }, handler })
  * consume(live, 'emails', sendEmail)
