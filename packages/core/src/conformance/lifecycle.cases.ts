@@ -1,4 +1,5 @@
 import type { ChangeNotice } from '../subscriptions/types.js';
+import { withWakeUps } from '../subscriptions/wake-ups.js';
 import { assert, collect, defineCases, evt, evts, rejects, sleep } from './helpers.js';
 
 export const lifecycleCases = defineCases('lifecycle', {
@@ -126,6 +127,41 @@ export const lifecycleCases = defineCases('lifecycle', {
         notices.map((n) => (n.kind === 'events' ? n.streamId : n.kind)),
         ['s'],
       );
+    },
+  },
+  'wake-ups.attached-source': {
+    // What @strata/realtime does to a store: a view with a second wake-up source (withWakeUps). The view
+    // must be the store — its methods (a class's private fields included), getters and close() — and a
+    // notice of the attached source must reach whoever listens on the view.
+    async run({ store }) {
+      const heard: ChangeNotice[] = [];
+      const listeners = new Set<(n: ChangeNotice) => void>();
+      const source = {
+        onChange(l: (n: ChangeNotice) => void) {
+          listeners.add(l);
+          return () => void listeners.delete(l);
+        },
+      };
+      const live = withWakeUps(store, source);
+      assert.equal(live.capabilities.crossProcessWakeUps, true, 'the view announces cross-process wake-ups');
+      assert.equal(live.capabilities.transactions, store.capabilities.transactions, 'other capabilities are the store’s');
+      const stop = live.wakeUps.onChange((n) => heard.push(n));
+      for (const l of listeners) l({ kind: 'resync' });
+      assert.deepEqual(heard, [{ kind: 'resync' }], 'the attached source’s notice reached the view’s listener');
+      const { lastPosition } = await live.events.append('attached', evts(2));
+      assert.equal(await live.events.headPosition(), lastPosition);
+      assert.equal((await collect(live.events.readStream('attached'))).length, 2);
+      assert.equal(live.db, store.db, 'db is the store’s');
+      if (store.capabilities.transactions) {
+        await live.transaction(async (tx) => {
+          await tx.events.append('attached', evts(1, 'Tested', 2), { expectedVersion: 2 });
+        });
+        assert.equal((await store.events.streamInfo('attached'))?.version, 3, 'a transaction through the view commits on the store');
+      }
+      stop();
+      assert.equal(listeners.size, 0, 'stopping the view’s listener stops it on the attached source');
+      await live.close();
+      await rejects(store.events.headPosition(), 'CLOSED');
     },
   },
 });

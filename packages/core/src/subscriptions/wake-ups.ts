@@ -15,9 +15,9 @@ export interface WithWakeUpsOptions {
 /**
  * The same store, with a second wake-up source: `subscribe()` and `consume()` over the returned store wake
  * on the store's own notices and on `source`'s. This is how a package such as `@strata/realtime` plugs
- * LISTEN/NOTIFY into a store made by any adapter without the adapter knowing about it. Every method,
- * property and the `close()` of the returned store are the store's own; only `wakeUps` and
- * `capabilities` differ.
+ * LISTEN/NOTIFY into a store made by any adapter without the adapter knowing about it. The returned
+ * store is a view of the store: every method and property (its `close()` included) is the store's own,
+ * read live; only `wakeUps` and `capabilities` differ.
  *
  * @example
  * ```ts
@@ -41,12 +41,24 @@ export function withWakeUps<S extends StrataStore<TDb>, TDb = unknown>(store: S,
     wakeUps: true,
     crossProcessWakeUps: store.capabilities.crossProcessWakeUps || (options.crossProcess ?? true),
   });
-  // The store stays the prototype: its getters (such as `db`, which refuses use inside its own
-  // transaction callback) and methods keep working unchanged.
-  return Object.create(store, {
-    wakeUps: { value: merged, enumerable: true },
-    capabilities: { value: capabilities, enumerable: true },
-  }) as S;
+  // A view of the store, not a copy: getters (such as `db`, which refuses use inside the store's own
+  // transaction callback) run on the store itself, and its methods are bound to it, so that an adapter
+  // written as a class with private fields works through the view too.
+  const bound = new WeakMap<object, unknown>();
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === 'wakeUps') return merged;
+      if (prop === 'capabilities') return capabilities;
+      const value: unknown = Reflect.get(target, prop, target);
+      if (typeof value !== 'function') return value;
+      let fn = bound.get(value);
+      if (fn === undefined) {
+        fn = (value as (...args: unknown[]) => unknown).bind(target);
+        bound.set(value, fn);
+      }
+      return fn;
+    },
+  });
 }
 
 /** A notification as node-postgres's `Client` reports it. */
@@ -66,9 +78,11 @@ export interface PgListenClient {
   connect?(): Promise<unknown>;
   /** Runs one statement of plain text (no bound values). */
   query(text: string): Promise<unknown>;
-  /** Reports notifications, errors and the connection's end. */
+  /** Reports each notification. */
   on(event: 'notification', listener: (notification: PgNotification) => void): unknown;
+  /** Reports the connection's errors (a killed backend, a dropped socket). */
   on(event: 'error', listener: (error: Error) => void): unknown;
+  /** Reports the connection's end. */
   on(event: 'end', listener: () => void): unknown;
   /** Closes the connection. */
   end?(): Promise<unknown>;
