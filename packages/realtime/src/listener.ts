@@ -12,7 +12,7 @@ import {
   withWakeUps,
 } from '@strata/core';
 import { notificationChannels, parseEventsNotification, parseQueueNotification } from '@strata/postgres';
-import { backoff, delay, quoteIdent, withDeadline } from './util.js';
+import { aborted, backoff, delay, quoteIdent, withDeadline } from './util.js';
 
 /**
  * Where the listener stands: `connecting` (first attempt), `connected` (LISTEN is active; wake-ups are
@@ -325,7 +325,13 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
 
   const open = async (): Promise<Connection> => {
     if (factory === undefined) throw new Error('no connection');
-    const client = await factory();
+    const client = await withDeadline(Promise.resolve(factory()), timeoutMs, 'the client factory');
+    if (client === null || typeof client !== 'object' || typeof (client as { query?: unknown }).query !== 'function') {
+      throw new ValidationError('options.client', 'must return a pg Client or a PGlite instance (an object with query())');
+    }
+    if (!isPglite(client) && typeof (client as PgListenClient).on !== 'function') {
+      throw new ValidationError('options.client', 'must return a pg Client (with on()) or a PGlite instance (with listen())');
+    }
     let markLost: (why: string) => void = () => undefined;
     const lost = new Promise<string>((resolve) => {
       markLost = resolve;
@@ -402,6 +408,7 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
   };
 
   const errorText = (error: unknown): string => {
+    if (error instanceof ValidationError) return error.message;
     const code = (error as { code?: unknown } | null)?.code;
     return typeof code === 'string' ? `error ${code}` : error instanceof Error && error.name === 'TimeoutError' ? error.message : 'connection failed';
   };
@@ -415,7 +422,13 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
         c = await open();
         await c.listen(probeChannel);
         for (const channel of channels.keys()) await c.listen(channel);
-        if (!(await probe(c))) {
+        const works = await probe(c);
+        if (closed) {
+          // close() was called while connecting: it could not drop this connection, so do it here.
+          await c.drop();
+          return;
+        }
+        if (!works) {
           await c.drop();
           connection = undefined;
           setState('polling', 'LISTEN is unavailable: notifications do not arrive on this connection (a transaction-pooling proxy?); polling');
@@ -433,10 +446,7 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
         firstAttempt();
         // Whatever was committed while not listening is read now.
         resyncAll();
-        const why = await Promise.race([
-          c.lost,
-          new Promise<string>((resolve) => stop.signal.addEventListener('abort', () => resolve('closed'), { once: true })),
-        ]);
+        const why = await Promise.race([c.lost, aborted(stop.signal).then(() => 'closed')]);
         connection = undefined;
         await c.drop().catch(() => undefined);
         if (closed) return;
@@ -454,6 +464,9 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
           logger.warn(`strata: LISTEN is not supported on the listener's connection; polling every ${pollMs} ms instead`, {});
           firstAttempt();
           return;
+        }
+        if (state !== 'reconnecting' || attempt === 0) {
+          logger.warn(`strata: the listener cannot connect (${why}); polling every ${pollMs} ms while it retries`, { reason: why });
         }
         setState('reconnecting', why);
         firstAttempt();

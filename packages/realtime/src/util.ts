@@ -41,3 +41,9 @@ export async function withDeadline<T>(promise: Promise<T>, ms: number, what: str
     clearTimeout(timer);
   }
 }
+
+/** Resolves when `signal` aborts (at once if it already has). */
+export function aborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}

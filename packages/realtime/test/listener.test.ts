@@ -217,3 +217,35 @@ describe('health', () => {
     await writer.close();
   });
 });
+
+describe('misuse and unreachable servers', () => {
+  it('refuses bad options with VALIDATION', async () => {
+    await expect(createListener({ connectionString: '' })).rejects.toMatchObject({ code: 'VALIDATION' });
+    await expect(createListener({ connectionString: fx.url, client: () => new pg.Client() })).rejects.toMatchObject({ code: 'VALIDATION' });
+    await expect(createListener({ client: 'pg' as never })).rejects.toMatchObject({ code: 'VALIDATION' });
+    await expect(createListener({ pollIntervalMs: 0 })).rejects.toMatchObject({ code: 'VALIDATION' });
+    const listener = await createListener();
+    expect(() => listener.attach({} as never)).toThrow(expect.objectContaining({ code: 'VALIDATION' }));
+    await listener.close();
+  });
+
+  it('keeps trying a server that refuses connections, says why, and close() ends it at once', async () => {
+    const logger = recordingLogger();
+    const listener = await createListener({ connectionString: 'postgres://postgres@127.0.0.1:1/none', logger });
+    expect(listener.state).toBe('reconnecting');
+    const health = await listener.health();
+    expect(health.reason).toMatch(/ECONNREFUSED/);
+    expect(health.notificationQueueUsage).toBeNull();
+    expect(logger.lines.filter((l) => l.level === 'warn')).toHaveLength(1);
+    await sleep(300); // a few attempts
+    await listener.close();
+    expect(listener.state).toBe('closed');
+  });
+
+  it('a client factory that returns something unusable is reported, retried, and closes cleanly', async () => {
+    const listener = await createListener({ client: () => ({}) as never, reconnectBaseMs: 10 });
+    expect(listener.state).toBe('reconnecting');
+    expect((await listener.health()).reason).toMatch(/options\.client/);
+    await listener.close();
+  });
+});
