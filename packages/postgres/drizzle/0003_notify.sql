@@ -8,24 +8,33 @@
 -- note and its queued trigger with it. Channel and setting names are fixed per schema (migrate() fills
 -- the __STRATA_…__ placeholders from the schema name); no user string ever reaches a channel name.
 --
--- Payloads: events {"p": last position, "s": its stream id, "t": its type}; queue {"q": [queue names]},
+-- Payloads: events {"p": last position, "s": its stream id, "t": its type, "r": readable at once};
+-- queue {"q": [queue names]},
 -- or {"q": null} ("every queue") once the names would pass 4000 bytes. Names are at most 255 characters,
 -- so a payload stays far below PostgreSQL's 8000-byte limit.
 CREATE FUNCTION "strata"."notify_events"() RETURNS trigger LANGUAGE plpgsql AS $notify$
 DECLARE
 	v_note text := current_setting('strata.ev___STRATA_KEY__', true);
 BEGIN
-	IF v_note IS NOT NULL AND v_note <> '' THEN
-		PERFORM pg_notify('__STRATA_EVENTS_CHANNEL__', v_note);
+	-- No note yet: the trigger fires before the append that queued it finished (the transaction set its
+	-- constraints IMMEDIATE). The notification, delivered at commit all the same, then says only "read again".
+	IF v_note IS NULL OR v_note = '' THEN
+		PERFORM pg_notify('__STRATA_EVENTS_CHANNEL__', '{}');
+	ELSE
+		-- "r": whether readers will see these events as soon as this commits, i.e. no older transaction is
+		-- still running (gap-safe reads stop at the oldest one). When not, the listener waits until they can.
+		PERFORM pg_notify('__STRATA_EVENTS_CHANNEL__',
+			(v_note::jsonb || jsonb_build_object('r', pg_snapshot_xmin(pg_current_snapshot()) = pg_current_xact_id()))::text);
 	END IF;
 	RETURN NULL;
 END
 $notify$;
 --> statement-breakpoint
--- Queued once per transaction: by the first append (its stream row is written before its note is set).
+-- Queued once per transaction, by its first append through a store that notifies: such an append marks
+-- the transaction (strata.evw_…) before it writes its stream row, and sets its note (strata.ev_…) after.
 CREATE CONSTRAINT TRIGGER "streams_notify" AFTER INSERT OR UPDATE ON "strata"."streams"
 	DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
-	WHEN (coalesce(current_setting('strata.ev___STRATA_KEY__', true), '') = '')
+	WHEN (current_setting('strata.evw___STRATA_KEY__', true) = '1' AND coalesce(current_setting('strata.ev___STRATA_KEY__', true), '') = '')
 	EXECUTE FUNCTION "strata"."notify_events"();
 --> statement-breakpoint
 -- Adds a queue to the transaction's queue note, marks the statement's first message (whose row queues

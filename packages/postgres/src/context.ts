@@ -1,6 +1,6 @@
 import { type ChangeNotice, type ErrorSubject, StoreClosedError, type TransactionScope } from '@strata/core';
 import { type SQL, sql } from 'drizzle-orm';
-import { eventsNoteSetting } from './notify.js';
+import { eventsNoteSettings } from './notify.js';
 import type { PgExecutor } from './session.js';
 
 /** Store settings after defaults. */
@@ -30,6 +30,8 @@ export interface PgNames {
   readonly noteQueue: SQL;
   /** The transaction-local setting that carries the events note to the commit trigger. */
   readonly eventsNote: string;
+  /** The transaction-local mark that lets an append queue the commit trigger. */
+  readonly eventsMark: string;
 }
 
 /** Builds the qualified names of schema `schema` (already validated as a plain identifier). */
@@ -45,7 +47,8 @@ export function namesOf(schema: string): PgNames {
     appendEvents: q('append_events'),
     claimMessages: q('claim_messages'),
     noteQueue: q('note_queue'),
-    eventsNote: eventsNoteSetting(schema),
+    eventsNote: eventsNoteSettings(schema).note,
+    eventsMark: eventsNoteSettings(schema).mark,
   };
 }
 

@@ -84,15 +84,17 @@ export function pgEvents(ctx: PgContext): EventStore {
       // The batch travels as one jsonb array.
       assertFitsJsonb(payload, () => rows as unknown as JsonValue, 'events');
       const lastType = input.events[input.events.length - 1]?.type ?? '';
-      // The note the commit trigger announces (LISTEN/NOTIFY): set after the stream row was written, so
-      // that only the transaction's first append queues the trigger, which then sends the last note.
-      const note = ctx.settings.notify
+      // LISTEN/NOTIFY: the mark, set before the stream row is written (a one-time filter), lets the
+      // transaction's first append queue the commit trigger; the note, set after, is what it announces.
+      const notify = ctx.settings.notify;
+      const note = notify
         ? sql`, case when outcome = 0 then set_config(${names.eventsNote}, json_build_object('p', last_position::text, 's', ${input.streamId}::text, 't', ${lastType}::text)::text, true) end as n`
         : sql``;
+      const mark = notify ? sql` where (select set_config(${names.eventsMark}, '1', true)) is not null` : sql``;
       const [row] = await ctx.run<{ outcome: number; v: string; f: string | null; l: string | null; c: string | null }>(
         { operation: 'events.append', streamId: input.streamId },
         sql`select outcome, stream_version::text as v, first_position::text as f, last_position::text as l, conflict_id::text as c${note}
-            from ${names.appendEvents}(${input.streamId}, ${kind}, ${expected}, ${checkIds}, ${payload}::jsonb)`,
+            from ${names.appendEvents}(${input.streamId}, ${kind}, ${expected}, ${checkIds}, ${payload}::jsonb)${mark}`,
       );
       if (row === undefined) throw new Error('append_events returned no row');
       if (row.outcome === 0 || row.outcome === 1) {

@@ -43,9 +43,10 @@ export function notificationPlaceholders(schema: string): Record<string, string>
   };
 }
 
-/** The name of the transaction-local setting holding the schema's events note. */
-export function eventsNoteSetting(schema: string): string {
-  return `strata.ev_${notificationPlaceholders(schema).__STRATA_KEY__}`;
+/** The names of the transaction-local settings of the schema's events note: the note, and the mark that queues the commit trigger. */
+export function eventsNoteSettings(schema: string): { note: string; mark: string } {
+  const key = notificationPlaceholders(schema).__STRATA_KEY__;
+  return { note: `strata.ev_${key}`, mark: `strata.evw_${key}` };
 }
 
 /** What a notification on a schema's events channel says: a wake-up, never the events themselves. */
@@ -56,6 +57,11 @@ export interface EventsNotification {
   streamId: string;
   /** Its type. */
   type: string;
+  /**
+   * Whether readers see the events as soon as the transaction commits: `false` when an older transaction
+   * was still running (gap-safe reads wait for it), `undefined` when not said.
+   */
+  readable?: boolean;
 }
 
 /** What a notification on a schema's queue channel says: the queues written, or `null` for "every queue". */
@@ -67,9 +73,9 @@ export interface QueueNotification {
 /** Parses an events notification's payload; `undefined` when it is not one Strata sent. */
 export function parseEventsNotification(payload: string | undefined): EventsNotification | undefined {
   try {
-    const v = JSON.parse(payload ?? '') as { p?: unknown; s?: unknown; t?: unknown };
+    const v = JSON.parse(payload ?? '') as { p?: unknown; s?: unknown; t?: unknown; r?: unknown };
     if (typeof v.p !== 'string' || !/^\d{1,20}$/.test(v.p) || typeof v.s !== 'string' || typeof v.t !== 'string') return undefined;
-    return { position: BigInt(v.p), streamId: v.s, type: v.t };
+    return { position: BigInt(v.p), streamId: v.s, type: v.t, ...(typeof v.r === 'boolean' ? { readable: v.r } : {}) };
   } catch {
     return undefined;
   }

@@ -1,9 +1,16 @@
+import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresStore, notificationChannels, type PostgresStore, parseEventsNotification, parseQueueNotification } from '../src/index.js';
 import { fileDatabase } from './fixtures.js';
 
 const fx = await fileDatabase();
+
+function withoutReadable<T extends { readable?: boolean }>(n: T | undefined): Omit<T, 'readable'> | undefined {
+  if (n === undefined) return undefined;
+  const { readable: _, ...rest } = n;
+  return rest;
+}
 
 /** A dedicated listening connection that records every notification of a schema's two channels. */
 async function listenTo(schema: string) {
@@ -28,7 +35,14 @@ async function listenTo(schema: string) {
       }
       const out = seen.splice(0).filter((n) => n.payload !== marker);
       return {
-        events: out.filter((n) => n.channel === channels.events).map((n) => ({ raw: n.payload, parsed: parseEventsNotification(n.payload) })),
+        // `readable` depends on transactions elsewhere on the server (other test files): checked on its own.
+        events: out
+          .filter((n) => n.channel === channels.events)
+          .map((n) => ({
+            raw: n.payload,
+            readable: parseEventsNotification(n.payload)?.readable,
+            parsed: withoutReadable(parseEventsNotification(n.payload)),
+          })),
         queue: out.filter((n) => n.channel === channels.queue).map((n) => ({ raw: n.payload, parsed: parseQueueNotification(n.payload) })),
       };
     },
@@ -147,6 +161,36 @@ describe('notifications sent by the database at commit', () => {
     }
   });
 
+  it('says whether the events are readable at once: not while an older transaction still runs', async () => {
+    const older = await fx.pool.connect();
+    try {
+      await older.query('begin');
+      await older.query('select pg_current_xact_id()');
+      await store.events.append('held', [{ type: 'H', data: {} }]);
+      const got = await listener.settle();
+      expect(got.events.map((n) => n.readable)).toEqual([false]);
+    } finally {
+      await older.query('rollback');
+      older.release();
+    }
+    await store.events.append('free', [{ type: 'F', data: {} }]);
+    expect((await listener.settle()).events.map((n) => typeof n.readable)).toEqual(['boolean']);
+  });
+
+  it('a transaction that sets its constraints IMMEDIATE is still announced (with a bare "read again")', async () => {
+    const db = store.db;
+    await db.transaction(async (tx) => {
+      await tx.execute(sql`set constraints all immediate`);
+      await store.join(tx).events.append('imm-a', [{ type: 'A', data: {} }]);
+      await store.join(tx).events.append('imm-b', [{ type: 'B', data: {} }]);
+      await store.join(tx).queue.send('imm', { body: 1 });
+    });
+    const got = await listener.settle();
+    expect(got.events).toHaveLength(1);
+    expect(got.events[0]?.parsed).toBeUndefined(); // no position: readers read again from where they are
+    expect(got.queue.map((n) => n.parsed)).toEqual([{ queues: ['imm'] }]);
+  });
+
   it('nacks, redrives and sends with dedup ids notify their queue', async () => {
     await store.queue.send('rq', [{ body: 1, dedupId: 'x' }, { body: 2 }]);
     await store.queue.send('rq', { body: 1, dedupId: 'x' });
@@ -199,6 +243,11 @@ describe('notify: false', () => {
     await quiet.transaction(async (tx) => {
       await tx.events.append('s', [{ type: 'T', data: {} }]);
       await tx.queue.send('q', [{ body: 1 }, { body: 2 }]);
+    });
+    // Not even a queued trigger: with constraints IMMEDIATE one would fire (and announce) at once.
+    await quiet.db.transaction(async (tx) => {
+      await tx.execute(sql`set constraints all immediate`);
+      await quiet.join(tx).events.append('s', [{ type: 'T', data: {} }]);
     });
     expect(await listener.settle()).toEqual({ events: [], queue: [] });
     await loud.events.append('s', [{ type: 'Loud', data: {} }]);

@@ -91,8 +91,8 @@ export interface ConsumerLag {
 export interface HeldBackBy {
   /** Its backend's process id (`pg_terminate_backend(pid)` ends it). */
   pid: number;
-  /** How long its transaction has been open, in ms. */
-  transactionAgeMs: number;
+  /** How long its transaction has been open, in ms; `null` when the listener's role may not see it. */
+  transactionAgeMs: number | null;
   /** How long it has been seen holding delivery back, in ms. */
   heldForMs: number;
   /** `idle in transaction`, `active`, …; `null` when the role may not see it. */
@@ -161,7 +161,21 @@ interface Connection {
   query<T>(text: string): Promise<T[]>;
   /** Counts the connection as lost (a health query that failed or did not answer in time). */
   fail(why: string): void;
+  /** The channels LISTENed to on it. */
+  readonly listened: Set<string>;
 }
+
+/** Runs calls one after another: a pg connection must not be given a query while one is running. */
+function serial() {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(call: () => Promise<T>): Promise<T> => {
+    const next = tail.then(call, call);
+    tail = next.catch(() => undefined);
+    return next;
+  };
+}
+
+const importPg = () => import('pg');
 
 const isPglite = (client: ListenClient): client is PgliteListenClient => typeof (client as PgliteListenClient).listen === 'function';
 
@@ -200,13 +214,26 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
     throw new ValidationError('options.client', 'must be a function that returns a connection (a pg Client or a PGlite instance)');
   }
   let logger = safeLogger(options.logger);
+  // node-postgres is an optional peer: fail now, clearly, rather than retry for ever without it.
+  let pgModule: ReturnType<typeof importPg> | undefined;
+  const loadPg = () => {
+    pgModule ??= importPg();
+    return pgModule;
+  };
+  if (options.connectionString !== undefined) {
+    try {
+      await loadPg();
+    } catch (error) {
+      throw new ValidationError('options.connectionString', 'needs the pg package (npm install pg), or pass options.client', { cause: error });
+    }
+  }
   const connectionString = options.connectionString;
   const factory: (() => ListenClient | Promise<ListenClient>) | undefined =
     options.client ??
     (connectionString === undefined
       ? undefined
       : async () => {
-          const { default: pg } = await import('pg');
+          const { default: pg } = await loadPg();
           return new pg.Client({
             connectionString,
             keepAlive: true,
@@ -216,6 +243,7 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
         });
 
   const attached: Attached[] = [];
+  const views = new WeakMap<object, unknown>();
   const channels = new Map<string, { kind: 'events' | 'queue'; schema: string }>();
   const stateListeners = new Set<(t: StateTransition) => void>();
   const transitions: StateTransition[] = [];
@@ -227,6 +255,7 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
   let connection: Connection | undefined;
   let closed = false;
   const stop = new AbortController();
+  const whenClosed = aborted(stop.signal).then(() => 'closed');
   const heldSince = new Map<number, number>();
   let heldBackBy: HeldBackBy | null = null;
   let warnedPid: number | undefined;
@@ -269,7 +298,8 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
     if (target.kind === 'events') {
       const n = parseEventsNotification(payload);
       notify(stores, n === undefined ? { kind: 'resync' } : { kind: 'events', streamId: n.streamId, type: n.type, position: n.position });
-      if (n !== undefined) watchVisibility(target.schema, n.position);
+      // Not readable at once (an older transaction runs): wake the readers again when it is.
+      if (n !== undefined && n.readable !== true) watchVisibility(target.schema, n.position, n.readable === false);
       return;
     }
     const n = parseQueueNotification(payload);
@@ -283,12 +313,18 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
    * listener watches until it is and wakes the store's readers again then, instead of leaving them to the
    * backstop: a concurrent transaction anywhere delays delivery by its own length only.
    */
-  const unreadable = new Map<string, bigint>();
+  const unreadable = new Map<string, { position: bigint; wakeAnyway: boolean }>();
   let watching = false;
-  const watchVisibility = (schema: string, position: bigint) => {
+  /**
+   * Watches until `position` of `schema` is readable, then wakes the schema's readers. `wakeAnyway`: the
+   * notification said it was not readable at commit, so wake them once it is even if the first look
+   * finds it readable already (they may have read in between); otherwise (not said) only if it was not.
+   */
+  const watchVisibility = (schema: string, position: bigint, wakeAnyway: boolean) => {
     const c = connection;
     if (c === undefined || isPglite(c.client)) return; // PGlite runs one transaction at a time
-    if ((unreadable.get(schema) ?? -1n) < position) unreadable.set(schema, position);
+    const before = unreadable.get(schema);
+    if (before === undefined || before.position < position) unreadable.set(schema, { position, wakeAnyway: wakeAnyway || (before?.wakeAnyway ?? false) });
     if (watching) return;
     watching = true;
     void (async () => {
@@ -298,11 +334,13 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
           if (conn === undefined) break; // a reconnection wakes everyone anyway
           const [row] = await conn.query<{ from: string }>(`select (pg_snapshot_xmin(pg_current_snapshot())::text::bigint * 1048576)::text as "from"`);
           const readableBelow = BigInt(row?.from ?? '0');
-          for (const [schema, p] of [...unreadable]) {
-            if (p >= readableBelow) continue;
+          for (const [schema, w] of [...unreadable]) {
+            if (w.position >= readableBelow) {
+              w.wakeAnyway = true; // it was not readable: whoever read meanwhile missed it
+              continue;
+            }
             unreadable.delete(schema);
-            // Readable now: wake again only if it was not at the first look (the readers were woken then).
-            if (attempt > 0)
+            if (w.wakeAnyway || attempt > 0)
               notify(
                 attached.filter((a) => a.schema === schema),
                 { kind: 'resync' },
@@ -345,14 +383,17 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
     };
     if (isPglite(client)) {
       const unlisten: (() => Promise<void>)[] = [];
+      const listened = new Set<string>();
       const listen = async (channel: string) => {
         const stopIt = await client.listen(channel, (payload) => onPayload(channel, payload));
+        listened.add(channel);
         if (typeof stopIt === 'function') unlisten.push(stopIt as () => Promise<void>);
       };
       return {
         client,
         lost,
         listen,
+        listened,
         fail: markLost,
         async drop() {
           markLost('closed');
@@ -381,16 +422,20 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
       await drop().catch(() => undefined);
       throw error;
     }
+    const one = serial();
+    const listened = new Set<string>();
     return {
       client,
       lost,
       drop,
+      listened,
       fail: markLost,
       async listen(channel) {
-        await withDeadline(client.query(`LISTEN ${quoteIdent(channel)}`), timeoutMs, 'LISTEN');
+        await one(() => withDeadline(client.query(`LISTEN ${quoteIdent(channel)}`), timeoutMs, 'LISTEN'));
+        listened.add(channel);
       },
       async query<T>(text: string) {
-        return ((await withDeadline(client.query(text), timeoutMs, 'query')) as { rows?: T[] }).rows ?? [];
+        return ((await one(() => withDeadline(client.query(text), timeoutMs, 'query'))) as { rows?: T[] }).rows ?? [];
       },
     };
   };
@@ -398,11 +443,17 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
   /** Sends a probe on the connection's own probe channel and waits for it to come back. */
   const probe = async (c: Connection): Promise<boolean> => {
     const id = Math.random().toString(36).slice(2);
-    const arrived = new Promise<boolean>((resolve) => probes.set(id, () => resolve(true)));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const arrived = new Promise<boolean>((resolve) => {
+      probes.set(id, () => resolve(true));
+      timer = setTimeout(() => resolve(false), timeoutMs);
+      void whenClosed.then(() => resolve(false));
+    });
     try {
       await c.query(`select pg_notify('${probeChannel}', '${id}')`);
-      return await Promise.race([arrived, delay(timeoutMs, stop.signal).then(() => false)]);
+      return await arrived;
     } finally {
+      clearTimeout(timer);
       probes.delete(id);
     }
   };
@@ -413,7 +464,21 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
     return typeof code === 'string' ? `error ${code}` : error instanceof Error && error.name === 'TimeoutError' ? error.message : 'connection failed';
   };
 
-  /** The connection loop: connect, LISTEN, probe, wait for a loss, back off, again, until closed. */
+  /** LISTENs on every channel of the attached stores not yet listened to on `c` (attach() may add some at any time). */
+  const listenAll = async (c: Connection): Promise<void> => {
+    for (let missing = [...channels.keys()].filter((ch) => !c.listened.has(ch)); missing.length > 0; ) {
+      for (const channel of missing) await c.listen(channel);
+      missing = [...channels.keys()].filter((ch) => !c.listened.has(ch));
+    }
+  };
+
+  /** How long a connection must have lasted for the reconnection backoff to start again from its base. */
+  const STABLE_MS = 10_000;
+
+  /**
+   * The connection loop, until closed: connect, LISTEN, probe, wait for a loss, back off, again. Where
+   * notifications do not arrive it polls, and keeps trying at the capped backoff in case they come back.
+   */
   const run = async (firstAttempt: () => void): Promise<void> => {
     let attempt = 0;
     while (!closed) {
@@ -421,7 +486,7 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
       try {
         c = await open();
         await c.listen(probeChannel);
-        for (const channel of channels.keys()) await c.listen(channel);
+        await listenAll(c);
         const works = await probe(c);
         if (closed) {
           // close() was called while connecting: it could not drop this connection, so do it here.
@@ -430,29 +495,35 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
         }
         if (!works) {
           await c.drop();
-          connection = undefined;
+          c = undefined;
+          if (state !== 'polling') {
+            logger.warn(
+              `strata: notifications do not arrive on the listener's connection (a transaction-pooling proxy?); polling every ${pollMs} ms, and trying again`,
+              {},
+            );
+          }
           setState('polling', 'LISTEN is unavailable: notifications do not arrive on this connection (a transaction-pooling proxy?); polling');
-          logger.warn(
-            `strata: notifications do not arrive on the listener's connection (a transaction-pooling proxy?); polling every ${pollMs} ms instead`,
-            {},
-          );
           firstAttempt();
-          return;
+        } else {
+          connection = c;
+          // Channels of stores attached while this connection was being set up.
+          await listenAll(c);
+          if (attempt > 0) logger.info(`strata: the listener is connected again after ${attempt} attempts; subscriptions catch up`, { attempt });
+          setState('connected');
+          firstAttempt();
+          // Whatever was committed while not listening is read now.
+          resyncAll();
+          const connectedAt = Date.now();
+          const why = await Promise.race([c.lost, whenClosed]);
+          connection = undefined;
+          await c.drop().catch(() => undefined);
+          if (closed) return;
+          reconnects++;
+          // A connection that keeps dying at once backs off further; one that lasted starts again from the base.
+          if (Date.now() - connectedAt >= STABLE_MS) attempt = 0;
+          setState('reconnecting', why);
+          logger.warn(`strata: the listener lost its connection (${why}); polling while it reconnects`, { reason: why });
         }
-        connection = c;
-        if (attempt > 0) logger.info(`strata: the listener is connected again after ${attempt} attempts; subscriptions catch up`, { attempt });
-        attempt = 0;
-        setState('connected');
-        firstAttempt();
-        // Whatever was committed while not listening is read now.
-        resyncAll();
-        const why = await Promise.race([c.lost, aborted(stop.signal).then(() => 'closed')]);
-        connection = undefined;
-        await c.drop().catch(() => undefined);
-        if (closed) return;
-        reconnects++;
-        setState('reconnecting', why);
-        logger.warn(`strata: the listener lost its connection (${why}); polling while it reconnects`, { reason: why });
       } catch (error) {
         connection = undefined;
         if (c !== undefined) await c.drop().catch(() => undefined);
@@ -460,20 +531,19 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
         const why = errorText(error);
         if ((error as { code?: unknown } | null)?.code === '0A000') {
           // LISTEN refused as unsupported (a proxy that says so).
+          if (state !== 'polling') logger.warn(`strata: LISTEN is not supported on the listener's connection; polling every ${pollMs} ms instead`, {});
           setState('polling', 'LISTEN is not supported on this connection; polling');
-          logger.warn(`strata: LISTEN is not supported on the listener's connection; polling every ${pollMs} ms instead`, {});
-          firstAttempt();
-          return;
+        } else {
+          if (state !== 'reconnecting' || attempt === 0) {
+            logger.warn(`strata: the listener cannot connect (${why}); polling every ${pollMs} ms while it retries`, { reason: why });
+          }
+          setState('reconnecting', why);
         }
-        if (state !== 'reconnecting' || attempt === 0) {
-          logger.warn(`strata: the listener cannot connect (${why}); polling every ${pollMs} ms while it retries`, { reason: why });
-        }
-        setState('reconnecting', why);
         firstAttempt();
       }
       attempt++;
       const wait = backoff(attempt, baseMs, maxMs);
-      logger.debug(`strata: the listener reconnects in ${wait} ms (attempt ${attempt})`, { attempt, wait });
+      logger.debug(`strata: the listener tries again in ${wait} ms (attempt ${attempt})`, { attempt, wait });
       await delay(wait, stop.signal);
     }
   };
@@ -503,13 +573,13 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
     heldSince.clear();
     heldSince.set(row.pid, first);
     const heldForMs = now - first;
-    if (heldForMs < heldBackMs && (row.age_ms ?? 0) < heldBackMs) {
+    if (heldForMs < heldBackMs) {
       heldBackBy = null;
       return;
     }
     heldBackBy = {
       pid: row.pid,
-      transactionAgeMs: row.age_ms ?? 0,
+      transactionAgeMs: row.age_ms,
       heldForMs: Math.max(heldForMs, 0),
       state: row.state,
       applicationName: row.app,
@@ -518,8 +588,8 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
     if (warnedPid !== row.pid) {
       warnedPid = row.pid;
       logger.warn(
-        `strata: delivery to subscriptions is held back by the transaction of backend ${row.pid} (${row.state ?? 'state hidden'}, application ${JSON.stringify(row.app ?? '')}, database ${JSON.stringify(row.db ?? '')}), open for ${Math.round((row.age_ms ?? 0) / 1000)} s: readers only see rows of transactions older than every one still running. End it, and set idle_in_transaction_session_timeout`,
-        { pid: row.pid, state: row.state, applicationName: row.app, database: row.db, transactionAgeMs: row.age_ms ?? 0 },
+        `strata: delivery to subscriptions is held back by the transaction of backend ${row.pid} (${row.state ?? 'state hidden'}, application ${JSON.stringify(row.app ?? '')}, database ${JSON.stringify(row.db ?? '')}), for ${Math.round(heldForMs / 1000)} s so far: readers only see rows of transactions older than every one still running. End it, and set idle_in_transaction_session_timeout`,
+        { pid: row.pid, state: row.state, applicationName: row.app, database: row.db, heldForMs },
       );
     }
   };
@@ -560,6 +630,38 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
     transitions.push({ from: 'connecting', to: 'polling', at: since, reason: reason as string });
   }
 
+  const detach = (entry: Attached) => {
+    const i = attached.indexOf(entry);
+    if (i >= 0) attached.splice(i, 1);
+    views.delete(entry.store);
+  };
+
+  /** Every named consumer of one attached store, with `eventsBehind` counted in one query per schema. */
+  const lagOf = async (a: Attached, c: Connection | undefined): Promise<ConsumerLag[]> => {
+    const [list, head] = await Promise.all([a.store.checkpoints.list(), a.store.events.headPosition()]);
+    const behind = new Map<string, number>();
+    if (c !== undefined && a.schema !== undefined && list.length > 0) {
+      try {
+        const rows = await c.query<{ consumer: string; n: number }>(
+          `select c.consumer, (select count(*)::int from (select 1 from ${quoteIdent(a.schema)}."events" e where e.position > c.position limit 10000) x) as n
+             from ${quoteIdent(a.schema)}."checkpoints" c`,
+        );
+        for (const r of rows) behind.set(r.consumer, r.n);
+      } catch {
+        // Reported without it.
+      }
+    }
+    return list.map((cp) => ({
+      schema: a.schema,
+      consumer: cp.consumer,
+      checkpoint: cp.position,
+      head,
+      lag: head > cp.position ? head - cp.position : 0n,
+      ...(behind.has(cp.consumer) ? { eventsBehind: behind.get(cp.consumer) as number } : {}),
+      updatedAt: cp.updatedAt,
+    }));
+  };
+
   const listener: Listener = {
     get state() {
       return state;
@@ -570,6 +672,8 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
       if (store === null || typeof store !== 'object' || typeof store.wakeUps?.onChange !== 'function') {
         throw new ValidationError('store', 'must be a Strata store');
       }
+      const known = views.get(store);
+      if (known !== undefined) return known as S;
       const schema = (store as { schema?: unknown }).schema;
       const entry: Attached = {
         store: store as unknown as StrataStore<unknown>,
@@ -578,10 +682,7 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
       };
       attached.push(entry);
       // A store that closes leaves the listener (its channels stay: another store may share the schema).
-      store.wakeUps.onClose?.(() => {
-        const i = attached.indexOf(entry);
-        if (i >= 0) attached.splice(i, 1);
-      });
+      store.wakeUps.onClose?.(() => detach(entry));
       if (options.logger === undefined && attached.length === 1 && store.logger !== undefined) logger = safeLogger(store.logger);
       if (entry.schema !== undefined) {
         const names = notificationChannels(entry.schema);
@@ -590,10 +691,11 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
         channels.set(names.queue, { kind: 'queue', schema: entry.schema });
         const c = connection;
         if (c !== undefined && fresh.length > 0) {
-          // Listening from now on; then a read catches up with whatever committed before.
-          void Promise.all(fresh.map((ch) => c.listen(ch)))
+          // Listening from now on; then a read catches up with whatever committed before. A connection
+          // that cannot LISTEN is replaced (the next one LISTENs on every channel).
+          void listenAll(c)
             .then(() => notify([entry], { kind: 'resync' }))
-            .catch(() => undefined);
+            .catch((error: unknown) => c.fail(`LISTEN failed (${errorText(error)})`));
         }
       }
       const source: WakeUpSource = {
@@ -604,8 +706,11 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
           };
         },
       };
-      // Polling alone (no LISTEN) announces other processes' commits within pollIntervalMs too.
-      return withWakeUps<S, TDb>(store, source, { crossProcess: true });
+      // Polling alone (no LISTEN) announces other processes' commits within pollIntervalMs too; once the
+      // listener is closed, the view says what the store alone offers.
+      const view = withWakeUps<S, TDb>(store, source, { crossProcess: () => !closed });
+      views.set(store, view);
+      return view;
     },
 
     async health() {
@@ -621,32 +726,17 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
         }
       }
       const consumers: ConsumerLag[] = [];
-      const seen = new Set<string>();
-      for (const a of attached) {
-        const key = a.schema ?? `store:${attached.indexOf(a)}`;
+      const seen = new Set<string | Attached>();
+      for (const a of [...attached]) {
+        const key = a.schema ?? a;
         if (seen.has(key)) continue;
         seen.add(key);
-        const [list, head] = await Promise.all([a.store.checkpoints.list(), a.store.events.headPosition()]);
-        for (const cp of list) {
-          const lag: ConsumerLag = {
-            schema: a.schema,
-            consumer: cp.consumer,
-            checkpoint: cp.position,
-            head,
-            lag: head > cp.position ? head - cp.position : 0n,
-            updatedAt: cp.updatedAt,
-          };
-          if (c !== undefined && a.schema !== undefined) {
-            try {
-              const [row] = await c.query<{ n: number }>(
-                `select count(*)::int as n from (select 1 from ${quoteIdent(a.schema)}."events" where position > ${cp.position.toString()} limit 10000) x`,
-              );
-              if (row !== undefined) lag.eventsBehind = row.n;
-            } catch {
-              // Reported without it.
-            }
-          }
-          consumers.push(lag);
+        try {
+          consumers.push(...(await withDeadline(lagOf(a, c), timeoutMs, 'the lag of its consumers')));
+        } catch (error) {
+          // A store closed without telling (no onClose) leaves; one that does not answer is left out this time.
+          if ((error as { code?: unknown } | null)?.code === 'CLOSED') detach(a);
+          else seen.delete(key);
         }
       }
       return {
@@ -657,7 +747,7 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
         reconnects,
         lastNotificationAt,
         notificationQueueUsage: usage,
-        heldBackBy,
+        heldBackBy: c === undefined ? null : heldBackBy,
         consumers,
       };
     },

@@ -23,7 +23,8 @@ describe('a listener on a PostgreSQL server', () => {
     // the reader's in-process wake-ups).
     reader = await createPostgresStore(fx.url, { schema });
     writer = await createPostgresStore(fx.url, { schema, migrate: false });
-    listener = await createListener({ connectionString: fx.url, backstopIntervalMs: NEVER, pollIntervalMs: 200, reconnectBaseMs: 20, reconnectMaxMs: 200 });
+    // No backstop, no polling: only notifications, and the catch-up after reconnecting, can deliver.
+    listener = await createListener({ connectionString: fx.url, backstopIntervalMs: NEVER, pollIntervalMs: NEVER, reconnectBaseMs: 20, reconnectMaxMs: 200 });
     listener.onStateChange((t) => transitions.push(t));
   });
   afterAll(async () => {
@@ -38,7 +39,7 @@ describe('a listener on a PostgreSQL server', () => {
     expect(live.capabilities.crossProcessWakeUps).toBe(true);
     expect(live.schema).toBe(reader.schema);
     const seen: StoredEvent[] = [];
-    const sub = subscribe(live, { from: 'end', pollIntervalMs: NEVER, handler: (e) => void seen.push(e) });
+    const sub = subscribe(live, { from: await reader.events.headPosition(), pollIntervalMs: NEVER, handler: (e) => void seen.push(e) });
     await sleep(100); // past its first read
     await writer.events.append('order-1', [{ type: 'Placed', data: { n: 1 } }]);
     await waitFor(() => seen.length === 1, 'the notified subscription');
@@ -48,7 +49,9 @@ describe('a listener on a PostgreSQL server', () => {
 
   it('serves every kind of subscription at once: one stream, all streams, event types, from a position, a named consumer', async () => {
     const live = listener.attach(reader);
+    await writer.events.append('before', [{ type: 'Before', data: {} }]);
     const head = await reader.events.headPosition();
+    await reader.checkpoints.set('kinds', head);
     const got: Record<string, string[]> = { stream: [], all: [], types: [], position: [], consumer: [] };
     const record = (key: string) => (e: StoredEvent) => void got[key]?.push(`${e.streamId}:${e.type}`);
     const subs = [
@@ -58,7 +61,8 @@ describe('a listener on a PostgreSQL server', () => {
       subscribe(live, { from: head, pollIntervalMs: NEVER, handler: record('position') }),
       subscribe(live, { from: { consumer: 'kinds' }, pollIntervalMs: NEVER, types: ['Added'], handler: record('consumer') }),
     ];
-    await sleep(200);
+    // Started: the 'end' ones have read where the end is, the named consumer holds its lease.
+    await waitFor(() => subs.slice(0, 3).every((s) => s.position === head) && subs[4]?.active === true, 'the subscriptions to start');
     await writer.events.append('cart-1', [{ type: 'Added', data: {} }]);
     await writer.events.append('cart-2', [
       { type: 'Added', data: {} },
@@ -92,7 +96,7 @@ describe('a listener on a PostgreSQL server', () => {
   it('reconnects after its backend is killed, and the subscription catches up with what committed meanwhile', async () => {
     const live = listener.attach(reader);
     const seen: StoredEvent[] = [];
-    const sub = subscribe(live, { from: 'end', pollIntervalMs: NEVER, handler: (e) => void seen.push(e) });
+    const sub = subscribe(live, { from: await reader.events.headPosition(), pollIntervalMs: NEVER, handler: (e) => void seen.push(e) });
     await sleep(100);
     transitions.length = 0;
     expect(await fx.killListener()).toBe(1);
@@ -114,6 +118,90 @@ describe('a listener on a PostgreSQL server', () => {
   });
 });
 
+describe('edges of the connection’s life', () => {
+  it('LISTENs for a store attached while it connects (between its LISTENs and its probe)', async () => {
+    const first = await createPostgresStore(fx.url, { schema: fx.schemaName() });
+    const schema = fx.schemaName();
+    const late = await createPostgresStore(fx.url, { schema });
+    const writer = await createPostgresStore(fx.url, { schema, migrate: false });
+    let probing: (() => void) | undefined;
+    const listener = await createListener({
+      client: () => {
+        const client = new pg.Client({ connectionString: fx.url, application_name: 'strata-listener' });
+        const query = client.query.bind(client) as (text: string) => Promise<unknown>;
+        (client as unknown as { query: (text: string) => Promise<unknown> }).query = async (text: string) => {
+          if (text.startsWith('select pg_notify(')) {
+            probing?.(); // the test attaches now, after the listener's LISTENs, before the probe returns
+            await sleep(300);
+          }
+          return query(text);
+        };
+        return client;
+      },
+      backstopIntervalMs: NEVER,
+      pollIntervalMs: NEVER,
+    });
+    listener.attach(first);
+    const attachedDuringProbe = new Promise<void>((resolve) => {
+      probing = () => {
+        probing = undefined;
+        resolve();
+      };
+    });
+    await fx.killListener();
+    await attachedDuringProbe;
+    const live = listener.attach(late);
+    await waitFor(() => listener.state === 'connected', 'reconnection');
+    const seen: StoredEvent[] = [];
+    const sub = subscribe(live, { from: await late.events.headPosition(), pollIntervalMs: NEVER, handler: (e) => void seen.push(e) });
+    await sleep(100);
+    await writer.events.append('late', [{ type: 'T', data: {} }]);
+    await waitFor(() => seen.length === 1, 'the late store’s notification', 10_000);
+    await sub.stop();
+    await listener.close();
+    for (const s of [first, late, writer]) await s.close();
+  });
+
+  it('goes back to LISTEN when notifications arrive again after a probe was lost', async () => {
+    let connections = 0;
+    const listener = await createListener({
+      client: () => {
+        const client = new pg.Client({ connectionString: fx.url });
+        if (++connections === 1) {
+          // The first connection loses every notification, as behind a pooler.
+          const on = client.on.bind(client);
+          (client as unknown as { on: typeof client.on }).on = ((event: string, fn: (...args: unknown[]) => void) =>
+            event === 'notification' ? client : on(event as 'error', fn)) as typeof client.on;
+        }
+        return client;
+      },
+      timeoutMs: 300,
+      reconnectBaseMs: 50,
+      reconnectMaxMs: 100,
+    });
+    expect(listener.state).toBe('polling');
+    await waitFor(() => listener.state === 'connected', 'LISTEN to work again', 10_000);
+    expect((await listener.health()).transitions.map((t) => t.to)).toEqual(['polling', 'connected']);
+    await listener.close();
+  });
+
+  it('answers for the stores still open, and its views stop claiming cross-process wake-ups once closed', async () => {
+    const store = await createPostgresStore(fx.url, { schema: fx.schemaName() });
+    const gone = await createPostgresStore(fx.url, { schema: fx.schemaName() });
+    const listener = await createListener({ connectionString: fx.url });
+    const live = listener.attach(store);
+    expect(listener.attach(store)).toBe(live);
+    listener.attach(gone);
+    await store.checkpoints.set('still-here', 0n);
+    await gone.close();
+    expect((await listener.health()).consumers.map((c) => c.consumer)).toEqual(['still-here']);
+    expect(live.capabilities.crossProcessWakeUps).toBe(true);
+    await listener.close();
+    expect(live.capabilities.crossProcessWakeUps).toBe(false);
+    await store.close();
+  });
+});
+
 describe('the backstop', () => {
   it('delivers an event whose notification was lost on purpose (the listener stopped listening)', async () => {
     const schema = fx.schemaName();
@@ -129,7 +217,7 @@ describe('the backstop', () => {
     });
     const live = listener.attach(reader);
     const seen: StoredEvent[] = [];
-    const sub = subscribe(live, { from: 'end', pollIntervalMs: NEVER, handler: (e) => void seen.push(e) });
+    const sub = subscribe(live, { from: await reader.events.headPosition(), pollIntervalMs: NEVER, handler: (e) => void seen.push(e) });
     await sleep(100);
     await client?.query('UNLISTEN *'); // every notification from now on is lost
     await writer.events.append('lost', [{ type: 'Quiet', data: {} }]);
@@ -166,7 +254,7 @@ describe('the backstop', () => {
     expect(logger.lines.some((l) => l.level === 'warn' && /polling/.test(l.message))).toBe(true);
     const live = listener.attach(reader);
     const seen: StoredEvent[] = [];
-    const sub = subscribe(live, { from: 'end', pollIntervalMs: NEVER, handler: (e) => void seen.push(e) });
+    const sub = subscribe(live, { from: await reader.events.headPosition(), pollIntervalMs: NEVER, handler: (e) => void seen.push(e) });
     await sleep(50);
     await writer.events.append('polled', [{ type: 'Seen', data: {} }]);
     await waitFor(() => seen.length === 1, 'the polling listener to deliver', 10_000);
@@ -193,7 +281,7 @@ describe('health', () => {
     expect(lagging?.lag).toBeGreaterThan(0n);
 
     const seen: StoredEvent[] = [];
-    const sub = subscribe(live, { from: 'end', handler: (e) => void seen.push(e) });
+    const sub = subscribe(live, { from: await reader.events.headPosition(), handler: (e) => void seen.push(e) });
     await sleep(100);
     // A session somewhere that wrote and then went idle in its transaction.
     const idle = new pg.Client({ connectionString: fx.url, application_name: 'forgotten-tx' });

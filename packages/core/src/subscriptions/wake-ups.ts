@@ -7,9 +7,10 @@ export interface WithWakeUpsOptions {
   /**
    * Whether `source` announces commits made by other processes too (LISTEN/NOTIFY does): the returned
    * store then says so in `capabilities.crossProcessWakeUps`, and `subscribe()` and `consume()` over it
-   * fall back to their long poll interval. @defaultValue true
+   * fall back to their long poll interval. A function is asked each time the capability is read (a
+   * listener that closed no longer announces anything). @defaultValue true
    */
-  crossProcess?: boolean;
+  crossProcess?: boolean | (() => boolean);
 }
 
 /**
@@ -36,11 +37,11 @@ export function withWakeUps<S extends StrataStore<TDb>, TDb = unknown>(store: S,
     },
     ...(own.onClose === undefined ? {} : { onClose: (listener: () => void) => (own.onClose as (l: () => void) => () => void)(listener) }),
   };
-  const capabilities: Readonly<Capabilities> = Object.freeze({
-    ...store.capabilities,
-    wakeUps: true,
-    crossProcessWakeUps: store.capabilities.crossProcessWakeUps || (options.crossProcess ?? true),
-  });
+  const crossProcess = options.crossProcess ?? true;
+  const base = store.capabilities;
+  const fixed: Readonly<Capabilities> = Object.freeze({ ...base, wakeUps: true, crossProcessWakeUps: base.crossProcessWakeUps || crossProcess === true });
+  const capabilities = (): Readonly<Capabilities> =>
+    typeof crossProcess !== 'function' || base.crossProcessWakeUps ? fixed : Object.freeze({ ...base, wakeUps: true, crossProcessWakeUps: crossProcess() });
   // A view of the store, not a copy: getters (such as `db`, which refuses use inside the store's own
   // transaction callback) run on the store itself, and its methods are bound to it, so that an adapter
   // written as a class with private fields works through the view too.
@@ -48,7 +49,7 @@ export function withWakeUps<S extends StrataStore<TDb>, TDb = unknown>(store: S,
   return new Proxy(store, {
     get(target, prop) {
       if (prop === 'wakeUps') return merged;
-      if (prop === 'capabilities') return capabilities;
+      if (prop === 'capabilities') return capabilities();
       const value: unknown = Reflect.get(target, prop, target);
       if (typeof value !== 'function') return value;
       let fn = bound.get(value);
@@ -57,6 +58,13 @@ export function withWakeUps<S extends StrataStore<TDb>, TDb = unknown>(store: S,
         bound.set(value, fn);
       }
       return fn;
+    },
+    // Writes and checks reach the store itself (a setter that uses a class's private fields included).
+    set(target, prop, value) {
+      return Reflect.set(target, prop, value, target);
+    },
+    has(target, prop) {
+      return prop === 'wakeUps' || prop === 'capabilities' || Reflect.has(target, prop);
     },
   });
 }
