@@ -433,10 +433,16 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
         firstAttempt();
         // Whatever was committed while not listening is read now.
         resyncAll();
+        let onAbort = () => undefined as void;
         const why = await Promise.race([
           c.lost,
-          new Promise<string>((resolve) => stop.signal.addEventListener('abort', () => resolve('closed'), { once: true })),
+          new Promise<string>((resolve) => {
+            onAbort = () => resolve('closed');
+            stop.signal.addEventListener('abort', onAbort, { once: true });
+          }),
         ]);
+        // One listener per connection would pile up on the signal over reconnections.
+        stop.signal.removeEventListener('abort', onAbort);
         connection = undefined;
         await c.drop().catch(() => undefined);
         if (closed) return;
