@@ -3,17 +3,20 @@
 // each delivery (its pid, the event's position) in `deliveries`, both through the transaction that
 // advances its checkpoint.
 //
-// argv: url schema consumer leaseTtlMs delayPerEventMs [broken]
-// `broken` writes through the store's pool instead of `tx.db` (outside the checkpoint's transaction):
-// only used by hand, to see the exactly-once checks of chaos.test.ts fail.
+// argv: url schema consumer leaseTtlMs delayPerEventMs
+// With STRATA_CHAOS_BROKEN_CHILD=1 in the environment it writes through a pool of its own instead of
+// `tx.db` (outside the checkpoint's transaction): only used by hand, to see chaos.test.ts fail.
 import { type SubscriptionContext, subscribe } from '@strata/core';
 import { type AnyPgDatabase, createPostgresStore } from '@strata/postgres';
 import { sql } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import pg from 'pg';
 import { createListener } from '../src/index.js';
 
-const [url = '', schema = '', consumer = 'proj', ttl = '10000', delay = '0', broken] = process.argv.slice(2);
+const [url = '', schema = '', consumer = 'proj', ttl = '10000', delay = '0'] = process.argv.slice(2);
 const delayMs = Number(delay);
 const store = await createPostgresStore(url, { schema, migrate: false, poolSize: 4 });
+const broken = process.env.STRATA_CHAOS_BROKEN_CHILD === '1' ? drizzle(new pg.Pool({ connectionString: url, max: 2 })) : undefined;
 const listener = await createListener({ connectionString: url });
 const live = listener.attach(store);
 
@@ -22,7 +25,7 @@ subscribe(live, {
   leaseTtlMs: Number(ttl),
   handler: async (e, { tx }: SubscriptionContext<AnyPgDatabase>) => {
     if (tx === undefined) throw new Error('a named consumer on PostgreSQL gets a transaction');
-    const db = broken === 'broken' ? store.db : tx.db;
+    const db = broken ?? tx.db;
     await db.execute(
       sql`insert into ${sql.identifier(schema)}.proj_totals (stream, n) values (${e.streamId}, 1)
           on conflict (stream) do update set n = proj_totals.n + 1`,
