@@ -301,12 +301,13 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
           for (const [schema, p] of [...unreadable]) {
             if (p >= readableBelow) continue;
             unreadable.delete(schema);
-            // Readable now: wake again only if it was not at the first look (the readers were woken then).
-            if (attempt > 0)
-              notify(
-                attached.filter((a) => a.schema === schema),
-                { kind: 'resync' },
-              );
+            // Readable now: wake again, even at the first look. The readers woken by the notification
+            // read concurrently with this query, on snapshots of their own that may be older than its
+            // own (taken while a transaction that has since ended still held the rows back).
+            notify(
+              attached.filter((a) => a.schema === schema),
+              { kind: 'resync' },
+            );
           }
           if (unreadable.size > 0) await delay(Math.min(500, 5 * 2 ** Math.min(attempt, 7)), stop.signal);
         }
