@@ -254,7 +254,7 @@ describe('a named consumer in another process', () => {
       // What committed is exactly the events up to the checkpoint.
       expect(await projection(store)).toEqual(await replay(store, killedAt));
 
-      const second = await startChild(store.schema, { delayPerEventMs: 1 });
+      const second = await startChild(store.schema);
       const before = appending.appended;
       await waitFor(() => appending.appended > before + 300, 'more appends', 60_000);
       await appending.stop();
@@ -285,8 +285,8 @@ describe('a named consumer in another process', () => {
     // A lease of 2 s instead of the default 10 s, to keep the takeover short.
     const LEASE_MS = 2000;
     try {
-      const one = await startChild(store.schema, { leaseTtlMs: LEASE_MS, delayPerEventMs: 1 });
-      const two = await startChild(store.schema, { leaseTtlMs: LEASE_MS, delayPerEventMs: 1 });
+      const one = await startChild(store.schema, { leaseTtlMs: LEASE_MS });
+      const two = await startChild(store.schema, { leaseTtlMs: LEASE_MS });
       // Both run for a while (several lease periods): only one of them delivers.
       await sleep(3 * LEASE_MS);
       let ds = await deliveries(store);
