@@ -473,7 +473,7 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
   };
 
   /** How long a connection must have lasted for the reconnection backoff to start again from its base. */
-  const STABLE_MS = 10_000;
+  const STABLE_MS = 1000;
 
   /**
    * The connection loop, until closed: connect, LISTEN, probe, wait for a loss, back off, again. Where
