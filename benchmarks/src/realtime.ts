@@ -278,8 +278,10 @@ export async function realtimeLatency(rawUrl: string, strataUrl: string, bossUrl
     queueSubjects.push({
       name: 'pg-boss 10.4.2: work() with its default polling (2 s)',
       baseline: 'raw pg: LISTENing worker claims the row (UPDATE … SKIP LOCKED) on each notification',
-      gap: [0, 50],
-      samples: Math.max(3, Math.round(15 * Math.min(1, scale))),
+      // Its worker fetches again right after a job, then sleeps 2 s: a pause drawn from the whole interval
+      // puts each send at a random phase of the polling cycle.
+      gap: [0, 2000],
+      samples: Math.max(3, Math.round(10 * Math.min(1, scale))),
       async open() {
         const boss = new PgBoss({ connectionString: bossUrl, schedule: false, supervise: false, max: 4 });
         boss.on('error', () => undefined);
