@@ -19,6 +19,7 @@ import { rawSqliteEvents, rawSqliteQueue } from './impls/raw-sqlite.js';
 import { catchUp, strataEvents, strataQueue } from './impls/strata.js';
 import { benchEvent, type EventSubject, type QueueSubject } from './impls/types.js';
 import { drain, merge, percentile, repeated, repeatedFor, type Sample, timed } from './measure.js';
+import { realtimeLatency } from './realtime.js';
 import { writeReport } from './report.js';
 
 const scale = Number(process.env.BENCH_SCALE ?? 1);
@@ -36,13 +37,16 @@ export interface Result {
   suite: string;
   workload: string;
   implementation: string;
-  opsPerSec: number;
+  /** Throughput; `null` for the latency workloads (suite `realtime`, unit `ms`). */
+  opsPerSec: number | null;
   p50Ms: number;
   p99Ms: number;
   ratioVsRaw: number | null;
   baseline: string;
   unit: string;
   peakRssMb?: number;
+  /** Deliveries timed (latency workloads). */
+  samples?: number;
 }
 
 const results: Result[] = [];
@@ -232,6 +236,32 @@ async function main() {
 
   for (const s of [...eventSubjects, ...queueSubjects.filter((q) => q.name === 'raw pg' || q.name === 'pg-boss' || q.name === 'raw better-sqlite3')])
     await s.close();
+
+  // Realtime: commit-to-handler and pick-up latency through LISTEN/NOTIFY (the ratio is of p50 latencies:
+  // lower is better).
+  const latency = await realtimeLatency(rawDb.url, strataDb.url, bossDb.url, scale, ROUNDS, log);
+  for (const r of latency) {
+    const p50 = percentile(r.latencies, 50);
+    const base = latency.find((x) => x.workload === r.workload && x.implementation === r.baseline);
+    results.push({
+      suite: 'realtime',
+      workload: r.workload,
+      implementation: r.implementation,
+      opsPerSec: null,
+      p50Ms: round2(p50),
+      p99Ms: round2(percentile(r.latencies, 99)),
+      ratioVsRaw: base === undefined ? null : round2(p50 / percentile(base.latencies, 50)),
+      baseline: r.baseline,
+      unit: 'ms',
+      samples: r.latencies.length,
+    });
+  }
+  log(
+    `realtime: ${results
+      .filter((r) => r.suite === 'realtime')
+      .map((r) => `${r.implementation} p50 ${r.p50Ms} ms`)
+      .join(' · ')}`,
+  );
 
   await memory(strataDb.url, rawDb.url, work);
 

@@ -21,6 +21,27 @@ export const TARGETS: { workload: RegExp; implementation: string; min: number; l
 ];
 
 /**
+ * The latency targets (suite `realtime`): Strata's p50 at most `max` times the p50 of the raw
+ * implementation `against`, in the same run and workload.
+ */
+export const LATENCY_TARGETS: { workload: RegExp; implementation: string; against: string; max: number; label: string }[] = [
+  {
+    workload: /^commit-to-handler latency/,
+    implementation: 'strata postgres, 1 subscription',
+    against: 'raw pg: INSERT + NOTIFY, one autocommit statement',
+    max: 2,
+    label: 'append-to-handler p50 vs raw write + NOTIFY',
+  },
+  {
+    workload: /^commit-to-handler latency/,
+    implementation: 'strata postgres, 1 subscription',
+    against: 'raw pg: pg_notify, autocommit',
+    max: 2,
+    label: 'append-to-handler p50 vs bare pg_notify',
+  },
+];
+
+/**
  * Writes `results/latest.json` and `results/latest.md` after a full run, `results/sample.{json,md}`
  * (not committed) after a sample run (`BENCH_SCALE` below 1, as in CI).
  */
@@ -44,16 +65,37 @@ export async function writeReport(results: Result[], environment: Record<string,
     '',
   );
   const workloads = [...new Set(results.map((r) => `${r.suite}\u0000${r.workload}`))];
+  let realtimeIntro = false;
   for (const key of workloads) {
     const [suite, workload] = key.split('\u0000') as [string, string];
     const rows = results.filter((r) => r.suite === suite && r.workload === workload);
+    if (suite === 'realtime') {
+      if (!realtimeIntro) {
+        realtimeIntro = true;
+        lines.push(
+          '## Realtime latency',
+          '',
+          'From just before the write (or its COMMIT, where named) to the handler or receipt, in ms, on the same server; the last column is the p50 over the named baseline’s p50 (lower is better).',
+          '',
+        );
+      }
+      lines.push(`### ${workload}`, '');
+      lines.push('| implementation | samples | p50 ms | p99 ms | p50 vs baseline |', '|---|---:|---:|---:|---:|');
+      for (const r of rows) {
+        lines.push(
+          `| ${r.implementation} | ${r.samples ?? '—'} | ${r.p50Ms} | ${r.p99Ms} | ${r.ratioVsRaw === null ? '—' : r.implementation === r.baseline ? 'baseline' : r.ratioVsRaw.toFixed(2)} |`,
+        );
+      }
+      lines.push('');
+      continue;
+    }
     lines.push(`## ${workload}`, '');
     const rss = rows.some((r) => r.peakRssMb !== undefined);
     lines.push(`| implementation | ${rows[0]?.unit ?? 'ops/s'} | p50 ms | p99 ms | vs raw |${rss ? ' peak RSS MB |' : ''}`);
     lines.push(`|---|---:|---:|---:|---:|${rss ? '---:|' : ''}`);
     for (const r of rows) {
       lines.push(
-        `| ${r.implementation} | ${Math.round(r.opsPerSec).toLocaleString('en')} | ${r.p50Ms} | ${r.p99Ms} | ${r.ratioVsRaw === null ? '—' : `${r.ratioVsRaw.toFixed(2)} (${r.baseline})`} |${rss ? ` ${Math.round(r.peakRssMb ?? 0)} |` : ''}`,
+        `| ${r.implementation} | ${Math.round(r.opsPerSec ?? 0).toLocaleString('en')} | ${r.p50Ms} | ${r.p99Ms} | ${r.ratioVsRaw === null ? '—' : `${r.ratioVsRaw.toFixed(2)} (${r.baseline})`} |${rss ? ` ${Math.round(r.peakRssMb ?? 0)} |` : ''}`,
       );
     }
     lines.push('');
@@ -62,6 +104,14 @@ export async function writeReport(results: Result[], environment: Record<string,
   for (const t of TARGETS) {
     for (const r of results.filter((x) => x.implementation === t.implementation && t.workload.test(x.workload))) {
       lines.push(`| ${t.label} ≥ ${t.min} | ${r.workload} | ${r.ratioVsRaw?.toFixed(2) ?? '—'} | ${(r.ratioVsRaw ?? 0) >= t.min ? 'yes' : 'no'} |`);
+    }
+  }
+  for (const t of LATENCY_TARGETS) {
+    for (const r of results.filter((x) => x.suite === 'realtime' && x.implementation === t.implementation && t.workload.test(x.workload))) {
+      const base = results.find((x) => x.suite === 'realtime' && x.workload === r.workload && x.implementation === t.against);
+      if (base === undefined || base.p50Ms === 0) continue;
+      const ratio = r.p50Ms / base.p50Ms;
+      lines.push(`| ${t.label} ≤ ${t.max}× | ${r.workload} (${r.p50Ms} ms vs ${base.p50Ms} ms) | ${ratio.toFixed(2)} | ${ratio <= t.max ? 'yes' : 'no'} |`);
     }
   }
   const rss = results.find((r) => r.suite === 'memory' && r.implementation === 'strata postgres');
@@ -75,9 +125,9 @@ export async function writeReport(results: Result[], environment: Record<string,
     '|---|---|---:|---:|---|',
   );
   for (const competitor of ['emmett', 'pg-boss']) {
-    for (const r of results.filter((x) => x.implementation === competitor)) {
+    for (const r of results.filter((x) => x.implementation === competitor && x.opsPerSec !== null)) {
       const ours = results.find((x) => x.workload === r.workload && x.implementation === 'strata postgres');
-      if (ours === undefined) continue;
+      if (ours?.opsPerSec == null || r.opsPerSec === null) continue;
       lines.push(
         `| ${r.workload} | ${competitor} | ${Math.round(r.opsPerSec).toLocaleString('en')} | ${Math.round(ours.opsPerSec).toLocaleString('en')} | ${ours.opsPerSec > r.opsPerSec ? 'yes' : 'no'} |`,
       );
