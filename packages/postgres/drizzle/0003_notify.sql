@@ -1,6 +1,11 @@
 -- Custom migration: notifications for LISTEN/NOTIFY wake-ups (@strata/realtime), sent from the database
 -- side of the commit, so that writes through a transaction the application opened notify too.
 --
+-- Only while someone listens: a NOTIFY serializes commits across the cluster (PostgreSQL takes a lock for
+-- it until the commit is flushed, so concurrent committers lose group commit). Listeners register in the
+-- schema's `listeners` table (unlogged: nothing to recover after a crash, they register again), and a
+-- store in its default mode notifies only while an unexpired registration exists.
+--
 -- One notification per committing transaction and channel. The statements that append or send note what
 -- a wake-up needs in transaction-local settings (the store's SQL does it; a store made with notify off
 -- does not), and a deferred constraint trigger, queued by the transaction's first such write, sends the
@@ -12,6 +17,16 @@
 -- queue {"q": [queue names]},
 -- or {"q": null} ("every queue") once the names would pass 4000 bytes. Names are at most 255 characters,
 -- so a payload stays far below PostgreSQL's 8000-byte limit.
+CREATE UNLOGGED TABLE "strata"."listeners" (
+	"id" uuid PRIMARY KEY NOT NULL,
+	"expires_at" timestamp with time zone NOT NULL
+);
+--> statement-breakpoint
+-- Whether a store in the default mode ('auto') should notify: is anyone listening to this schema?
+CREATE FUNCTION "strata"."listened"() RETURNS boolean LANGUAGE sql STABLE AS $listened$
+	SELECT EXISTS (SELECT 1 FROM "strata"."listeners" WHERE expires_at > statement_timestamp())
+$listened$;
+--> statement-breakpoint
 CREATE FUNCTION "strata"."notify_events"() RETURNS trigger LANGUAGE plpgsql AS $notify$
 DECLARE
 	v_note text := current_setting('strata.ev___STRATA_KEY__', true);
@@ -40,11 +55,14 @@ CREATE CONSTRAINT TRIGGER "streams_notify" AFTER INSERT OR UPDATE ON "strata"."s
 -- Adds a queue to the transaction's queue note, marks the statement's first message (whose row queues
 -- the commit trigger), and with p_now sends the note at once (nack, redrive, dedup sends: statements
 -- whose rows are not known beforehand; PostgreSQL folds identical notifications of one transaction).
-CREATE FUNCTION "strata"."note_queue"(p_queue text, p_first uuid, p_now boolean) RETURNS boolean LANGUAGE plpgsql AS $note$
+CREATE FUNCTION "strata"."note_queue"(p_queue text, p_first uuid, p_now boolean, p_always boolean) RETURNS boolean LANGUAGE plpgsql AS $note$
 DECLARE
 	v_note text := coalesce(current_setting('strata.q___STRATA_KEY__', true), '');
 	v_list jsonb;
 BEGIN
+	IF NOT p_always AND v_note = '' AND NOT "strata"."listened"() THEN
+		RETURN true;
+	END IF;
 	IF v_note = '' THEN
 		v_list := jsonb_build_array(p_queue);
 	ELSE

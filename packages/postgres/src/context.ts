@@ -13,8 +13,8 @@ export interface PgSettings {
   readonly maxAttempts: number;
   /** Largest event, message or snapshot, in bytes of JSON. */
   readonly maxPayloadBytes: number;
-  /** Whether appends and sends note what LISTEN/NOTIFY wake-ups announce at commit. */
-  readonly notify: boolean;
+  /** When appends and sends are announced at commit (LISTEN/NOTIFY): while listened to, always, never. */
+  readonly notify: 'auto' | 'always' | 'never';
 }
 
 /** Qualified names of a Strata schema's objects, for SQL text. */
@@ -28,6 +28,7 @@ export interface PgNames {
   readonly appendEvents: SQL;
   readonly claimMessages: SQL;
   readonly noteQueue: SQL;
+  readonly listened: SQL;
   /** The transaction-local setting that carries the events note to the commit trigger. */
   readonly eventsNote: string;
   /** The transaction-local mark that lets an append queue the commit trigger. */
@@ -47,6 +48,7 @@ export function namesOf(schema: string): PgNames {
     appendEvents: q('append_events'),
     claimMessages: q('claim_messages'),
     noteQueue: q('note_queue'),
+    listened: q('listened'),
     eventsNote: eventsNoteSettings(schema).note,
     eventsMark: eventsNoteSettings(schema).mark,
   };

@@ -86,11 +86,18 @@ export function pgEvents(ctx: PgContext): EventStore {
       const lastType = input.events[input.events.length - 1]?.type ?? '';
       // LISTEN/NOTIFY: the mark, set before the stream row is written (a one-time filter), lets the
       // transaction's first append queue the commit trigger; the note, set after, is what it announces.
+      // In the default mode only while a listener is registered (NOTIFY serializes commits).
       const notify = ctx.settings.notify;
-      const note = notify
-        ? sql`, case when outcome = 0 then set_config(${names.eventsNote}, json_build_object('p', last_position::text, 's', ${input.streamId}::text, 't', ${lastType}::text)::text, true) end as n`
-        : sql``;
-      const mark = notify ? sql` where (select set_config(${names.eventsMark}, '1', true)) is not null` : sql``;
+      const note =
+        notify === 'never'
+          ? sql``
+          : sql`, case when outcome = 0 and current_setting(${names.eventsMark}, true) = '1' then set_config(${names.eventsNote}, json_build_object('p', last_position::text, 's', ${input.streamId}::text, 't', ${lastType}::text)::text, true) end as n`;
+      const mark =
+        notify === 'never'
+          ? sql``
+          : notify === 'always'
+            ? sql` where (select set_config(${names.eventsMark}, '1', true)) is not null`
+            : sql` where (select set_config(${names.eventsMark}, case when ${names.listened}() then '1' else '0' end, true)) is not null`;
       const [row] = await ctx.run<{ outcome: number; v: string; f: string | null; l: string | null; c: string | null }>(
         { operation: 'events.append', streamId: input.streamId },
         sql`select outcome, stream_version::text as v, first_position::text as f, last_position::text as l, conflict_id::text as c${note}

@@ -20,6 +20,9 @@ export { type AnyPgDatabase, type MigrateOptions, type MigrateResult, migrate, v
 export { MIGRATIONS, type ShippedMigration } from './migrations.generated.js';
 export {
   type EventsNotification,
+  LISTENER_TTL_MS,
+  listenerRegistrationSql,
+  listenerUnregistrationSql,
   type NotificationChannels,
   notificationChannels,
   parseEventsNotification,

@@ -1,4 +1,5 @@
 import { contentHash } from '@strata/core';
+import { validateSchemaName } from './migrate.js';
 
 /**
  * The LISTEN/NOTIFY channels of a Strata schema: fixed names derived from the schema name alone
@@ -91,4 +92,29 @@ export function parseQueueNotification(payload: string | undefined): QueueNotifi
   } catch {
     return undefined;
   }
+}
+
+/** How long a listener's registration lasts unless renewed; listeners renew it well before. */
+export const LISTENER_TTL_MS = 30_000;
+
+/**
+ * SQL (plain text: it runs on a listening connection) that registers listener `id` on `schema` for
+ * {@link LISTENER_TTL_MS}, or renews it: stores in the default notify mode (`'auto'`) announce their
+ * commits only while some registration is unexpired. It also clears registrations long expired.
+ *
+ * @param schema - a validated schema name
+ * @param id - the listener's id, a UUID
+ */
+export function listenerRegistrationSql(schema: string, id: string): string {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) throw new Error('listener id must be a UUID');
+  const table = `"${validateSchemaName(schema)}"."listeners"`;
+  return `with expired as (delete from ${table} where expires_at < statement_timestamp() - interval '1 hour')
+    insert into ${table} (id, expires_at) values ('${id}', statement_timestamp() + interval '${LISTENER_TTL_MS} milliseconds')
+    on conflict (id) do update set expires_at = excluded.expires_at`;
+}
+
+/** SQL (plain text) that removes listener `id`'s registration on `schema`. */
+export function listenerUnregistrationSql(schema: string, id: string): string {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) throw new Error('listener id must be a UUID');
+  return `delete from "${validateSchemaName(schema)}"."listeners" where id = '${id}'`;
 }

@@ -64,7 +64,9 @@ export function pgQueue(ctx: PgContext): MessageQueue {
    * will be written are not known) the note is also sent at once.
    */
   const note = (queue: string, first: string | undefined) =>
-    ctx.settings.notify ? sql` where (select ${ctx.names.noteQueue}(${queue}, ${first ?? null}::uuid, ${first === undefined}))` : sql``;
+    ctx.settings.notify === 'never'
+      ? sql``
+      : sql` where (select ${ctx.names.noteQueue}(${queue}, ${first ?? null}::uuid, ${first === undefined}, ${ctx.settings.notify === 'always'}))`;
 
   /** Sends and returns ids, `null` where a dedup id belongs to a message another transaction is still committing. */
   const insert = async (queue: string, list: ReturnType<typeof validateSend>['messages']): Promise<(string | null)[]> => {
@@ -231,7 +233,7 @@ export function pgQueue(ctx: PgContext): MessageQueue {
               receipt = null
             where receipt = ${r}::uuid and not dead and visible_at > ${NOW}
             returning queue, dead)
-            select queue, dead${ctx.settings.notify ? sql`, case when not dead then ${ctx.names.noteQueue}(queue, null, true) end as n` : sql``} from nacked`,
+            select queue, dead${ctx.settings.notify === 'never' ? sql`` : sql`, case when not dead then ${ctx.names.noteQueue}(queue, null, true, ${ctx.settings.notify === 'always'}) end as n`} from nacked`,
       );
       const row = rows[0];
       if (row === undefined) throw new StaleReceiptError('queue.nack');
@@ -324,7 +326,7 @@ export function pgQueue(ctx: PgContext): MessageQueue {
         sql`with moved as (
               update ${table} set dead = false, attempt = 0, receipt = null, visible_at = ${NOW}, reason = null, dead_lettered_at = null
               where queue = ${name} and dead${only} returning 1
-            ) select count(*)::int as n${ctx.settings.notify ? sql`, case when count(*) > 0 then ${ctx.names.noteQueue}(${name}, null, true) end as note` : sql``} from moved`,
+            ) select count(*)::int as n${ctx.settings.notify === 'never' ? sql`` : sql`, case when count(*) > 0 then ${ctx.names.noteQueue}(${name}, null, true, ${ctx.settings.notify === 'always'}) end as note`} from moved`,
       );
       const moved = row?.n ?? 0;
       if (moved > 0) ctx.announce({ kind: 'queue', queue: name });

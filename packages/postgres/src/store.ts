@@ -42,13 +42,21 @@ export interface PostgresStoreOptions {
    */
   maxPayloadBytes?: number;
   /**
-   * Whether appends and sends are announced over LISTEN/NOTIFY at commit — one notification per
-   * committing transaction on the schema's fixed channels (see `notificationChannels`), which
-   * `@strata/realtime` listens to. Writes through `join(tx)` notify too: the notification is sent by the
-   * database when the application's transaction commits. Turn it off for a store whose writes nobody
-   * listens to, to save the notification's cost at commit. @defaultValue true
+   * When appends and sends are announced over LISTEN/NOTIFY at commit — one notification per committing
+   * transaction on the schema's fixed channels (see `notificationChannels`), which `@strata/realtime`
+   * listens to. Writes through `join(tx)` notify too: the database sends the notification when the
+   * application's transaction commits.
+   *
+   * - `'auto'`: while a listener is registered on the schema (a `@strata/realtime` listener registers
+   *   itself). A NOTIFY is not free: PostgreSQL serializes the commits of notifying transactions across
+   *   the cluster, so concurrent writers lose group commit; nobody pays for it while nobody listens.
+   * - `true`: always (for listeners of your own that do not register).
+   * - `false`: never; a transaction that must be prepared (`PREPARE TRANSACTION`, two-phase commit)
+   *   cannot have notified, so use `false` for a store that writes in such transactions.
+   *
+   * @defaultValue 'auto'
    */
-  notify?: boolean;
+  notify?: 'auto' | boolean;
   /** Pool size when the store opens its own node-postgres pool from a connection string. @defaultValue 10 */
   poolSize?: number;
   /**
@@ -186,10 +194,10 @@ export async function createPostgresStore(connection: string | AnyPgDatabase, op
   return postgresStore(db, session, schema, settings, logger, release);
 }
 
-function notifyOption(value: unknown): boolean {
-  if (value === undefined) return true;
-  if (typeof value !== 'boolean') throw new ValidationError('options.notify', 'must be a boolean');
-  return value;
+function notifyOption(value: unknown): PgSettings['notify'] {
+  if (value === undefined || value === 'auto') return 'auto';
+  if (typeof value !== 'boolean') throw new ValidationError('options.notify', "must be 'auto', true or false");
+  return value ? 'always' : 'never';
 }
 
 /** How long close() lets calls in flight finish before it drops their connections. */

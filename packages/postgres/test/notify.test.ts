@@ -1,7 +1,16 @@
+import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPostgresStore, notificationChannels, type PostgresStore, parseEventsNotification, parseQueueNotification } from '../src/index.js';
+import {
+  createPostgresStore,
+  listenerRegistrationSql,
+  listenerUnregistrationSql,
+  notificationChannels,
+  type PostgresStore,
+  parseEventsNotification,
+  parseQueueNotification,
+} from '../src/index.js';
 import { fileDatabase } from './fixtures.js';
 
 const fx = await fileDatabase();
@@ -21,6 +30,9 @@ async function listenTo(schema: string) {
   const channels = notificationChannels(schema);
   await client.query(`listen "${channels.events}"`);
   await client.query(`listen "${channels.queue}"`);
+  // Registered, as a @strata/realtime listener does: stores in the default mode notify only then.
+  const id = randomUUID();
+  await client.query(listenerRegistrationSql(schema, id));
   return {
     channels,
     seen,
@@ -46,6 +58,7 @@ async function listenTo(schema: string) {
         queue: out.filter((n) => n.channel === channels.queue).map((n) => ({ raw: n.payload, parsed: parseQueueNotification(n.payload) })),
       };
     },
+    unregister: () => client.query(listenerUnregistrationSql(schema, id)),
     close: () => client.end(),
   };
 }
@@ -232,6 +245,38 @@ describe('notifications sent by the database at commit', () => {
   });
 });
 
+describe('the default mode: only while a listener is registered', () => {
+  it('sends nothing while nobody is registered (or registrations expired); notify: true sends all the same', async () => {
+    const schema = fx.schemaName();
+    const store = await createPostgresStore(fx.db, { schema });
+    const always = await createPostgresStore(fx.db, { schema, notify: true, migrate: false });
+    const listener = await listenTo(schema);
+    await store.events.append('a', [{ type: 'T', data: {} }]);
+    await store.queue.send('q', { body: 1 });
+    expect((await listener.settle()).events).toHaveLength(1);
+    await listener.unregister();
+    await store.events.append('a', [{ type: 'T', data: {} }]);
+    await store.queue.send('q', { body: 1 });
+    await store.transaction(async (tx) => {
+      await tx.events.append('a', [{ type: 'T', data: {} }]);
+      await tx.queue.send('q', [{ body: 1 }, { body: 2 }]);
+    });
+    expect(await listener.settle()).toEqual({ events: [], queue: [] });
+    await always.events.append('a', [{ type: 'Always', data: {} }]);
+    await always.queue.send('q', { body: 1 });
+    const got = await listener.settle();
+    expect(got.events.map((n) => n.parsed?.type)).toEqual(['Always']);
+    expect(got.queue).toHaveLength(1);
+    // An expired registration counts for nothing.
+    await fx.db.execute(sql.raw(`insert into "${schema}".listeners (id, expires_at) values ('${randomUUID()}', now() - interval '1 second')`));
+    await store.events.append('a', [{ type: 'T', data: {} }]);
+    expect(await listener.settle()).toEqual({ events: [], queue: [] });
+    await listener.close();
+    await store.close();
+    await always.close();
+  });
+});
+
 describe('notify: false', () => {
   it('sends nothing for the store’s writes, in or out of a transaction', async () => {
     const schema = fx.schemaName();
@@ -253,6 +298,7 @@ describe('notify: false', () => {
     await loud.events.append('s', [{ type: 'Loud', data: {} }]);
     expect((await listener.settle()).events).toHaveLength(1);
     await expect(createPostgresStore(fx.db, { schema, notify: 'yes' as never })).rejects.toMatchObject({ code: 'VALIDATION' });
+    expect((await createPostgresStore(fx.db, { schema, notify: 'auto', migrate: false })).schema).toBe(schema);
     await listener.close();
     await loud.close();
     await quiet.close();

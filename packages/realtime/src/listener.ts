@@ -1,5 +1,6 @@
 import {
   type ChangeNotice,
+  ConnectionError,
   type ListenClient,
   type PgListenClient,
   type PgliteListenClient,
@@ -11,7 +12,14 @@ import {
   type WakeUpSource,
   withWakeUps,
 } from '@strata/core';
-import { notificationChannels, parseEventsNotification, parseQueueNotification } from '@strata/postgres';
+import {
+  LISTENER_TTL_MS,
+  listenerRegistrationSql,
+  listenerUnregistrationSql,
+  notificationChannels,
+  parseEventsNotification,
+  parseQueueNotification,
+} from '@strata/postgres';
 import { aborted, backoff, delay, quoteIdent, withDeadline } from './util.js';
 
 /**
@@ -79,9 +87,13 @@ export interface ConsumerLag {
   checkpoint: bigint;
   /** The store's head position. */
   head: bigint;
-  /** `head - checkpoint`: zero when caught up. Positions are not dense on PostgreSQL; see `eventsBehind`. */
+  /**
+   * `head - checkpoint`, over what readers can see: zero when caught up with it. Positions are not dense
+   * on PostgreSQL, and events held back by an older running transaction (see `heldBackBy`) are not in
+   * `head` yet; `eventsBehind` counts both.
+   */
   lag: bigint;
-  /** Events after the checkpoint, counted up to 10,000 (PostgreSQL and PGlite, while connected). */
+  /** Events committed after the checkpoint, held back ones included, counted up to 10,000 (PostgreSQL and PGlite, while connected). */
   eventsBehind?: number;
   /** When the checkpoint last moved. */
   updatedAt: Date;
@@ -113,8 +125,10 @@ export interface ListenerHealth {
   reason: string | undefined;
   /** The latest transitions, oldest first (at most 50). */
   transitions: StateTransition[];
-  /** Connections lost so far. */
+  /** Connections lost so far (after they had been established). */
   reconnects: number;
+  /** Connection attempts that failed since the last one that succeeded (0 while connected). */
+  failedAttempts: number;
   /** When the last notification arrived, if any. */
   lastNotificationAt: Date | null;
   /** `pg_notification_queue_usage()`: the fraction of the server's notification queue in use (0–1); `null` when not connected. */
@@ -177,6 +191,18 @@ function serial() {
 
 const importPg = () => import('pg');
 
+const KNOWN_OPTIONS = new Set([
+  'connectionString',
+  'client',
+  'pollIntervalMs',
+  'backstopIntervalMs',
+  'reconnectBaseMs',
+  'reconnectMaxMs',
+  'timeoutMs',
+  'heldBackThresholdMs',
+  'logger',
+]);
+
 const isPglite = (client: ListenClient): client is PgliteListenClient => typeof (client as PgliteListenClient).listen === 'function';
 
 /**
@@ -198,6 +224,10 @@ const isPglite = (client: ListenClient): client is PgliteListenClient => typeof 
  * @throws `VALIDATION` on bad options
  */
 export async function createListener(options: ListenerOptions = {}): Promise<Listener> {
+  if (options === null || typeof options !== 'object') throw new ValidationError('options', 'must be an object');
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(key)) throw new ValidationError(`options.${key}`, `is not an option of createListener (${[...KNOWN_OPTIONS].join(', ')})`);
+  }
   const pollMs = validateInteger(options.pollIntervalMs ?? 1000, 'options.pollIntervalMs', 1);
   const backstopMs = validateInteger(options.backstopIntervalMs ?? 5000, 'options.backstopIntervalMs', 1);
   const baseMs = validateInteger(options.reconnectBaseMs ?? 100, 'options.reconnectBaseMs', 1);
@@ -251,6 +281,7 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
   let since = new Date();
   let reason: string | undefined = factory === undefined ? 'no connection to listen on: polling' : undefined;
   let reconnects = 0;
+  let failedAttempts = 0;
   let lastNotificationAt: Date | null = null;
   let connection: Connection | undefined;
   let closed = false;
@@ -261,7 +292,11 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
   let warnedPid: number | undefined;
 
   const setState = (to: ListenerState, why?: string) => {
-    if (to === state && why === reason) return;
+    if (state === 'closed') return; // closed is final
+    if (to === state) {
+      reason = why; // the same state for another reason (a refused connection, then a timeout): not a transition
+      return;
+    }
     const t: StateTransition = { from: state, to, at: new Date(), ...(why === undefined ? {} : { reason: why }) };
     state = to;
     since = t.at;
@@ -458,10 +493,43 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
     }
   };
 
+  /**
+   * Why a connection attempt failed, in words: the server's or the socket's message (the listener's own
+   * statements carry no bound values, so nothing of the application's data can be in it) and its code.
+   */
   const errorText = (error: unknown): string => {
     if (error instanceof ValidationError) return error.message;
     const code = (error as { code?: unknown } | null)?.code;
-    return typeof code === 'string' ? `error ${code}` : error instanceof Error && error.name === 'TimeoutError' ? error.message : 'connection failed';
+    const message = error instanceof Error ? error.message.split('\n')[0]?.slice(0, 200) : undefined;
+    if (error instanceof Error && error.name === 'TimeoutError') return error.message;
+    if (typeof code === 'string') return message ? `${message} (${code})` : `error ${code}`;
+    return message ?? 'connection failed';
+  };
+
+  /**
+   * Registers this listener on every attached schema, so that stores in the default notify mode announce
+   * their commits (they do not while nobody listens: a NOTIFY serializes commits). A role that may not
+   * write the registration still listens, and says so: only stores with `notify: true` then notify.
+   */
+  const id = globalThis.crypto.randomUUID();
+  let warnedRegistration = false;
+  const registerAll = async (c: Connection): Promise<void> => {
+    for (const schema of new Set(attached.map((a) => a.schema).filter((x): x is string => x !== undefined))) {
+      try {
+        await c.query(listenerRegistrationSql(schema, id));
+      } catch (error) {
+        const code = (error as { code?: unknown } | null)?.code;
+        // Only a refusal of this statement is tolerated; a lost connection is one.
+        if (typeof code !== 'string' || !/^(42|25)/.test(code)) throw error;
+        if (!warnedRegistration) {
+          warnedRegistration = true;
+          logger.warn(
+            `strata: the listener cannot register on schema ${JSON.stringify(schema)} (error ${code}): stores there notify only with notify: true; the backstop delivers the rest`,
+            { schema, code },
+          );
+        }
+      }
+    }
   };
 
   /** LISTENs on every channel of the attached stores not yet listened to on `c` (attach() may add some at any time). */
@@ -479,14 +547,17 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
    * The connection loop, until closed: connect, LISTEN, probe, wait for a loss, back off, again. Where
    * notifications do not arrive it polls, and keeps trying at the capped backoff in case they come back.
    */
-  const run = async (firstAttempt: () => void): Promise<void> => {
+  const run = async (firstAttempt: (error?: unknown) => void): Promise<void> => {
     let attempt = 0;
+    let first = true;
     while (!closed) {
       let c: Connection | undefined;
       try {
         c = await open();
         await c.listen(probeChannel);
         await listenAll(c);
+        await registerAll(c);
+        lastRegistered = Date.now();
         const works = await probe(c);
         if (closed) {
           // close() was called while connecting: it could not drop this connection, so do it here.
@@ -508,7 +579,10 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
           connection = c;
           // Channels of stores attached while this connection was being set up.
           await listenAll(c);
-          if (attempt > 0) logger.info(`strata: the listener is connected again after ${attempt} attempts; subscriptions catch up`, { attempt });
+          await registerAll(c);
+          if (attempt > 0)
+            logger.info(`strata: the listener is connected again after ${attempt} attempt${attempt === 1 ? '' : 's'}; subscriptions catch up`, { attempt });
+          failedAttempts = 0;
           setState('connected');
           firstAttempt();
           // Whatever was committed while not listening is read now.
@@ -529,7 +603,14 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
         if (c !== undefined) await c.drop().catch(() => undefined);
         if (closed) return;
         const why = errorText(error);
-        if ((error as { code?: unknown } | null)?.code === '0A000') {
+        failedAttempts++;
+        const code = (error as { code?: unknown } | null)?.code;
+        if (first && typeof code === 'string' && (code.startsWith('28') || code === '3D000')) {
+          // A wrong role, password or database at start is a mistake to fix, not an outage to wait out.
+          firstAttempt(new ConnectionError(`listener: the server refused the connection: ${why}`, { cause: error, retryable: false }));
+          return;
+        }
+        if (code === '0A000') {
           // LISTEN refused as unsupported (a proxy that says so).
           if (state !== 'polling') logger.warn(`strata: LISTEN is not supported on the listener's connection; polling every ${pollMs} ms instead`, {});
           setState('polling', 'LISTEN is not supported on this connection; polling');
@@ -541,6 +622,7 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
         }
         firstAttempt();
       }
+      first = false;
       attempt++;
       const wait = backoff(attempt, baseMs, maxMs);
       logger.debug(`strata: the listener tries again in ${wait} ms (attempt ${attempt})`, { attempt, wait });
@@ -564,6 +646,8 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
     const row = rows[0];
     const now = Date.now();
     if (row === undefined) {
+      if (warnedPid !== undefined)
+        logger.info(`strata: delivery to subscriptions is no longer held back (backend ${warnedPid} ended its transaction)`, { pid: warnedPid });
       heldSince.clear();
       heldBackBy = null;
       warnedPid = undefined;
@@ -598,6 +682,7 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
   // look for held-back delivery while connected.
   let lastWake = Date.now();
   let lastHeldCheck = 0;
+  let lastRegistered = 0;
   let ticking = false;
   const tick = async () => {
     if (closed || ticking) return;
@@ -609,6 +694,10 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
         resyncAll();
       }
       const c = connection;
+      if (c !== undefined && now - lastRegistered >= LISTENER_TTL_MS / 3) {
+        lastRegistered = now;
+        await registerAll(c).catch((error: unknown) => c.fail(`registration failed (${errorText(error)})`));
+      }
       if (c !== undefined && !isPglite(c.client) && now - lastHeldCheck >= Math.min(backstopMs, Math.max(250, heldBackMs / 4))) {
         lastHeldCheck = now;
         // Also the listener's heartbeat: a connection that does not answer in time (a network path that
@@ -623,9 +712,15 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
   timer.unref?.();
 
   if (factory !== undefined) {
-    await new Promise<void>((resolve) => {
+    const failure = await new Promise<unknown>((resolve) => {
       void run(resolve);
     });
+    if (failure !== undefined) {
+      closed = true;
+      clearInterval(timer);
+      stop.abort();
+      throw failure;
+    }
   } else {
     transitions.push({ from: 'connecting', to: 'polling', at: since, reason: reason as string });
   }
@@ -694,6 +789,7 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
           // Listening from now on; then a read catches up with whatever committed before. A connection
           // that cannot LISTEN is replaced (the next one LISTENs on every channel).
           void listenAll(c)
+            .then(() => registerAll(c))
             .then(() => notify([entry], { kind: 'resync' }))
             .catch((error: unknown) => c.fail(`LISTEN failed (${errorText(error)})`));
         }
@@ -745,6 +841,7 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
         reason,
         transitions: [...transitions],
         reconnects,
+        failedAttempts,
         lastNotificationAt,
         notificationQueueUsage: usage,
         heldBackBy: c === undefined ? null : heldBackBy,
@@ -766,7 +863,17 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
       stop.abort();
       const c = connection;
       connection = undefined;
-      if (c !== undefined) await c.drop().catch(() => undefined);
+      if (c !== undefined) {
+        // Writers in the default mode stop notifying once no listener remains registered.
+        const schemas = [...new Set(attached.map((a) => a.schema).filter((x): x is string => x !== undefined))];
+        await withDeadline(
+          Promise.all(schemas.map((schema) => c.query(listenerUnregistrationSql(schema, id)))),
+          Math.min(timeoutMs, 1000),
+          'unregistering',
+        ).catch(() => undefined); // unanswered, the registrations expire on their own
+
+        await c.drop().catch(() => undefined);
+      }
       setState('closed');
     },
   };

@@ -1,3 +1,4 @@
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { consume, type StoredEvent, subscribe } from '@strata/core';
 import { createPostgresStore, type PostgresStore } from '@strata/postgres';
 import { recordingLogger, sleep, waitFor } from '@strata/testing';
@@ -312,9 +313,66 @@ describe('misuse and unreachable servers', () => {
     await expect(createListener({ connectionString: fx.url, client: () => new pg.Client() })).rejects.toMatchObject({ code: 'VALIDATION' });
     await expect(createListener({ client: 'pg' as never })).rejects.toMatchObject({ code: 'VALIDATION' });
     await expect(createListener({ pollIntervalMs: 0 })).rejects.toMatchObject({ code: 'VALIDATION' });
+    await expect(createListener({ connectionstring: fx.url } as never)).rejects.toMatchObject({ code: 'VALIDATION', field: 'options.connectionstring' });
     const listener = await createListener();
     expect(() => listener.attach({} as never)).toThrow(expect.objectContaining({ code: 'VALIDATION' }));
     await listener.close();
+  });
+
+  it('fails at once on a database that does not exist (a mistake, not an outage)', async () => {
+    const url = new URL(fx.url);
+    url.pathname = '/no_such_database';
+    await expect(createListener({ connectionString: url.toString() })).rejects.toMatchObject({ code: 'CONNECTION', retryable: false });
+  });
+
+  it('close() while a connection attempt hangs stays closed: the attempt, once answered, is dropped', async () => {
+    const store = await createPostgresStore(fx.url, { schema: fx.schemaName() });
+    // A path to the server that, while `holding`, keeps new connections waiting (their bytes buffered),
+    // as a frozen server or a slow route does, and lets them through once released.
+    const target = new URL(fx.url);
+    let holding = false;
+    const held: (() => void)[] = [];
+    const sockets = new Set<Socket>();
+    const gate = createServer((client) => {
+      sockets.add(client);
+      const chunks: Buffer[] = [];
+      client.on('data', (c: Buffer) => chunks.push(c));
+      client.on('error', () => undefined);
+      const through = () => {
+        const upstream = connect(Number(target.port), target.hostname);
+        sockets.add(upstream);
+        upstream.on('error', () => client.destroy());
+        client.removeAllListeners('data');
+        for (const c of chunks) upstream.write(c);
+        client.pipe(upstream);
+        upstream.pipe(client);
+      };
+      if (holding) held.push(through);
+      else through();
+    });
+    await new Promise<void>((resolve) => gate.listen(0, '127.0.0.1', resolve));
+    const url = new URL(fx.url);
+    url.host = `127.0.0.1:${(gate.address() as AddressInfo).port}`;
+    try {
+      const listener = await createListener({ connectionString: url.toString(), reconnectBaseMs: 10, reconnectMaxMs: 20, timeoutMs: 60_000 });
+      listener.attach(store);
+      expect(listener.state).toBe('connected');
+      holding = true;
+      await fx.killListener();
+      await waitFor(() => held.length > 0, 'the next attempt to be held');
+      await listener.close();
+      for (const go of held) go(); // the attempt gets its answers now
+      await sleep(1500);
+      expect(listener.state).toBe('closed');
+      const left = await fx.pool.query(`select count(*)::int as n from pg_stat_activity where datname = $1 and application_name = 'strata-listener'`, [
+        fx.name,
+      ]);
+      expect(left.rows[0]?.n).toBe(0);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => gate.close(resolve));
+      await store.close();
+    }
   });
 
   it('keeps trying a server that refuses connections, says why, and close() ends it at once', async () => {
