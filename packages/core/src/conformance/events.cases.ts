@@ -709,6 +709,20 @@ export const eventCases = defineCases('events', {
       );
     },
   },
+  'read-all.unfiltered-includes-correlated': {
+    // Found by mutation testing: an adapter that applied the correlation filter when none was asked for.
+    async run({ store }) {
+      await store.events.append('a', [evt('A', {}, { metadata: { correlationId: 'c1' } }), evt('B'), evt('C', {}, { metadata: { correlationId: 'c2' } })]);
+      assert.deepEqual(
+        (await collect(store.events.readAll())).map((e) => e.type),
+        ['A', 'B', 'C'],
+      );
+      assert.deepEqual(
+        (await collect(store.events.readAll({ types: ['A', 'C'] }))).map((e) => e.type),
+        ['A', 'C'],
+      );
+    },
+  },
   'read-all.filters-combine': {
     async run({ store }) {
       await store.events.append('order-1', [evt('Placed', {}, { metadata: { correlationId: 'k' } }), evt('Paid', {}, { metadata: { correlationId: 'k' } })]);

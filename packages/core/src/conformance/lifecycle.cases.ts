@@ -105,6 +105,24 @@ export const lifecycleCases = defineCases('lifecycle', {
         );
     },
   },
+  'wake-ups.redrive-announces': {
+    // A redrive makes messages ready: workers waiting on the queue must hear of it (found by mutation testing).
+    requires: (c) => c.wakeUps && c.queue,
+    async run({ store }) {
+      await store.queue.send('q', { body: 1 });
+      const [d] = await store.queue.receive('q');
+      await store.queue.nack(d?.receipt ?? '', { deadLetter: true });
+      const notices: ChangeNotice[] = [];
+      const stop = store.wakeUps.onChange((n) => notices.push(n));
+      assert.equal(await store.queue.redrive('q'), 1);
+      for (let i = 0; i < 100 && notices.length === 0; i++) await sleep(5);
+      stop();
+      assert.deepEqual(
+        notices.filter((n) => n.kind === 'queue'),
+        [{ kind: 'queue', queue: 'q' }],
+      );
+    },
+  },
   'wake-ups.only-after-commit': {
     requires: (c) => c.wakeUps && c.transactions,
     async run({ store }) {

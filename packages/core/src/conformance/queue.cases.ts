@@ -380,6 +380,23 @@ export const queueCases = defineCases('queue', {
       );
     },
   },
+  'dead-letters.ordered-by-when-dead-lettered': {
+    // Oldest first means first dead-lettered first, not first sent (found by mutation testing).
+    ...on,
+    async run({ store }) {
+      await store.queue.send('q', [{ body: 'sent-first' }, { body: 'sent-second' }]);
+      const got = await store.queue.receive('q', { max: 2 });
+      const [first, second] = got;
+      assert.equal(got.length, 2);
+      await store.queue.nack(second?.receipt ?? '', { deadLetter: true });
+      await sleep(5);
+      await store.queue.nack(first?.receipt ?? '', { deadLetter: true });
+      assert.deepEqual(
+        (await store.queue.deadLetters('q')).map((d) => d.body),
+        ['sent-second', 'sent-first'],
+      );
+    },
+  },
   'dead-letters.oldest-first-with-limit': {
     ...on,
     async run({ store }) {
@@ -498,6 +515,20 @@ export const queueCases = defineCases('queue', {
       const [a] = await store.queue.send('a', { body: 1, dedupId: 'k' });
       const [b] = await store.queue.send('b', { body: 1, dedupId: 'k' });
       assert.notEqual(a, b);
+    },
+  },
+  'dedup.different-ids-are-different-messages': {
+    // Found by mutation testing: an adapter that took any dedup id for a duplicate of another.
+    ...on,
+    async run({ store }) {
+      const [a] = await store.queue.send('q', { body: 1, dedupId: 'a' });
+      const [b] = await store.queue.send('q', { body: 2, dedupId: 'b' });
+      const [c] = await store.queue.send('q', [
+        { body: 3, dedupId: 'c' },
+        { body: 4, dedupId: 'd' },
+      ]);
+      assert.equal(new Set([a, b, c]).size, 3, 'each dedup id is a message of its own');
+      assert.deepEqual(bodies(await store.queue.receive('q', { max: 10 })), [1, 2, 3, 4]);
     },
   },
   'dedup.within-one-batch': {
