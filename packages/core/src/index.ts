@@ -72,6 +72,7 @@ export type {
 export { createUpcasters, type Upcaster, type Upcasters, type UpcastResult } from './events/upcasters.js';
 export { ChangeEmitter, silentWakeUps } from './internal/emitter.js';
 export { Mutex } from './internal/mutex.js';
+export { backoffDelay, sleep } from './internal/timing.js';
 export {
   assertJson,
   assertPayloadSize,

@@ -1,4 +1,5 @@
 import {
+  backoffDelay,
   type ChangeNotice,
   ConnectionError,
   type ListenClient,
@@ -7,6 +8,7 @@ import {
   type StrataLogger,
   type StrataStore,
   safeLogger,
+  sleep,
   ValidationError,
   validateInteger,
   type WakeUpSource,
@@ -20,7 +22,7 @@ import {
   parseEventsNotification,
   parseQueueNotification,
 } from '@strata/postgres';
-import { aborted, backoff, delay, quoteIdent, withDeadline } from './util.js';
+import { aborted, quoteIdent, withDeadline } from './util.js';
 
 /**
  * Where the listener stands: `connecting` (first attempt), `connected` (LISTEN is active; wake-ups are
@@ -381,7 +383,7 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
                 { kind: 'resync' },
               );
           }
-          if (unreadable.size > 0) await delay(Math.min(500, 5 * 2 ** Math.min(attempt, 7)), stop.signal);
+          if (unreadable.size > 0) await sleep(Math.min(500, 5 * 2 ** Math.min(attempt, 7)), stop.signal);
         }
       } catch {
         // The backstop covers it.
@@ -435,7 +437,8 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
           await Promise.allSettled(unlisten.map((u) => u()));
         },
         async query<T>(text: string) {
-          return ((await client.query(text)) as { rows?: T[] }).rows ?? [];
+          // Bounded too: PGlite runs one statement at a time, and an application's long transaction holds it.
+          return ((await withDeadline(client.query(text), timeoutMs, 'query')) as { rows?: T[] }).rows ?? [];
         },
       };
     }
@@ -624,9 +627,9 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
       }
       first = false;
       attempt++;
-      const wait = backoff(attempt, baseMs, maxMs);
+      const wait = backoffDelay(attempt, baseMs, maxMs);
       logger.debug(`strata: the listener tries again in ${wait} ms (attempt ${attempt})`, { attempt, wait });
-      await delay(wait, stop.signal);
+      await sleep(wait, stop.signal);
     }
   };
 
@@ -696,7 +699,11 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
       const c = connection;
       if (c !== undefined && now - lastRegistered >= LISTENER_TTL_MS / 3) {
         lastRegistered = now;
-        await registerAll(c).catch((error: unknown) => c.fail(`registration failed (${errorText(error)})`));
+        await registerAll(c).catch((error: unknown) => {
+          // PGlite cannot lose its connection: a registration that waited on the application's transaction is retried next time.
+          if (!isPglite(c.client)) c.fail(`registration failed (${errorText(error)})`);
+          else lastRegistered = 0;
+        });
       }
       if (c !== undefined && !isPglite(c.client) && now - lastHeldCheck >= Math.min(backstopMs, Math.max(250, heldBackMs / 4))) {
         lastHeldCheck = now;

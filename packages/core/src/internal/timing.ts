@@ -1,4 +1,7 @@
-/** Resolves after `ms`, or at once when `signal` aborts. */
+/**
+ * Resolves after `ms`, or at once when `signal` aborts. For packages built on Strata's contracts (the
+ * realtime listener's reconnection loop uses it).
+ */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
@@ -13,8 +16,10 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /**
- * Capped exponential backoff with full jitter: a random delay in `[base·2^(n−1)/2, base·2^(n−1)]`,
- * never above `maxMs`.
+ * Capped exponential backoff with jitter: a random delay in `[c/2, c]` where `c = min(maxMs, base·2^(n−1))`.
+ * What `subscribe()`, `consume()` and the realtime listener wait between attempts.
+ *
+ * @param attempt - the failed attempt's number, from 1
  */
 export function backoffDelay(attempt: number, baseMs: number, maxMs: number): number {
   const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, Math.min(attempt - 1, 30)));
