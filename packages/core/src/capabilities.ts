@@ -16,6 +16,8 @@ export interface Capabilities {
   wakeUps: boolean;
   /** `store.wakeUps` also announces commits made by other processes (LISTEN/NOTIFY, polling). */
   crossProcessWakeUps: boolean;
+  /** `store.transfer` exports and imports canonical records (moving a deployment between adapters). */
+  transfer: boolean;
 }
 
 /**
@@ -35,6 +37,7 @@ export function defineCapabilities(declared: Partial<Capabilities>): Readonly<Ca
     checkpoints: false,
     wakeUps: false,
     crossProcessWakeUps: false,
+    transfer: false,
     ...declared,
   });
 }

@@ -141,5 +141,38 @@ export {
   withWakeUps,
 } from './subscriptions/wake-ups.js';
 export { TransactionScope, type TransactionScopeOptions } from './transaction-scope.js';
-export { unsupportedCheckpoints, unsupportedQueue, unsupportedSnapshots, unsupportedTransaction } from './unsupported.js';
+export { canonicalJson, inspectJsonText, type JsonTextInfo } from './transfer/json-text.js';
+export {
+  assertNoProblems,
+  canonicalRecord,
+  describeRecord,
+  type ExportPosition,
+  exportCursorAfter,
+  exportPositionOf,
+  jsonTextProblem,
+  MAX_RECORD_TIME_MS,
+  RECORD_KINDS,
+  recordProblem,
+  recordProblems,
+  remainingKinds,
+  type ValidatedExportOptions,
+  validateExportOptions,
+} from './transfer/records.js';
+export type {
+  CheckpointRecord,
+  EventRecord,
+  ImportResult,
+  JsonText,
+  MessageRecord,
+  RecordBatch,
+  RecordCounts,
+  RecordExportOptions,
+  RecordKind,
+  RecordProblem,
+  RecordTransfer,
+  SnapshotRecord,
+  StrataRecord,
+  StreamRecord,
+} from './transfer/types.js';
+export { unsupportedCheckpoints, unsupportedQueue, unsupportedSnapshots, unsupportedTransaction, unsupportedTransfer } from './unsupported.js';
 export * from './validation.js';

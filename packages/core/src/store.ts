@@ -4,6 +4,7 @@ import type { StrataLogger } from './logger.js';
 import type { MessageQueue } from './queue/types.js';
 import type { SnapshotStore } from './snapshots/types.js';
 import type { CheckpointStore, WakeUpSource } from './subscriptions/types.js';
+import type { RecordTransfer } from './transfer/types.js';
 
 /**
  * The contracts available inside {@link StrataStore.transaction}; all writes commit together.
@@ -20,6 +21,11 @@ export interface StoreTransaction<TDb = unknown> {
   readonly snapshots: SnapshotStore;
   /** Checkpoint store bound to the transaction. */
   readonly checkpoints: CheckpointStore;
+  /**
+   * Export and import of canonical records (see {@link RecordTransfer}); inside a transaction, imports
+   * commit with its other writes. Rejects with `NOT_SUPPORTED` when `capabilities.transfer` is false.
+   */
+  readonly transfer: RecordTransfer;
   /**
    * The adapter's own database handle, for the application's tables: inside a transaction, the
    * database transaction itself (a Drizzle transaction on the SQL adapters), so that rows written

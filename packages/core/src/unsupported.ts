@@ -2,6 +2,7 @@ import { NotSupportedError } from './errors.js';
 import type { MessageQueue } from './queue/types.js';
 import type { SnapshotStore } from './snapshots/types.js';
 import type { CheckpointStore } from './subscriptions/types.js';
+import type { RecordBatch, RecordTransfer } from './transfer/types.js';
 
 function reject(operation: string, capability: string): Promise<never> {
   return Promise.reject(new NotSupportedError(operation, capability));
@@ -38,6 +39,20 @@ export function unsupportedSnapshots(): SnapshotStore {
 export function unsupportedCheckpoints(): CheckpointStore {
   const r = (op: string) => () => reject(`checkpoints.${op}`, 'checkpoints');
   return { get: r('get'), list: r('list'), set: r('set'), acquireLease: r('acquireLease'), releaseLease: r('releaseLease') };
+}
+
+/** A {@link RecordTransfer} whose every method rejects with `NOT_SUPPORTED` (`capabilities.transfer: false`). */
+export function unsupportedTransfer(): RecordTransfer {
+  const r = (op: string) => () => reject(`transfer.${op}`, 'transfer');
+  return {
+    // biome-ignore lint/correctness/useYield: it rejects before yielding anything
+    async *export(): AsyncGenerator<RecordBatch> {
+      await reject('transfer.export', 'transfer');
+    },
+    counts: r('counts'),
+    check: r('check'),
+    import: r('import'),
+  };
 }
 
 /** A `transaction` implementation that rejects with `NOT_SUPPORTED`. */

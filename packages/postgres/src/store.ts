@@ -9,6 +9,7 @@ import {
   type StrataStore,
   safeLogger,
   TransactionScope,
+  unsupportedTransfer,
   ValidationError,
   validateInteger,
   validateMaxPayloadBytes,
@@ -209,6 +210,7 @@ function contracts(ctx: PgContext, executor: PgExecutor): StoreTransaction<AnyPg
     queue: pgQueue(ctx),
     snapshots: pgSnapshots(ctx),
     checkpoints: pgCheckpoints(ctx),
+    transfer: unsupportedTransfer(),
     get db() {
       return executor.db;
     },
@@ -246,7 +248,7 @@ function postgresStore(
     (n) => emitter.emit(n),
     scope,
   );
-  const { events, queue, snapshots, checkpoints } = contracts(root, session);
+  const { events, queue, snapshots, checkpoints, transfer } = contracts(root, session);
 
   return {
     capabilities,
@@ -263,6 +265,7 @@ function postgresStore(
     queue,
     snapshots,
     checkpoints,
+    transfer,
 
     async transaction<T>(fn: (tx: StoreTransaction<AnyPgDatabase>) => Promise<T>): Promise<T> {
       if (closed) throw new StoreClosedError('transaction');

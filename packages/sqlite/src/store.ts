@@ -15,6 +15,7 @@ import {
   type StrataStore,
   safeLogger,
   TransactionScope,
+  unsupportedTransfer,
   ValidationError,
   validateInteger,
   validateMaxPayloadBytes,
@@ -171,7 +172,14 @@ function openError(path: string, error: unknown): ConnectionError {
 }
 
 function contracts(ctx: SqliteContext, db: AnySqliteDatabase): StoreTransaction<AnySqliteDatabase> {
-  return { events: sqliteEvents(ctx), queue: sqliteQueue(ctx), snapshots: sqliteSnapshots(ctx), checkpoints: sqliteCheckpoints(ctx), db };
+  return {
+    events: sqliteEvents(ctx),
+    queue: sqliteQueue(ctx),
+    snapshots: sqliteSnapshots(ctx),
+    checkpoints: sqliteCheckpoints(ctx),
+    transfer: unsupportedTransfer(),
+    db,
+  };
 }
 
 /**

@@ -5,6 +5,7 @@ import { cloneJson } from '../json.js';
 import { validateAppend, validateReadAll, validateReadStream, validateStreamId } from '../validation.js';
 import type { TablesAccess } from './access.js';
 import type { EventRow, StreamRow, Tables } from './tables.js';
+import { firstEventAfter, lastPosition } from './transfer.js';
 
 function toStored(row: EventRow): StoredEvent {
   return {
@@ -40,7 +41,8 @@ export function memoryEvents(access: TablesAccess): EventStore {
       while (remaining > 0 && lo <= hi) {
         const stream = access.read('events.readStream').streams.get(o.streamId);
         if (stream === undefined) return;
-        hi = Math.min(hi, stream.version);
+        // An import in progress may have stored the stream's row before all of its events.
+        hi = Math.min(hi, stream.version, stream.events.length);
         if (lo > hi) return;
         const n = Math.min(pageSize, remaining, hi - lo + 1);
         const page: StoredEvent[] = [];
@@ -68,7 +70,7 @@ export function memoryEvents(access: TablesAccess): EventStore {
       const o = validateReadAll(options);
       const types = o.types === undefined ? undefined : new Set(o.types);
       let remaining = o.limit;
-      let next = Number(o.after); // index of the first candidate = position after − 1 + 1
+      let next = firstEventAfter(access.read('events.readAll'), o.after);
       while (remaining > 0) {
         const t = access.read('events.readAll');
         const end = Math.min(t.eventCount, next + pageSize);
@@ -106,7 +108,7 @@ export function memoryEvents(access: TablesAccess): EventStore {
     },
 
     async headPosition() {
-      return BigInt(access.read('events.headPosition').eventCount);
+      return lastPosition(access.read('events.headPosition'));
     },
   };
 }
@@ -123,7 +125,7 @@ function appendTo(t: Tables, input: ReturnType<typeof validateAppend>): AppendRe
   const now = Date.now();
   const shared = stream?.events ?? [];
   shared.length = actual; // drop leftovers of a rolled-back transaction
-  let position = BigInt(t.eventCount);
+  let position = lastPosition(t);
   const firstPosition = position + 1n;
   let version = actual;
   for (const e of events) {

@@ -5,7 +5,7 @@ import { Mutex } from '../internal/mutex.js';
 import { type StrataLogger, safeLogger } from '../logger.js';
 import type { StoreTransaction, StrataStore } from '../store.js';
 import { TransactionScope } from '../transaction-scope.js';
-import { unsupportedCheckpoints, unsupportedQueue, unsupportedSnapshots } from '../unsupported.js';
+import { unsupportedCheckpoints, unsupportedQueue, unsupportedSnapshots, unsupportedTransfer } from '../unsupported.js';
 import { validateInteger, validateMaxPayloadBytes } from '../validation.js';
 import type { MemorySettings, TablesAccess } from './access.js';
 import { memoryCheckpoints } from './checkpoints.js';
@@ -13,9 +13,10 @@ import { memoryEvents } from './events.js';
 import { memoryQueue } from './queue.js';
 import { memorySnapshots } from './snapshots.js';
 import { Tables } from './tables.js';
+import { memoryTransfer } from './transfer.js';
 
 /** A capability of the memory store that can be switched off. */
-export type MemoryFeature = 'transactions' | 'snapshots' | 'queue' | 'checkpoints' | 'wakeUps';
+export type MemoryFeature = 'transactions' | 'snapshots' | 'queue' | 'checkpoints' | 'wakeUps' | 'transfer';
 
 /** Options of {@link createMemoryStore}. */
 export interface MemoryStoreOptions {
@@ -74,6 +75,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): StrataStore
     checkpoints: !off.has('checkpoints'),
     wakeUps: !off.has('wakeUps'),
     crossProcessWakeUps: false,
+    transfer: !off.has('transfer'),
   });
 
   let tables = Tables.empty();
@@ -93,6 +95,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): StrataStore
     queue: capabilities.queue ? memoryQueue(access) : unsupportedQueue(),
     snapshots: capabilities.snapshots ? memorySnapshots(access) : unsupportedSnapshots(),
     checkpoints: capabilities.checkpoints ? memoryCheckpoints(access) : unsupportedCheckpoints(),
+    transfer: capabilities.transfer ? memoryTransfer(access) : unsupportedTransfer(),
   });
 
   const committed: TablesAccess = {
