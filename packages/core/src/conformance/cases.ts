@@ -6,6 +6,7 @@ import { settingsCases } from './settings.cases.js';
 import { snapshotCases } from './snapshots.cases.js';
 import { subscriptionCases } from './subscriptions.cases.js';
 import { transactionCases } from './transactions.cases.js';
+import { transferCases } from './transfer.cases.js';
 import type { ConformanceCase } from './types.js';
 import { validationCases } from './validation.cases.js';
 
@@ -21,6 +22,7 @@ export const conformanceCases: readonly ConformanceCase[] = Object.freeze([
   ...checkpointCases,
   ...transactionCases,
   ...subscriptionCases,
+  ...transferCases,
   ...validationCases,
   ...lifecycleCases,
 ]);

@@ -46,6 +46,7 @@ export async function runCase(testCase: ConformanceCase, options: ConformanceOpt
   const scale = options.timeScale ?? 1;
   const timeoutMs = caseTimeoutOf(testCase, options);
   let store: StrataStore | undefined;
+  const others: StrataStore[] = [];
   const work = (async () => {
     store = await options.factory(settings);
     await testCase.run({
@@ -54,6 +55,11 @@ export async function runCase(testCase: ConformanceCase, options: ConformanceOpt
       settings,
       probes: options.probes?.(store),
       ms: (d) => Math.round(d * scale),
+      async another() {
+        const other = await options.factory(settings);
+        others.push(other);
+        return other;
+      },
     });
   })();
   let failed = false;
@@ -67,6 +73,16 @@ export async function runCase(testCase: ConformanceCase, options: ConformanceOpt
     failed = true;
     throw error;
   } finally {
+    for (const other of others) {
+      // Bounded like the main store's; its failure is the case's only when the case passed.
+      const teardown = within(
+        Promise.resolve().then(() => teardownOf(options)(other)),
+        TEARDOWN_TIMEOUT_MS,
+        () => `the teardown of a second store after conformance case ${testCase.id} did not settle within ${TEARDOWN_TIMEOUT_MS} ms`,
+      );
+      if (failed) await teardown.catch(() => undefined);
+      else await teardown;
+    }
     if (store !== undefined) {
       const teardown = within(
         Promise.resolve().then(() => teardownOf(options)(store as StrataStore)),

@@ -66,7 +66,17 @@ function register(options: ConformanceOptions, areas: readonly ConformanceArea[]
   });
 }
 
-const ALL_AREAS: readonly ConformanceArea[] = ['events', 'snapshots', 'queue', 'checkpoints', 'transactions', 'subscriptions', 'validation', 'lifecycle'];
+const ALL_AREAS: readonly ConformanceArea[] = [
+  'events',
+  'snapshots',
+  'queue',
+  'checkpoints',
+  'transactions',
+  'subscriptions',
+  'transfer',
+  'validation',
+  'lifecycle',
+];
 
 /** Registers every applicable case as a vitest test, grouped by area. */
 export function runConformance(options: ConformanceOptions): void {
@@ -101,6 +111,11 @@ export function runTransactionConformance(options: ConformanceOptions): void {
 /** Registers the subscription cases. */
 export function runSubscriptionConformance(options: ConformanceOptions): void {
   register(options, ['subscriptions']);
+}
+
+/** Registers the transfer cases (export and import of canonical records). */
+export function runTransferConformance(options: ConformanceOptions): void {
+  register(options, ['transfer']);
 }
 
 /** Registers the validation table. */

@@ -2,7 +2,7 @@ import type { Capabilities } from '../capabilities.js';
 import type { StrataStore } from '../store.js';
 
 /** The areas of the suite; each has its own runner. */
-export type ConformanceArea = 'events' | 'snapshots' | 'queue' | 'checkpoints' | 'transactions' | 'subscriptions' | 'validation' | 'lifecycle';
+export type ConformanceArea = 'events' | 'snapshots' | 'queue' | 'checkpoints' | 'transactions' | 'subscriptions' | 'transfer' | 'validation' | 'lifecycle';
 
 /** Settings the suite asks the factory to apply to every store it creates. */
 export interface ConformanceSettings {
@@ -80,6 +80,11 @@ export interface CaseContext {
   probes: RawProbes | undefined;
   /** Scales a duration by the run's `timeScale`. */
   ms(duration: number): number;
+  /**
+   * Another fresh, isolated store from the factory, with the same settings, torn down after the case:
+   * for cases that move records from one store to another.
+   */
+  another(): Promise<StrataStore>;
 }
 
 /** One conformance case: data, turned into a test by the runner. */

@@ -1,0 +1,436 @@
+import type { StrataStore } from '../store.js';
+import { canonicalRecord } from '../transfer/records.js';
+import type { EventRecord, MessageRecord, RecordBatch, RecordKind, StrataRecord, StreamRecord } from '../transfer/types.js';
+import { assert, collect, defineCases, fingerprint, rejects, uuid } from './helpers.js';
+import type { CaseContext } from './types.js';
+
+const on = { requires: (c: { transfer: boolean }) => c.transfer };
+const full = {
+  requires: (c: { transfer: boolean; queue: boolean; snapshots: boolean; checkpoints: boolean }) => c.transfer && c.queue && c.snapshots && c.checkpoints,
+};
+
+/** Every record of an export, flattened. */
+async function exportAll(store: StrataStore, batchSize = 1000): Promise<StrataRecord[]> {
+  const batches = await collect(store.transfer.export({ batchSize }));
+  return batches.flatMap((b) => [...b.records]);
+}
+
+/** Records by value, for comparing two exports. */
+const canon = (records: readonly StrataRecord[]) => records.map(canonicalRecord);
+
+/** Imports every batch of `from` into `to`, batch by batch as a migration tool does. */
+async function copy(from: StrataStore, to: StrataStore, batchSize = 3): Promise<number> {
+  let written = 0;
+  for await (const batch of from.transfer.export({ batchSize })) written += (await to.transfer.import(batch.records)).written;
+  return written;
+}
+
+/**
+ * Fills a store with every kind of record in every state: two streams (one with a correlation id and
+ * unicode data), snapshots, messages ready, delayed, in flight, dead-lettered, with a dedup id, priority
+ * and headers, and two checkpoints. Returns the receipt of the message in flight.
+ */
+async function populate({ store, ms }: CaseContext): Promise<{ inFlightReceipt: string }> {
+  await store.events.append('order-1', [
+    { type: 'Placed', data: { total: 42.5, items: [{ sku: 'a', qty: 2 }], note: 'caf\u00e9 \u{1f600}' }, metadata: { correlationId: 'c-1', userId: 'u' } },
+    { type: 'Paid', data: { amount: 42.5 }, schemaVersion: 2 },
+  ]);
+  await store.events.append('order-2', [{ type: 'Placed', data: [1, 'two', null, true, { deep: { er: [0.1] } }] }]);
+  await store.events.append('order-1', [{ type: 'Shipped', data: null }]);
+  await store.snapshots.save('order-1', { version: 2, state: { total: 42.5, paid: true }, schemaVersion: 3 });
+  await store.snapshots.save('order-1', { version: 3, state: { shipped: true } });
+  await store.queue.send('mail', [
+    { body: { to: 'first' }, headers: { trace: 't-1' } },
+    { body: { to: 'second' }, priority: 5 },
+  ]);
+  await store.queue.send('mail', { body: { to: 'later' }, dedupId: 'd-1' }, { delayMs: ms(3_600_000) });
+  await store.queue.send('jobs', [{ body: 'in flight' }, { body: 'dead' }]);
+  const deliveries = await store.queue.receive('jobs', { max: 2, visibilityTimeoutMs: ms(600_000) });
+  const dead = deliveries.find((d) => d.body === 'dead');
+  const inFlight = deliveries.find((d) => d.body === 'in flight');
+  assert.ok(dead !== undefined && inFlight !== undefined, 'both jobs were received');
+  await store.queue.nack(dead.receipt, { deadLetter: true, reason: 'cannot parse' });
+  await store.checkpoints.set('projector', 2n);
+  await store.checkpoints.set('mailer', 0n);
+  return { inFlightReceipt: inFlight.receipt };
+}
+
+const eventRecord = (over: Partial<EventRecord> = {}): EventRecord => ({
+  kind: 'event',
+  position: 10n,
+  streamId: 's',
+  version: 1,
+  id: uuid(),
+  type: 'Imported',
+  schemaVersion: 1,
+  data: '{"n":1}',
+  metadata: '{}',
+  recordedAt: Date.UTC(2020, 0, 1),
+  ...over,
+});
+
+const streamRecord = (over: Partial<StreamRecord> = {}): StreamRecord => ({
+  kind: 'stream',
+  streamId: 's',
+  version: 3,
+  createdAt: Date.UTC(2020, 0, 1),
+  updatedAt: Date.UTC(2020, 0, 2),
+  ...over,
+});
+
+const messageRecord = (over: Partial<MessageRecord> = {}): MessageRecord => ({
+  kind: 'message',
+  id: uuid(),
+  queue: 'q',
+  seq: 7,
+  body: '{"b":1}',
+  headers: '{}',
+  priority: 0,
+  maxAttempts: 5,
+  dedupId: null,
+  attempt: 0,
+  visibleAt: Date.UTC(2020, 0, 1),
+  receipt: null,
+  dead: false,
+  reason: null,
+  enqueuedAt: Date.UTC(2020, 0, 1),
+  deadLetteredAt: null,
+  ...over,
+});
+
+/** Three events of stream `s` at sparse positions, after its stream record. */
+const sparse = (): StrataRecord[] => [
+  streamRecord(),
+  eventRecord({ position: 10n, version: 1 }),
+  eventRecord({ position: 20n, version: 2, data: '{"n":2}' }),
+  eventRecord({ position: 1000n, version: 3, data: '{"n":3}' }),
+];
+
+export const transferCases = defineCases('transfer', {
+  'export.empty-store-yields-nothing': {
+    ...on,
+    async run({ store }) {
+      assert.deepEqual(await collect(store.transfer.export()), []);
+      assert.deepEqual(await store.transfer.counts(), { stream: 0, event: 0, snapshot: 0, message: 0, checkpoint: 0 });
+    },
+  },
+  'export.kinds-in-order-keys-ascending': {
+    ...full,
+    async run(ctx) {
+      await populate(ctx);
+      const batches: RecordBatch[] = await collect(ctx.store.transfer.export({ batchSize: 2 }));
+      const kinds: RecordKind[] = [];
+      for (const b of batches) {
+        assert.ok(b.records.length > 0 && b.records.length <= 2, 'batches hold 1 to batchSize records');
+        assert.ok(
+          b.records.every((r) => r.kind === b.kind),
+          'a batch holds records of its kind only',
+        );
+        if (kinds[kinds.length - 1] !== b.kind) kinds.push(b.kind);
+      }
+      assert.deepEqual(kinds, ['stream', 'event', 'snapshot', 'message', 'checkpoint']);
+      const records = batches.flatMap((b) => [...b.records]);
+      const events = records.filter((r): r is EventRecord => r.kind === 'event');
+      assert.deepEqual(
+        events.map((e) => e.position),
+        [...events.map((e) => e.position)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)),
+        'events come in position order',
+      );
+      const streams = records.filter((r): r is StreamRecord => r.kind === 'stream').map((s) => s.streamId);
+      assert.deepEqual(streams, ['order-1', 'order-2']);
+      const messages = records.filter((r): r is MessageRecord => r.kind === 'message');
+      assert.deepEqual(
+        messages.map((m) => JSON.parse(m.body)),
+        [{ to: 'first' }, { to: 'second' }, { to: 'later' }, 'in flight', 'dead'],
+        'messages come in send order',
+      );
+      const counts = await ctx.store.transfer.counts();
+      assert.deepEqual(counts, { stream: 2, event: 4, snapshot: 2, message: 5, checkpoint: 2 });
+    },
+  },
+  'export.records-hold-what-the-contracts-read': {
+    ...full,
+    async run(ctx) {
+      const { store } = ctx;
+      await populate(ctx);
+      const records = await exportAll(store);
+      const events = records.filter((r): r is EventRecord => r.kind === 'event');
+      const read = await collect(store.events.readAll());
+      assert.deepEqual(
+        events.map((e) => [e.position, e.streamId, e.version, e.id, e.type, e.schemaVersion, JSON.parse(e.data), JSON.parse(e.metadata), e.recordedAt]),
+        read.map((e) => [e.position, e.streamId, e.version, e.id, e.type, e.schemaVersion, e.data, e.metadata, e.recordedAt.getTime()]),
+      );
+      const stream = records.find((r): r is StreamRecord => r.kind === 'stream' && r.streamId === 'order-1');
+      const info = await store.events.streamInfo('order-1');
+      assert.deepEqual([stream?.version, stream?.createdAt, stream?.updatedAt], [info?.version, info?.createdAt.getTime(), info?.updatedAt.getTime()]);
+      const messages = records.filter((r): r is MessageRecord => r.kind === 'message');
+      const dead = messages.find((m) => JSON.parse(m.body) === 'dead');
+      assert.equal(dead?.dead, true);
+      assert.equal(dead?.reason, 'cannot parse');
+      assert.equal(dead?.receipt, null);
+      assert.equal(typeof dead?.deadLetteredAt, 'number');
+      const inFlight = messages.find((m) => JSON.parse(m.body) === 'in flight');
+      assert.equal(inFlight?.attempt, 1);
+      assert.ok(inFlight?.receipt !== null && (inFlight?.visibleAt ?? 0) > Date.now(), 'in flight: a receipt and a visibility ahead');
+      const delayed = messages.find((m) => m.dedupId === 'd-1');
+      assert.ok((delayed?.visibleAt ?? 0) > Date.now() + 60_000 && delayed?.receipt === null, 'delayed: visible later, no receipt');
+      const first = messages.find((m) => JSON.parse(m.body).to === 'first');
+      assert.deepEqual(JSON.parse(first?.headers ?? 'null'), { trace: 't-1' });
+      assert.equal(messages.find((m) => JSON.parse(m.body).to === 'second')?.priority, 5);
+      const checkpoint = records.find((r) => r.kind === 'checkpoint' && r.consumer === 'projector');
+      assert.equal(checkpoint?.kind === 'checkpoint' ? checkpoint.position : undefined, 2n);
+    },
+  },
+  'round-trip.export-import-export-is-identical': {
+    ...full,
+    async run(ctx) {
+      await populate(ctx);
+      const target = await ctx.another();
+      const before = await exportAll(ctx.store);
+      const written = await copy(ctx.store, target);
+      assert.equal(written, before.length);
+      assert.deepEqual(canon(await exportAll(target)), canon(before));
+      assert.deepEqual(await target.transfer.counts(), await ctx.store.transfer.counts());
+    },
+  },
+  'round-trip.target-reads-as-the-source': {
+    ...full,
+    async run(ctx) {
+      const { inFlightReceipt } = await populate(ctx);
+      const source = ctx.store;
+      const target = await ctx.another();
+      await copy(source, target);
+      const strip = (e: { recordedAt: Date }) => ({ ...e, recordedAt: e.recordedAt.getTime() });
+      assert.deepEqual((await collect(target.events.readAll())).map(strip), (await collect(source.events.readAll())).map(strip));
+      assert.deepEqual(
+        (await collect(target.events.readStream('order-1', { direction: 'backward' }))).map((e) => e.id),
+        (await collect(source.events.readStream('order-1', { direction: 'backward' }))).map((e) => e.id),
+      );
+      assert.deepEqual(await target.events.streamInfo('order-1'), await source.events.streamInfo('order-1'));
+      assert.equal(await target.events.headPosition(), await source.events.headPosition());
+      assert.deepEqual(await target.snapshots.load('order-1', { maxVersion: 2 }), await source.snapshots.load('order-1', { maxVersion: 2 }));
+      assert.deepEqual(await target.checkpoints.list(), await source.checkpoints.list());
+      const stats = async (s: StrataStore, q: string) => ({ ...(await s.queue.stats(q)), oldestReadyAgeMs: null });
+      assert.deepEqual(await stats(target, 'mail'), await stats(source, 'mail'));
+      assert.deepEqual(await stats(target, 'jobs'), await stats(source, 'jobs'));
+      const strip2 = (d: { enqueuedAt: Date; deadLetteredAt: Date }) => ({
+        ...d,
+        enqueuedAt: d.enqueuedAt.getTime(),
+        deadLetteredAt: d.deadLetteredAt.getTime(),
+      });
+      assert.deepEqual((await target.queue.deadLetters('jobs')).map(strip2), (await source.queue.deadLetters('jobs')).map(strip2));
+      // The ready messages come out of the target in the source's order, with their ids and attempts.
+      const got = await target.queue.receive('mail', { max: 10, visibilityTimeoutMs: ctx.ms(60_000) });
+      assert.deepEqual(
+        got.map((d) => [d.body, d.attempt, d.headers]),
+        [
+          [{ to: 'second' }, 1, {}],
+          [{ to: 'first' }, 1, { trace: 't-1' }],
+        ],
+      );
+      // The delivery in flight on the source can be acknowledged on the target with its receipt.
+      await target.queue.ack(inFlightReceipt);
+      assert.equal((await target.queue.stats('jobs')).inFlight, 0);
+    },
+  },
+  'round-trip.later-writes-come-after-imported-ones': {
+    ...full,
+    async run(ctx) {
+      await populate(ctx);
+      const target = await ctx.another();
+      await copy(ctx.store, target);
+      const head = await ctx.store.events.headPosition();
+      const appended = await target.events.append('order-2', [{ type: 'After', data: {} }], { expectedVersion: 1 });
+      assert.ok(appended.firstPosition > head, `a new event's position ${appended.firstPosition} is after the imported head ${head}`);
+      assert.equal(appended.version, 2);
+      const tail = await collect(target.events.readAll({ after: head }));
+      assert.deepEqual(
+        tail.map((e) => e.type),
+        ['After'],
+      );
+      // A message sent after the import comes after the imported ones of equal priority.
+      await target.queue.send('mail', { body: { to: 'new' } });
+      const got = await target.queue.receive('mail', { max: 10, visibilityTimeoutMs: ctx.ms(60_000) });
+      assert.deepEqual(
+        got.map((d) => (d.body as { to: string }).to),
+        ['second', 'first', 'new'],
+      );
+      // The dedup id of the imported delayed message still holds.
+      const [again] = await target.queue.send('mail', { body: { to: 'later' }, dedupId: 'd-1' });
+      const delayed = (await exportAll(ctx.store)).find((r) => r.kind === 'message' && r.dedupId === 'd-1');
+      assert.equal(again, delayed?.kind === 'message' ? delayed.id : undefined);
+    },
+  },
+  'export.resumes-after-a-cursor': {
+    ...full,
+    async run(ctx) {
+      await populate(ctx);
+      const batches = await collect(ctx.store.transfer.export({ batchSize: 2 }));
+      const all = batches.flatMap((b) => [...b.records]);
+      for (const [i, b] of batches.entries()) {
+        const rest = await collect(ctx.store.transfer.export({ batchSize: 3, after: b.cursor }));
+        const expected = batches.slice(i + 1).flatMap((x) => [...x.records]);
+        assert.deepEqual(canon(rest.flatMap((x) => [...x.records])), canon(expected), `resuming after batch ${i} of ${batches.length}`);
+      }
+      assert.equal(all.length, 15);
+    },
+  },
+  'export.rejects-bad-options': {
+    ...on,
+    async run({ store }) {
+      await rejects(collect(store.transfer.export({ batchSize: 0 })), 'VALIDATION');
+      await rejects(collect(store.transfer.export({ batchSize: 1.5 })), 'VALIDATION');
+      await rejects(collect(store.transfer.export({ after: 'not a cursor' })), 'VALIDATION');
+      await rejects(collect(store.transfer.export({ after: '["strata-export-1","nothing",1]' })), 'VALIDATION');
+      await rejects(collect(store.transfer.export({ batch: 5 } as never)), 'VALIDATION');
+    },
+  },
+  'import.again-skips-everything': {
+    ...full,
+    async run(ctx) {
+      await populate(ctx);
+      const target = await ctx.another();
+      await copy(ctx.store, target);
+      const first = await exportAll(target);
+      const records = await exportAll(ctx.store);
+      const again = await target.transfer.import(records);
+      assert.deepEqual(again, { written: 0, skipped: records.length });
+      assert.deepEqual(canon(await exportAll(target)), canon(first));
+    },
+  },
+  'import.keeps-sparse-positions': {
+    ...on,
+    async run({ store }) {
+      const result = await store.transfer.import(sparse());
+      assert.deepEqual(result, { written: 4, skipped: 0 });
+      const read = await collect(store.events.readAll());
+      assert.deepEqual(
+        read.map((e) => [e.position, e.version, e.data]),
+        [
+          [10n, 1, { n: 1 }],
+          [20n, 2, { n: 2 }],
+          [1000n, 3, { n: 3 }],
+        ],
+      );
+      assert.deepEqual(
+        (await collect(store.events.readAll({ after: 15n }))).map((e) => e.position),
+        [20n, 1000n],
+      );
+      assert.equal(await store.events.headPosition(), 1000n);
+      assert.equal(read[0]?.recordedAt.getTime(), Date.UTC(2020, 0, 1));
+      assert.deepEqual(
+        (await collect(store.events.readStream('s', { fromVersion: 2 }))).map((e) => e.position),
+        [20n, 1000n],
+      );
+      const info = await store.events.streamInfo('s');
+      assert.deepEqual([info?.version, info?.createdAt.getTime(), info?.updatedAt.getTime()], [3, Date.UTC(2020, 0, 1), Date.UTC(2020, 0, 2)]);
+      const next = await store.events.append('s', [{ type: 'After', data: {} }], { expectedVersion: 3 });
+      assert.ok(next.firstPosition > 1000n, `the next position ${next.firstPosition} is after 1000`);
+      assert.equal(next.version, 4);
+    },
+  },
+  'import.refuses-a-conflict-and-writes-nothing': {
+    ...on,
+    async run(ctx) {
+      const { store } = ctx;
+      await store.transfer.import(sparse());
+      const before = await fingerprint(ctx, { streamId: 's' });
+      const other = streamRecord({ streamId: 'other', version: 1 });
+      // A new stream first, then an event at a stored position with other data: the whole call is refused.
+      const clash = eventRecord({ position: 20n, version: 2, data: '{"n":"changed"}' });
+      const e = await rejects(store.transfer.import([other, eventRecord({ streamId: 'other', position: 2000n }), clash]), 'VALIDATION');
+      assert.match(e.message, /position 20/);
+      assert.doesNotMatch(e.message, /changed/, 'the data stays out of the error');
+      assert.deepEqual(await fingerprint(ctx, { streamId: 's' }), before);
+      assert.equal(await store.events.streamInfo('other'), null);
+    },
+  },
+  'import.refuses-what-breaks-the-rules': {
+    ...on,
+    async run(ctx) {
+      const { store } = ctx;
+      await store.transfer.import(sparse());
+      const before = await fingerprint(ctx, { streamId: 's' });
+      const cases: [string, StrataRecord[]][] = [
+        ['a position behind the head', [eventRecord({ position: 500n, version: 4 })]],
+        ['a version gap', [eventRecord({ position: 2000n, version: 5 })]],
+        ['a stream not imported first', [eventRecord({ streamId: 'nowhere', position: 2000n, version: 1 })]],
+        ['a stream version below its event', [streamRecord({ streamId: 't', version: 0 }), eventRecord({ streamId: 't', position: 2000n, version: 1 })]],
+        ['a stored event id at a new position', [eventRecord({ position: 2000n, version: 4, id: (await collect(store.events.readAll()))[0]?.id ?? '' })]],
+        ['a stream stored with another version', [streamRecord({ version: 9 })]],
+      ];
+      for (const [what, records] of cases) {
+        await rejects(store.transfer.import(records), 'VALIDATION').catch((error: unknown) => {
+          throw new Error(`${what}: ${String(error)}`);
+        });
+      }
+      assert.deepEqual(await fingerprint(ctx, { streamId: 's' }), before);
+    },
+  },
+  'check.reports-unstorable-records-without-their-data': {
+    ...on,
+    async run(ctx) {
+      const { store } = ctx;
+      const secret = 'secret-4111';
+      const records: StrataRecord[] = [
+        streamRecord({ streamId: '' }),
+        eventRecord({ data: `{"x":"${secret}"` }),
+        eventRecord({ data: `{"x":"${secret}\\u0000"}` }),
+        eventRecord({ metadata: `["${secret}"]` }),
+        eventRecord({ id: 'not-a-uuid' }),
+        eventRecord({ recordedAt: 1e300 }),
+        messageRecord({ headers: `{"h":1}` }),
+        messageRecord({ dead: true, receipt: uuid() }),
+      ];
+      const problems = await store.transfer.check(records);
+      const fields = problems.map((p) => `${p.kind}.${p.field}`);
+      for (const f of ['stream.streamId', 'event.data', 'event.metadata', 'event.id', 'event.recordedAt', 'message.headers', 'message.receipt']) {
+        assert.ok(fields.includes(f), `check reports ${f} (got ${fields.join(', ')})`);
+      }
+      assert.equal(fields.filter((f) => f === 'event.data').length, 2, 'invalid JSON and U+0000 are both reported');
+      assert.ok(!JSON.stringify(problems, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v)).includes(secret), 'problems never carry data');
+      const data = problems.find((p) => p.field === 'data');
+      assert.equal(data?.streamId, 's');
+      assert.equal(data?.version, 1);
+      assert.deepEqual(await store.transfer.check([streamRecord(), eventRecord()]), [], 'good records have no problem');
+      const before = await fingerprint(ctx, { streamId: 's' });
+      for (const bad of records) {
+        const e = await rejects(store.transfer.import([streamRecord(), eventRecord({ position: 1n }), bad]), 'VALIDATION');
+        assert.ok(!e.message.includes(secret), 'the error never carries data');
+      }
+      assert.deepEqual(await fingerprint(ctx, { streamId: 's' }), before);
+    },
+  },
+  'import.in-a-transaction-rolls-back': {
+    requires: (c) => c.transfer && c.transactions,
+    async run(ctx) {
+      const { store } = ctx;
+      const before = await fingerprint(ctx, { streamId: 's' });
+      const records = sparse();
+      await assert.rejects(
+        store.transaction(async (tx) => {
+          await tx.transfer.import(records);
+          assert.equal((await collect(tx.events.readAll())).length, 3, 'the transaction sees its import');
+          throw new Error('roll back');
+        }),
+        /roll back/,
+      );
+      assert.deepEqual(await fingerprint(ctx, { streamId: 's' }), before);
+      await store.transaction(async (tx) => {
+        await tx.transfer.import(records);
+      });
+      assert.equal((await collect(store.events.readAll())).length, 3);
+      assert.deepEqual(await store.transfer.import(records), { written: 0, skipped: 4 });
+    },
+  },
+  'closed-store-rejects': {
+    ...on,
+    async run({ store }) {
+      await store.close();
+      await rejects(collect(store.transfer.export()), 'CLOSED');
+      await rejects(store.transfer.counts(), 'CLOSED');
+      await rejects(store.transfer.import([]), 'CLOSED');
+      await rejects(store.transfer.check([]), 'CLOSED');
+    },
+  },
+});
