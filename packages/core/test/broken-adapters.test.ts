@@ -1,6 +1,14 @@
 import { type ConformanceOptions, checkConformance } from '@strata/core/conformance';
 import { describe, expect, it } from 'vitest';
-import { type CheckpointStore, createMemoryStore, type OutgoingMessage, type StoredEvent, type StrataStore, silentWakeUps } from '../src/index.js';
+import {
+  type CheckpointStore,
+  createMemoryStore,
+  type OutgoingMessage,
+  type RecordBatch,
+  type StoredEvent,
+  type StrataStore,
+  silentWakeUps,
+} from '../src/index.js';
 
 /**
  * The suite must be able to fail. Each adapter here is the memory adapter with exactly one rule
@@ -159,6 +167,53 @@ const broken: Record<string, { breakage: Breakage; mustFail: string[] }> = {
   'keeps working after close': {
     breakage: (s) => ({ ...s, close: async () => undefined }),
     mustFail: ['lifecycle.close.events-reject', 'lifecycle.close.queue-rejects'],
+  },
+  'exports from the start whatever the cursor says': {
+    breakage: (s) => ({ ...s, transfer: { ...s.transfer, export: (o) => s.transfer.export(o?.batchSize === undefined ? {} : { batchSize: o.batchSize }) } }),
+    mustFail: ['transfer.export.resumes-after-a-cursor'],
+  },
+  'drops the last batch of an export': {
+    breakage: (s) => ({
+      ...s,
+      transfer: {
+        ...s.transfer,
+        async *export(o) {
+          let held: RecordBatch | undefined;
+          for await (const b of s.transfer.export(o)) {
+            if (held !== undefined) yield held;
+            held = b;
+          }
+        },
+      },
+    }),
+    mustFail: ['transfer.round-trip.export-import-export-is-identical', 'transfer.export.kinds-in-order-keys-ascending'],
+  },
+  'imports record by record (a refusal keeps what came before it)': {
+    breakage: (s) => ({
+      ...s,
+      transfer: {
+        ...s.transfer,
+        async import(records) {
+          let written = 0;
+          let skipped = 0;
+          for (const r of records) {
+            const one = await s.transfer.import([r]);
+            written += one.written;
+            skipped += one.skipped;
+          }
+          return { written, skipped };
+        },
+      },
+    }),
+    mustFail: ['transfer.import.refuses-a-conflict-and-writes-nothing', 'transfer.check.reports-unstorable-records-without-their-data'],
+  },
+  'imports outside the transaction it is given': {
+    breakage: (s) => ({ ...s, transaction: (fn) => s.transaction((tx) => fn({ ...tx, transfer: s.transfer })) }),
+    mustFail: ['transfer.import.in-a-transaction-rolls-back'],
+  },
+  'finds no problem in any record': {
+    breakage: (s) => ({ ...s, transfer: { ...s.transfer, check: async () => [] } }),
+    mustFail: ['transfer.check.reports-unstorable-records-without-their-data'],
   },
   'declares wake-ups but never sends one': {
     breakage: (s) => ({ ...s, wakeUps: silentWakeUps }),
