@@ -1,0 +1,406 @@
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import {
+  describeRecord,
+  isStrataError,
+  MigrationError,
+  RECORD_KINDS,
+  type RecordCounts,
+  type RecordKind,
+  type RecordProblem,
+  type StrataRecord,
+  type StrataStore,
+  validateInteger,
+} from '@strata/core';
+import type { PostgresStore } from '@strata/postgres';
+import { rowsOf } from '@strata/postgres';
+import { sql } from 'drizzle-orm';
+import { type MigrationSource, type MigrationTarget, openSource, openTarget } from './endpoints.js';
+import { advanceState, ensureStateTable, finishState, type MigrationState, readState, startState, ZERO } from './state.js';
+import { type VerificationReport, verifyStores } from './verify.js';
+
+/** Where a migration stands, handed to {@link MigrateOptions.onProgress} after every batch. */
+export interface MigrationProgress {
+  /** `scanning` while a dry run or the skip option reads the source; `copying` while writing. */
+  readonly phase: 'scanning' | 'copying';
+  /** The kind of the last batch. */
+  readonly kind: RecordKind;
+  /** Records handled so far (written, skipped, or found already written by an earlier run). */
+  readonly done: number;
+  /** Records the source holds. */
+  readonly total: number;
+  /** Time since this run started. */
+  readonly elapsedMs: number;
+  /** Records handled per second by this run. */
+  readonly recordsPerSecond: number;
+  /** Estimated time to the end, when a rate is known. */
+  readonly etaMs: number | undefined;
+}
+
+/** Options of {@link migrate}. */
+export interface MigrateOptions {
+  /** The SQLite source: the path of an existing Strata database, or a better-sqlite3 connection. */
+  from: MigrationSource;
+  /** The PostgreSQL target: a connection string, a pg Pool or a Drizzle database (node-postgres, PGlite). */
+  to: MigrationTarget;
+  /** The target's schema; created with Strata's tables when missing. @defaultValue `'strata'` */
+  schema?: string;
+  /** Records per batch; each batch is one transaction on the target. 1 to 100,000. @defaultValue 2000 */
+  batchSize?: number;
+  /** Stops the run between batches; what was written stays, and a later run with `resume` continues. */
+  signal?: AbortSignal;
+  /** Called after every batch. */
+  onProgress?: (progress: MigrationProgress) => void;
+  /**
+   * Reads the whole source and reports what a run would do and every record the target could not
+   * store, writing nothing anywhere (the target's schema is not even created). @defaultValue false
+   */
+  dryRun?: boolean;
+  /**
+   * Continues a run that was interrupted (a crash, a kill, an abort). Without it such a run is refused,
+   * so that two sources are never mixed by mistake. A finished run is never repeated either way.
+   * @defaultValue false
+   */
+  resume?: boolean;
+  /**
+   * A file to write unstorable records to instead of stopping: every record the target refuses is
+   * left out and written there in full, one JSON object per line with its problems, and a stream with
+   * one such record is left out whole (its row, events and snapshots), so that no stream arrives with
+   * a hole in it. Without it such a record stops the run before anything is written (the source is
+   * read through the target's checks first).
+   */
+  skipUnstorableTo?: string;
+  /** Compares source and target after the run (see `verifyMigration`). @defaultValue false */
+  verify?: boolean;
+}
+
+/** What {@link migrate} did. */
+export interface MigrationReport {
+  /**
+   * `migrated`: this run wrote (or finished writing) the target. `already-migrated`: an earlier run of
+   * the same source finished, nothing was written. `dry-run`: nothing was written.
+   */
+  readonly outcome: 'migrated' | 'already-migrated' | 'dry-run';
+  /** Whether this run continued an interrupted one. */
+  readonly resumed: boolean;
+  /** Records of each kind in the source. */
+  readonly source: RecordCounts;
+  /** Records of each kind written to the target, over every run of this migration. */
+  readonly written: RecordCounts;
+  /** Records of each kind left out as unstorable (with `skipUnstorableTo`). */
+  readonly skipped: RecordCounts;
+  /** Problems found: every one in a dry run, the skipped records' otherwise (at most 1000). */
+  readonly problems: readonly RecordProblem[];
+  /** How many problems there are in all. */
+  readonly problemCount: number;
+  /** This run's duration. */
+  readonly durationMs: number;
+  /** Records handled per second by this run. */
+  readonly recordsPerSecond: number;
+  /** The comparison of source and target, with `verify`. */
+  readonly verification?: VerificationReport;
+}
+
+const sum = (c: RecordCounts) => RECORD_KINDS.reduce((n, k) => n + c[k], 0);
+
+/** Identifies a source by its content: counts, head position and first event. */
+async function fingerprintOf(source: StrataStore, counts: RecordCounts): Promise<string> {
+  const head = await source.events.headPosition();
+  let first = '';
+  for await (const e of source.events.readAll({ limit: 1 })) first = e.id;
+  return createHash('sha256')
+    .update(JSON.stringify({ counts, head: head.toString(), first }))
+    .digest('hex');
+}
+
+/** The first position PostgreSQL may still assign: every imported position must be below it. */
+async function positionCeiling(target: PostgresStore): Promise<bigint> {
+  const [row] = rowsOf<{ x: string }>(await target.db.execute(sql`select pg_snapshot_xmin(pg_current_snapshot())::text as x`));
+  return BigInt(row?.x ?? '0') * 1_048_576n;
+}
+
+async function assertPositionsFit(source: StrataStore, target: PostgresStore): Promise<void> {
+  const head = await source.events.headPosition();
+  const ceiling = await positionCeiling(target);
+  if (head < ceiling) return;
+  let first: { position: bigint; streamId: string; version: number } | undefined;
+  for await (const e of source.events.readAll({ after: ceiling - 1n, limit: 1 })) first = e;
+  const which = first === undefined ? `position ${head}` : `position ${first.position} (stream ${JSON.stringify(first.streamId)} version ${first.version})`;
+  throw new MigrationError(
+    `cannot keep ${which}: PostgreSQL positions are (transaction id × 2^20 + n), and this database's next positions start at ${ceiling}, so events appended after the migration could sort before it. ` +
+      `The target database must have used about ${(head / 1_048_576n + 1n).toString()} transaction ids first (a fresh cluster uses a few hundred). Nothing was written.`,
+  );
+}
+
+async function targetHasTables(target: PostgresStore): Promise<boolean> {
+  const [row] = rowsOf<{ t: string | null }>(await target.db.execute(sql`select to_regclass(${`"${target.schema.replaceAll('"', '""')}".events`})::text as t`));
+  return row?.t != null;
+}
+
+function describeCounts(c: RecordCounts): string {
+  return RECORD_KINDS.filter((k) => c[k] > 0)
+    .map((k) => `${c[k]} ${k}${c[k] === 1 ? '' : 's'}`)
+    .join(', ');
+}
+
+/** The refusal of a source holding records the target cannot store: which, and why; never data. */
+function unstorable(problems: readonly RecordProblem[], count: number): MigrationError {
+  const lines = problems.slice(0, 20).map((p) => `  - ${p.key}: ${p.field} ${p.reason}`);
+  const more = count > lines.length ? `\n  … and ${count - lines.length} more (a dry run lists up to 1000)` : '';
+  return new MigrationError(
+    `the target cannot store ${count} record${count === 1 ? '' : 's'} as the source holds ${count === 1 ? 'it' : 'them'}; nothing was written. ` +
+      `Fix the source, or skip such records (with their streams) into a report file:\n${lines.join('\n')}${more}`,
+  );
+}
+
+/** Keys of the records left out when skipping: whole streams, and single messages and checkpoints. */
+interface SkipSet {
+  readonly streams: Set<string>;
+  readonly messages: Set<string>;
+  readonly checkpoints: Set<string>;
+}
+
+function skipped(skip: SkipSet, r: StrataRecord): boolean {
+  switch (r.kind) {
+    case 'stream':
+    case 'event':
+    case 'snapshot':
+      return skip.streams.has(r.streamId);
+    case 'message':
+      return skip.messages.has(r.id);
+    case 'checkpoint':
+      return skip.checkpoints.has(r.consumer);
+  }
+}
+
+function jsonLine(value: unknown): string {
+  return `${JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}\n`;
+}
+
+/**
+ * Reads the whole source through the target's `check`: every problem, and (for skipping) the keys to
+ * leave out. Writes nothing.
+ */
+async function scan(
+  source: StrataStore,
+  target: StrataStore,
+  batchSize: number,
+  tick: (kind: RecordKind, n: number) => void,
+  signal: AbortSignal | undefined,
+): Promise<{ problems: RecordProblem[]; count: number; skip: SkipSet }> {
+  const problems: RecordProblem[] = [];
+  let count = 0;
+  const skip: SkipSet = { streams: new Set(), messages: new Set(), checkpoints: new Set() };
+  for await (const batch of source.transfer.export({ batchSize })) {
+    signal?.throwIfAborted();
+    const found = await target.transfer.check(batch.records);
+    for (const p of found) {
+      count++;
+      if (problems.length < 1000) problems.push(p);
+    }
+    for (const r of batch.records) {
+      if (!found.some((p) => problemOf(p, r))) continue;
+      if (r.kind === 'message') skip.messages.add(r.id);
+      else if (r.kind === 'checkpoint') skip.checkpoints.add(r.consumer);
+      else skip.streams.add(r.streamId);
+    }
+    tick(batch.kind, batch.records.length);
+  }
+  return { problems, count, skip };
+}
+
+/** Whether problem `p` is about record `r` (problems name records by their key). */
+function problemOf(p: RecordProblem, r: StrataRecord): boolean {
+  return p.kind === r.kind && p.key === describeRecord(r);
+}
+
+/** Writes every left-out record, in full, with its problems, to the report file. */
+async function writeSkipReport(path: string, source: StrataStore, target: StrataStore, skip: SkipSet, batchSize: number): Promise<void> {
+  const file = await open(path, 'w');
+  try {
+    for await (const batch of source.transfer.export({ batchSize })) {
+      const out = batch.records.filter((r) => skipped(skip, r));
+      if (out.length === 0) continue;
+      const found = await target.transfer.check(out);
+      let text = '';
+      for (const r of out) {
+        const own = found.filter((p) => problemOf(p, r)).map((p) => ({ field: p.field, reason: p.reason }));
+        text += jsonLine({ record: r, problems: own.length > 0 ? own : [{ field: 'streamId', reason: 'another record of its stream cannot be stored' }] });
+      }
+      await file.write(text);
+    }
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * Moves everything a Strata SQLite database holds into PostgreSQL (or PGlite): events with their ids,
+ * versions, positions and timestamps; stream rows; snapshots; queue messages in every state; and
+ * checkpoints, so each named consumer resumes where it stopped. It reads the source through the SQLite
+ * adapter's export and writes through the PostgreSQL adapter's import, batch by batch: each batch is
+ * one transaction that also records how far the run got, so a run killed at any moment continues with
+ * `resume` and ends with the same target as an uninterrupted one, and a run after success changes
+ * nothing.
+ *
+ * It refuses, writing nothing: a target schema holding Strata data that no run of this source wrote;
+ * a source position PostgreSQL could not keep below its own future positions; a source holding records
+ * the target cannot store as the source holds them (invalid JSON, U+0000, a number out of range…),
+ * naming each by stream and version — it reads the whole source through the target's checks before
+ * the first write — unless `skipUnstorableTo` names a report file.
+ *
+ * Stop the application's writers first: records written to the source during a run may be missed,
+ * and a later run then refuses the changed source.
+ *
+ * @example
+ * ```ts
+ * import { migrate } from '@strata/migrate'
+ *
+ * const report = await migrate({ from: './app.db', to: 'postgres://localhost/app', verify: true })
+ * console.log(report.written, report.verification?.ok)
+ * ```
+ * @throws `MIGRATION` for every refusal above, and when the run is aborted; `VALIDATION` for bad
+ *   options; `CONNECTION` when the target cannot be reached
+ */
+export async function migrate(options: MigrateOptions): Promise<MigrationReport> {
+  const started = performance.now();
+  const schema = options.schema ?? 'strata';
+  const batchSize = validateInteger(options.batchSize ?? 2000, 'options.batchSize', 1, 100_000);
+  const dryRun = options.dryRun === true;
+  const { signal } = options;
+  const source = await openSource(options.from);
+  try {
+    const target = await openTarget(options.to, schema, !dryRun);
+    try {
+      const counts = await source.store.transfer.counts();
+      const total = sum(counts);
+      const fingerprint = await fingerprintOf(source.store, counts);
+      let done = 0;
+      const tick = (phase: MigrationProgress['phase'], kind: RecordKind, n: number) => {
+        done += n;
+        if (options.onProgress === undefined) return;
+        const elapsedMs = performance.now() - started;
+        const rate = elapsedMs > 0 ? (done / elapsedMs) * 1000 : 0;
+        options.onProgress({
+          phase,
+          kind,
+          done,
+          total,
+          elapsedMs,
+          recordsPerSecond: rate,
+          etaMs: rate > 0 && phase === 'copying' ? ((total - done) / rate) * 1000 : undefined,
+        });
+      };
+      const finish = (
+        outcome: MigrationReport['outcome'],
+        resumed: boolean,
+        state: Pick<MigrationState, 'written' | 'skipped'>,
+        problems: RecordProblem[],
+        problemCount: number,
+      ) => {
+        const durationMs = Math.round(performance.now() - started);
+        return {
+          outcome,
+          resumed,
+          source: counts,
+          written: state.written,
+          skipped: state.skipped,
+          problems,
+          problemCount,
+          durationMs,
+          recordsPerSecond: durationMs > 0 ? Math.round((done / durationMs) * 1000) : 0,
+        };
+      };
+
+      const hasTables = dryRun ? await targetHasTables(target.store) : true;
+      const state = hasTables ? await readState(target.store.db, schema) : undefined;
+      if (state !== undefined && state.fingerprint !== fingerprint) {
+        throw new MigrationError(
+          `schema ${JSON.stringify(schema)} holds a migration of another source, or of this source before it changed; ` +
+            'nothing was written. Migrate into an empty schema (or stop the writers of the source and start again in an empty one).',
+        );
+      }
+      if (state?.done === true) {
+        const report = finish('already-migrated', false, state, [], 0);
+        return options.verify === true ? { ...report, verification: await verifyStores(source.store, target.store, { batchSize, signal }) } : report;
+      }
+      if (state !== undefined && options.resume !== true && !dryRun) {
+        throw new MigrationError(
+          `schema ${JSON.stringify(schema)} holds an interrupted migration of this source (${describeCounts(state.written) || 'no records'} written); run again with resume to continue it. Nothing was written.`,
+        );
+      }
+      if (state === undefined && hasTables) {
+        const present = await target.store.transfer.counts();
+        if (sum(present) > 0) {
+          throw new MigrationError(
+            `schema ${JSON.stringify(schema)} already holds Strata data (${describeCounts(present)}) that no migration of this source wrote; nothing was written. Migrate into an empty schema.`,
+          );
+        }
+      }
+      await assertPositionsFit(source.store, target.store);
+
+      // Every record goes through the target's check before the first write, so a source holding one
+      // the target cannot store is refused whole (or, when skipping, its streams are left out whole).
+      // A resumed run passed that scan already, on the same source (the fingerprint says so).
+      const skipping = options.skipUnstorableTo;
+      let skip: SkipSet | undefined;
+      let problems: RecordProblem[] = [];
+      let problemCount = 0;
+      if (dryRun || state === undefined || skipping !== undefined) {
+        const found = await scan(source.store, target.store, batchSize, (kind, n) => tick('scanning', kind, n), signal);
+        if (dryRun) return finish('dry-run', false, { written: ZERO, skipped: ZERO }, found.problems, found.count);
+        if (found.count > 0 && skipping === undefined) throw unstorable(found.problems, found.count);
+        if (skipping !== undefined) {
+          await writeSkipReport(skipping, source.store, target.store, found.skip, batchSize);
+          skip = found.skip;
+          problems = found.problems;
+          problemCount = found.count;
+        }
+        done = 0;
+      }
+      return await copy(skip, problems, problemCount);
+
+      async function copy(skip: SkipSet | undefined, problems: RecordProblem[], problemCount: number): Promise<MigrationReport> {
+        const db = target.store.db;
+        if (state === undefined) {
+          await ensureStateTable(db, schema);
+          await startState(db, schema, fingerprint);
+        }
+        const written = { ...(state?.written ?? ZERO) };
+        const left = { ...(state?.skipped ?? ZERO) };
+        done = sum(written) + sum(left);
+        for await (const batch of source.store.transfer.export({ batchSize, ...(state?.cursor == null ? {} : { after: state.cursor }) })) {
+          if (signal?.aborted === true) {
+            throw new MigrationError(`the migration was aborted after ${done} of ${total} records; run again with resume to continue`, {
+              cause: signal.reason,
+            });
+          }
+          const records = skip === undefined ? batch.records : batch.records.filter((r) => !skipped(skip, r));
+          try {
+            await target.store.transaction(async (tx) => {
+              const result = await tx.transfer.import(records);
+              written[batch.kind] += result.written + result.skipped;
+              left[batch.kind] += batch.records.length - records.length;
+              await advanceState(tx.db, schema, batch.cursor, written, left);
+            });
+          } catch (error) {
+            // The scan passed, so this is a conflict with what the target holds: say which batch.
+            if (isStrataError(error, 'VALIDATION')) {
+              throw new MigrationError(`the target refused a batch of ${batch.kind}s: ${error.message}`, { cause: error });
+            }
+            throw error;
+          }
+          tick('copying', batch.kind, batch.records.length);
+        }
+        await finishState(db, schema);
+        const report = finish('migrated', state !== undefined, { written, skipped: left }, problems, problemCount);
+        return options.verify === true ? { ...report, verification: await verifyStores(source.store, target.store, { batchSize, signal }) } : report;
+      }
+    } finally {
+      await target.close();
+    }
+  } finally {
+    await source.close();
+  }
+}
