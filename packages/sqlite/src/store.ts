@@ -15,7 +15,6 @@ import {
   type StrataStore,
   safeLogger,
   TransactionScope,
-  unsupportedTransfer,
   ValidationError,
   validateInteger,
   validateMaxPayloadBytes,
@@ -30,6 +29,7 @@ import { isSqliteConnectionLoss, mapSqliteError } from './map-sqlite-error.js';
 import { migrate } from './migrate.js';
 import { sqliteQueue } from './queue.js';
 import { sqliteSnapshots } from './snapshots.js';
+import { sqliteTransfer } from './transfer.js';
 
 /** A Drizzle database on better-sqlite3 (any schema). */
 // biome-ignore lint/suspicious/noExplicitAny: any schema
@@ -177,7 +177,7 @@ function contracts(ctx: SqliteContext, db: AnySqliteDatabase): StoreTransaction<
     queue: sqliteQueue(ctx),
     snapshots: sqliteSnapshots(ctx),
     checkpoints: sqliteCheckpoints(ctx),
-    transfer: unsupportedTransfer(),
+    transfer: sqliteTransfer(ctx),
     db,
   };
 }
@@ -295,6 +295,7 @@ function sqliteStore(
     checkpoints: true,
     wakeUps: true,
     crossProcessWakeUps: true,
+    transfer: true,
   });
 
   return {
