@@ -329,6 +329,62 @@ export const transferCases = defineCases('transfer', {
       assert.equal(next.version, 4);
     },
   },
+  'export.orders-positions-and-seqs-as-numbers': {
+    ...full,
+    async run({ store }) {
+      // 9 < 10 < 100 as numbers, though not as text: an adapter sorting their text form stops early.
+      const records: StrataRecord[] = [
+        streamRecord({ version: 4 }),
+        ...[9n, 10n, 100n, 1000n].map((position, i) => eventRecord({ position, version: i + 1 })),
+        ...[9, 10, 100].map((seq) => messageRecord({ seq })),
+      ];
+      await store.transfer.import(records);
+      const batches = await collect(store.transfer.export({ batchSize: 2 }));
+      const out = batches.flatMap((b) => [...b.records]);
+      assert.deepEqual(
+        out.filter((r): r is EventRecord => r.kind === 'event').map((e) => e.position),
+        [9n, 10n, 100n, 1000n],
+      );
+      assert.deepEqual(
+        out.filter((r): r is MessageRecord => r.kind === 'message').map((m) => m.seq),
+        [9, 10, 100],
+      );
+      const rest = await collect(store.transfer.export({ batchSize: 2, after: batches[1]?.cursor ?? '' }));
+      assert.deepEqual(
+        rest
+          .flatMap((b) => [...b.records])
+          .filter((r): r is EventRecord => r.kind === 'event')
+          .map((e) => e.position),
+        [100n, 1000n],
+      );
+    },
+  },
+  'import.large-batches': {
+    ...full,
+    async run({ store, another }) {
+      // Hundreds of records per call, in several streams and queues: adapters that split a batch into
+      // several statements must keep it one transaction, in order.
+      const records: StrataRecord[] = [];
+      for (let s = 0; s < 3; s++) records.push(streamRecord({ streamId: `s${s}`, version: 150 }));
+      for (let v = 1; v <= 150; v++) {
+        for (let s = 0; s < 3; s++) {
+          records.push(
+            eventRecord({ streamId: `s${s}`, version: v, position: BigInt(v * 10 + s), data: `{"v":${v},"s":${s}}`, metadata: `{"correlationId":"c${s}"}` }),
+          );
+        }
+      }
+      for (let m = 1; m <= 250; m++) records.push(messageRecord({ seq: m * 2, queue: m % 2 === 0 ? 'even' : 'odd', priority: m % 3 }));
+      const result = await store.transfer.import(records);
+      assert.deepEqual(result, { written: records.length, skipped: 0 });
+      assert.deepEqual(canon(await exportAll(store, 97)), canon(records));
+      assert.equal((await collect(store.events.readAll({ correlationId: 'c1' }))).length, 150);
+      assert.equal((await store.queue.stats('even')).ready, 125);
+      const target = await another();
+      await copy(store, target, 200);
+      assert.deepEqual(canon(await exportAll(target)), canon(await exportAll(store)));
+      assert.deepEqual(await store.transfer.import(records), { written: 0, skipped: records.length });
+    },
+  },
   'import.refuses-a-conflict-and-writes-nothing': {
     ...on,
     async run(ctx) {

@@ -95,38 +95,57 @@ export function inspectJsonText(text: string, options: { canonical?: boolean } =
   };
 
   const readString = (): string => {
-    // At the opening quote.
+    // At the opening quote. Most strings have no escape and no surrogate: scan them without copying.
     i++;
-    let start = i;
-    let out = '';
+    const start = i;
+    let escaped = false;
+    let surrogate = false;
     for (;;) {
       if (i >= n) fail('unterminated string');
       const c = text.charCodeAt(i);
-      if (c === C.Quote) {
-        out += text.slice(start, i);
-        i++;
-        break;
-      }
+      if (c === C.Quote) break;
       if (c < 0x20) fail('control character in a string');
       if (c === C.Backslash) {
-        out += text.slice(start, i);
-        const e = text[i + 1];
-        if (e === 'u') {
-          const hex = text.slice(i + 2, i + 6);
-          if (!/^[0-9a-fA-F]{4}$/.test(hex)) fail('bad \\u escape');
-          out += String.fromCharCode(Number.parseInt(hex, 16));
-          i += 6;
-        } else {
-          const r = e === undefined ? undefined : ESCAPES[e];
-          if (r === undefined) fail('bad escape');
-          out += r;
-          i += 2;
-        }
-        start = i;
+        escaped = true;
+        i += 2;
         continue;
       }
+      if (c >= 0xd800 && c <= 0xdfff) surrogate = true;
       i++;
     }
+    const end = i;
+    i++;
+    if (!escaped) {
+      const raw = text.slice(start, end);
+      if (surrogate && LONE_SURROGATE.test(raw)) hasLoneSurrogate = true;
+      return raw;
+    }
+    let out = '';
+    let from = start;
+    for (let j = start; j < end; j++) {
+      if (text.charCodeAt(j) !== C.Backslash) continue;
+      out += text.slice(from, j);
+      const e = text[j + 1];
+      if (e === 'u') {
+        const hex = text.slice(j + 2, j + 6);
+        if (!/^[0-9a-fA-F]{4}$/.test(hex)) {
+          i = j;
+          fail('bad \\u escape');
+        }
+        out += String.fromCharCode(Number.parseInt(hex, 16));
+        j += 5;
+      } else {
+        const r = e === undefined ? undefined : ESCAPES[e];
+        if (r === undefined) {
+          i = j;
+          fail('bad escape');
+        }
+        out += r;
+        j += 1;
+      }
+      from = j + 1;
+    }
+    out += text.slice(from, end);
     if (out.includes('\u0000')) hasNul = true;
     if (LONE_SURROGATE.test(out)) hasLoneSurrogate = true;
     return out;
@@ -134,24 +153,22 @@ export function inspectJsonText(text: string, options: { canonical?: boolean } =
 
   const readNumber = (): string => {
     const start = i;
-    let negative = false;
-    if (text.charCodeAt(i) === C.Minus) {
-      negative = true;
-      i++;
-    }
+    const negative = text.charCodeAt(i) === C.Minus;
+    if (negative) i++;
     const intStart = i;
     const first = text.charCodeAt(i);
     if (first === C.Zero) i++;
     else if (first > C.Zero && first <= C.Nine) while (i < n && isDigit(text.charCodeAt(i))) i++;
     else fail('bad number');
-    const intDigits = text.slice(intStart, i);
-    let fracDigits = '';
+    const intEnd = i;
+    let fracStart = i;
+    let fracEnd = i;
     if (text.charCodeAt(i) === C.Dot) {
       i++;
-      const f = i;
+      fracStart = i;
       while (i < n && isDigit(text.charCodeAt(i))) i++;
-      if (i === f) fail('bad number');
-      fracDigits = text.slice(f, i);
+      if (i === fracStart) fail('bad number');
+      fracEnd = i;
     }
     let exp = 0;
     const e = text.charCodeAt(i);
@@ -169,20 +186,44 @@ export function inspectJsonText(text: string, options: { canonical?: boolean } =
       // Beyond 15 digits the exponent is out of every database's range anyway; keep it finite.
       exp = sign * Math.min(Number(text.slice(f, i)), 1e15);
     }
-    // value = 0.<digits> × 10^(intLen + exp), with leading zeros of digits removed.
-    let digits = intDigits + fracDigits;
-    let point = intDigits.length + exp;
-    const lead = digits.search(/[1-9]/);
+    // The significant digits run from the first non-zero digit to the last non-zero one, across the
+    // point; value = 0.<digits> × 10^point.
+    let lead = -1;
+    let trail = -1;
+    let leadInFraction = false;
+    for (let j = intStart; j < fracEnd; j++) {
+      if (j === intEnd) j = fracStart;
+      if (j >= fracEnd) break;
+      if (text.charCodeAt(j) !== C.Zero) {
+        if (lead === -1) {
+          lead = j;
+          leadInFraction = j >= fracStart;
+        }
+        trail = j;
+      }
+    }
     if (lead === -1) return '0';
-    digits = digits.slice(lead);
-    point -= lead;
-    digits = digits.replace(/0+$/, '');
+    const intLen = intEnd - intStart;
+    // Digits before `lead` in the combined digit string (integer digits then fraction digits).
+    const leadIndex = leadInFraction ? intLen + (lead - fracStart) : lead - intStart;
+    const trailIndex = trail >= fracStart && fracEnd > fracStart ? intLen + (trail - fracStart) : trail - intStart;
+    const significant = trailIndex - leadIndex + 1;
+    const point = intLen + exp - leadIndex;
     const adjusted = point - 1;
     if (adjusted > maxExponent) maxExponent = adjusted;
-    const fraction = digits.length - point;
+    const fraction = significant - point;
     if (fraction > maxFractionDigits) maxFractionDigits = fraction;
+    // Up to 15 significant digits within the normal range, a decimal is exactly what its nearest
+    // double prints back as; beyond that, compare through the double.
+    const simple = significant <= 15 && adjusted > -290 && adjusted < 290;
+    if (!build && (simple || !numbersExact)) return '';
+    let digits = '';
+    for (let j = lead; j <= trail; j++) {
+      if (j === intEnd) j = fracStart;
+      digits += text[j];
+    }
     const canonical = `${negative ? '-' : ''}${digits[0]}${digits.length > 1 ? `.${digits.slice(1)}` : ''}e${adjusted}`;
-    if (numbersExact) {
+    if (numbersExact && !simple) {
       const value = Number(text.slice(start, i));
       if (!Number.isFinite(value) || canonicalDouble(value) !== canonical) numbersExact = false;
     }
@@ -249,11 +290,10 @@ export function inspectJsonText(text: string, options: { canonical?: boolean } =
       return build ? JSON.stringify(s) : '';
     }
     if (c === C.Minus || isDigit(c)) return readNumber();
-    for (const word of ['true', 'false', 'null']) {
-      if (text.startsWith(word, i)) {
-        i += word.length;
-        return word;
-      }
+    const word = c === 116 ? 'true' : c === 102 ? 'false' : c === 110 ? 'null' : undefined;
+    if (word !== undefined && text.startsWith(word, i)) {
+      i += word.length;
+      return word;
     }
     return fail(i >= n ? 'unexpected end' : 'unexpected character');
   };
