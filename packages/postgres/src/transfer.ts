@@ -270,7 +270,7 @@ interface Stored {
   transactionId: string;
   /** The largest stored position, 0 without events. */
   head: bigint;
-  /** The queue sequence's last value: not below any stored `seq`. */
+  /** The largest stored `seq`, or a value above it no smaller than any new message's. */
   lastSeq: number;
   streams: Map<string, { record: StreamRecord; lastEvent: number }>;
   eventsAt: Map<bigint, EventRecord>;
@@ -409,6 +409,14 @@ export function pgTransfer(ctx: PgContext, atomic: PgAtomic): RecordTransfer {
                or (dedup_id is not null and (queue, dedup_id) in (select x.q, x.d from jsonb_to_recordset(${dedups}::jsonb) as x(q text, d text)))`,
       );
       stored.messages = rows.map(toMessage);
+      // The sequence's last value is at least every stored seq, and usually just that. When a new
+      // message is not past it (a sparse source, or a retry after a rollback, which does not take back
+      // the sequence), the stored seqs themselves decide: a scan, as no index leads with seq.
+      const storedIds = new Set(stored.messages.map((m) => m.id));
+      if (messages.some((m) => !storedIds.has(m.id) && m.seq <= stored.lastSeq)) {
+        const [max] = await c.run<{ m: string }>(subject, sql`select coalesce(max(seq), 0)::text as m from ${names.messages}`);
+        stored.lastSeq = Number(max?.m ?? '0');
+      }
     }
     if (consumers.length > 0) {
       const rows = await c.run<CheckpointRow>(
@@ -552,7 +560,7 @@ function plan(stored: Stored, records: readonly StrataRecord[]): StrataRecord[] 
           continue;
         }
         if (messageIds.has(r.id)) throw conflict(r, 'it appears twice');
-        if (r.seq <= maxSeq) throw conflict(r, `its seq is not after the queue sequence's last value (${maxSeq})`);
+        if (r.seq <= maxSeq) throw conflict(r, `its seq is not after the last stored message's (${maxSeq})`);
         if (r.receipt !== null && (receipts.has(r.receipt) || stored.messages.some((x) => x.receipt === r.receipt))) {
           throw conflict(r, 'its receipt belongs to another message');
         }
