@@ -8,6 +8,7 @@ import {
   exportCursorAfter,
   exportPositionOf,
   inspectJsonText,
+  type JsonValue,
   MAX_PAYLOAD_BYTES,
   type MessageRecord,
   type RecordBatch,
@@ -27,6 +28,7 @@ import {
 import { type SQL, sql } from 'drizzle-orm';
 import { exactEpochMsText, type PgContext, timestampOfMsText } from './context.js';
 import { textArray } from './events.js';
+import { jsonbLowerBound } from './limits.js';
 
 /**
  * Positions are (transaction id) × 2^20 + n (see the append function): every transaction that can
@@ -96,9 +98,10 @@ function jsonbProblem(text: string): string | undefined {
   if (scale > MAX_PG_JSON_SCALE) {
     return `holds a number with more than ${MAX_PG_JSON_SCALE} digits after the decimal point, beyond PostgreSQL's numeric`;
   }
-  // A JSON text of n UTF-16 units needs at most 3n bytes; jsonb refuses a value over MAX_PAYLOAD_BYTES.
-  if (text.length * 3 > MAX_PAYLOAD_BYTES && new TextEncoder().encode(text).length > MAX_PAYLOAD_BYTES) {
-    return `is larger than PostgreSQL's limit of ${MAX_PAYLOAD_BYTES} bytes for one jsonb value`;
+  // As appends do (limits.ts): a text of n UTF-16 units holds at most 3n bytes of strings and keys.
+  if (text.length > MAX_PAYLOAD_BYTES / 3) {
+    const bytes = jsonbLowerBound(JSON.parse(text) as JsonValue);
+    if (bytes > MAX_PAYLOAD_BYTES) return `needs at least ${bytes} bytes as jsonb, beyond PostgreSQL's limit of ${MAX_PAYLOAD_BYTES} for one jsonb value`;
   }
   return undefined;
 }
