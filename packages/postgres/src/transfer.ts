@@ -55,8 +55,8 @@ export const MAX_PG_JSON_EXPONENT = 131_071;
  */
 export const MAX_PG_JSON_SCALE = 16_383;
 
-/** A run of digits after `e-` long enough to push a number's scale past the limit by itself. */
-const LONG_NEGATIVE_EXPONENT = /[eE]-0*[1-9][0-9]{4}/;
+/** An exponent of five digits or more. */
+const LONG_EXPONENT = /[eE][+-]?0*[1-9][0-9]{4}/;
 const NUMBER = /-?[0-9]+(?:\.([0-9]+))?(?:[eE]([+-]?[0-9]+))?/y;
 
 /**
@@ -85,17 +85,16 @@ function maxWrittenScale(text: string): number {
 
 /** Why PostgreSQL's `jsonb` would refuse valid JSON `text`, if it would. */
 function jsonbProblem(text: string): string | undefined {
+  // Past either limit, a number is written with a 5-digit exponent, or with over 6383 digits and an
+  // exponent of at most 4: most texts have neither, and need no second reading.
+  if (text.length < MAX_PG_JSON_SCALE - 9_999 && !LONG_EXPONENT.test(text)) return undefined;
   const info = inspectJsonText(text);
   if (!info.valid) return undefined; // the generic checks report it
   if (info.maxExponent > MAX_PG_JSON_EXPONENT) {
     return `holds a number beyond PostgreSQL's numeric range (more than ${MAX_PG_JSON_EXPONENT + 1} digits before the decimal point)`;
   }
-  // Most texts are short: only a long one, or a long negative exponent, can pass the scale limit.
-  const scale =
-    info.maxFractionDigits > MAX_PG_JSON_SCALE || (text.length <= MAX_PG_JSON_SCALE && !LONG_NEGATIVE_EXPONENT.test(text))
-      ? info.maxFractionDigits
-      : maxWrittenScale(text);
-  if (scale > MAX_PG_JSON_SCALE) {
+  // inspectJsonText drops trailing zeros; numeric keeps them in its scale.
+  if (Math.max(info.maxFractionDigits, maxWrittenScale(text)) > MAX_PG_JSON_SCALE) {
     return `holds a number with more than ${MAX_PG_JSON_SCALE} digits after the decimal point, beyond PostgreSQL's numeric`;
   }
   // As appends do (limits.ts): a text of n UTF-16 units holds at most 3n bytes of strings and keys.
