@@ -1,3 +1,16 @@
+/**
+ * The PostgreSQL transfer: export in keyset pages, and an import that plans a batch against what is
+ * stored under its keys (as the memory adapter does) and then writes each kind in one statement.
+ *
+ * Imported events keep their positions, which breaks the rule the gap-safe reads rest on (position
+ * order is transaction order). Three things restore it: new positions must be below (oldest running
+ * transaction id) × 2^20, where every append still to come begins; the import locks appends out
+ * (waiting for those in flight) so that nothing commits a larger position meanwhile; and imported rows
+ * carry a transaction id older than every running transaction, so that readers see them as soon as
+ * they commit — a reader can never have passed them.
+ *
+ * @module
+ */
 import {
   assertNoProblems,
   type CheckpointRecord,

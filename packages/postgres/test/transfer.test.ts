@@ -400,6 +400,20 @@ describe('import writes what it is given, exactly', () => {
     expect(await s.events.streamInfo('new')).toBeNull();
   });
 
+  it('refuses, writing nothing, a correlation id too long for its index (check cannot tell: PostgreSQL compresses it first)', async () => {
+    const s = await store();
+    const noise = Array.from({ length: 120 }, () => randomUUID().replaceAll('-', '')).join('');
+    const long = event({ metadata: JSON.stringify({ correlationId: noise }) });
+    const compressible = event({ position: 11n, version: 2, metadata: JSON.stringify({ correlationId: 'a'.repeat(100_000) }) });
+    expect(await s.transfer.check([stream({ version: 2 }), long, compressible])).toEqual([]);
+    const e = await rejection(s.transfer.import([stream({ version: 2 }), long, compressible]), 'VALIDATION');
+    expect(e.message).toMatch(/index row size/);
+    expect(e.message).not.toContain(noise.slice(0, 16));
+    expect(await s.rowCounts()).toEqual({ events: 0, streams: 0, messages: 0, snapshots: 0, checkpoints: 0 });
+    await s.transfer.import([stream({ version: 1 }), event({ id: compressible.id, metadata: compressible.metadata })]);
+    expect((await collect(s.events.readAll({ correlationId: 'a'.repeat(100_000) }))).length).toBe(1);
+  });
+
   it('rejects calls on a closed store', async () => {
     const s = await store();
     await s.close();
