@@ -19,6 +19,8 @@ export interface PgSettings {
 
 /** Qualified names of a Strata schema's objects, for SQL text. */
 export interface PgNames {
+  /** The schema's name (a plain identifier). */
+  readonly schema: string;
   readonly streams: SQL;
   readonly events: SQL;
   readonly messages: SQL;
@@ -39,6 +41,7 @@ export interface PgNames {
 export function namesOf(schema: string): PgNames {
   const q = (name: string) => sql.raw(`"${schema}"."${name}"`);
   return {
+    schema,
     streams: q('streams'),
     events: q('events'),
     messages: q('queue_messages'),
@@ -110,4 +113,23 @@ export function epochMsText(column: string): string {
 /** {@link epochMsText} as a SQL chunk. */
 export function epochMs(column: string): SQL {
   return sql.raw(epochMsText(column));
+}
+
+/**
+ * SQL text turning a timestamptz column into epoch milliseconds exactly over a `Date`'s whole range:
+ * {@link epochMsText}'s float8 arithmetic loses milliseconds past the year 70000, where `extract`'s
+ * exact (and slower) numeric takes over.
+ */
+export function exactEpochMsText(column: string): string {
+  return `(case when ${column} < timestamptz '70000-01-01 00:00:00+00' then ${epochMsText(column)} else (extract(epoch from ${column}) * 1000)::float8 end)`;
+}
+
+/**
+ * SQL text turning epoch milliseconds (a bigint expression) into a timestamptz exactly over a `Date`'s
+ * whole range: `to_timestamp(ms / 1000.0)` goes through a float8 of microseconds and loses
+ * milliseconds past the year 2255. Days and milliseconds are added to a timestamp without time zone,
+ * so that no daylight-saving rule of the session's zone applies.
+ */
+export function timestampOfMsText(ms: string): string {
+  return `((timestamp '1970-01-01' + make_interval(days => (${ms} / 86400000)::int) + (${ms} % 86400000) * interval '1 millisecond') at time zone 'UTC')`;
 }

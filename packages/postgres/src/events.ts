@@ -35,8 +35,8 @@ const COLUMNS = sql.raw(
 /** Rows a reader may return: those of transactions that can no longer change, and its own. */
 const SAFE = sql.raw(`(transaction_id < pg_snapshot_xmin(pg_current_snapshot()) or transaction_id = pg_current_xact_id_if_assigned())`);
 
-/** A PostgreSQL text array literal of `values` (validated names: no U+0000). */
-function textArray(values: readonly string[]): string {
+/** A PostgreSQL text array literal of `values` (validated names: no U+0000; any text without it). */
+export function textArray(values: readonly string[]): string {
   return `{${values.map((v) => `"${v.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`).join(',')}}`;
 }
 

@@ -19,7 +19,7 @@ function utf8Length(text: string): number {
  * A lower bound of the size of `value` as jsonb: the UTF-8 bytes of every string and key, and the
  * 4-byte entry jsonb keeps for every element and every key and value of an object.
  */
-function jsonbLowerBound(value: JsonValue): number {
+export function jsonbLowerBound(value: JsonValue): number {
   if (typeof value === 'string') return utf8Length(value);
   if (typeof value !== 'object' || value === null) return 1;
   let bytes = 4;

@@ -9,7 +9,6 @@ import {
   type StrataStore,
   safeLogger,
   TransactionScope,
-  unsupportedTransfer,
   ValidationError,
   validateInteger,
   validateMaxPayloadBytes,
@@ -22,6 +21,7 @@ import { type AnyPgDatabase, migrateWith, validateSchemaName } from './migrate.j
 import { pgQueue } from './queue.js';
 import { drizzleSession, type PgExecutor, type PgSession, poolOf, sessionOf } from './session.js';
 import { pgSnapshots } from './snapshots.js';
+import { type PgAtomic, pgTransfer, positionCeilingSql } from './transfer.js';
 
 /** Options of {@link createPostgresStore}. */
 export interface PostgresStoreOptions {
@@ -118,6 +118,15 @@ export interface PostgresStore extends StrataStore<AnyPgDatabase> {
    * ```
    */
   join(tx: AnyPgDatabase): StoreTransaction<AnyPgDatabase>;
+  /**
+   * The bound below which `transfer.import` accepts new event positions now: (the oldest running
+   * transaction's id) × 2^20, where positions of transactions still running or yet to start begin.
+   * It only grows, so a migration tool can read it before writing anything and refuse a source whose
+   * largest position is not below it (an import checks it again, under its lock).
+   *
+   * @throws `CLOSED` after `close()`
+   */
+  positionCeiling(): Promise<bigint>;
   /** Counts the rows of each table of the schema. */
   rowCounts(): Promise<PostgresRowCounts>;
 }
@@ -204,13 +213,19 @@ function notifyOption(value: unknown): PgSettings['notify'] {
 /** How long close() lets calls in flight finish before it drops their connections. */
 const CLOSE_GRACE_MS = 5000;
 
-function contracts(ctx: PgContext, executor: PgExecutor): StoreTransaction<AnyPgDatabase> {
+/** Runs a function with `ctx` itself: already inside a transaction. */
+const inPlace =
+  (ctx: PgContext): PgAtomic =>
+  (_operation, fn) =>
+    fn(ctx);
+
+function contracts(ctx: PgContext, executor: PgExecutor, atomic: PgAtomic = inPlace(ctx)): StoreTransaction<AnyPgDatabase> {
   return {
     events: pgEvents(ctx),
     queue: pgQueue(ctx),
     snapshots: pgSnapshots(ctx),
     checkpoints: pgCheckpoints(ctx),
-    transfer: unsupportedTransfer(),
+    transfer: pgTransfer(ctx, atomic),
     get db() {
       return executor.db;
     },
@@ -235,6 +250,7 @@ function postgresStore(
     checkpoints: true,
     wakeUps: true,
     crossProcessWakeUps: false,
+    transfer: true,
   });
   // On a pool a call on the store inside its transaction's callback would run outside the transaction
   // (or wait on its row locks); on PGlite it would wait for it for ever: it is refused on both.
@@ -248,7 +264,24 @@ function postgresStore(
     (n) => emitter.emit(n),
     scope,
   );
-  const { events, queue, snapshots, checkpoints, transfer } = contracts(root, session);
+  // The store's own imports run in a transaction of their own (refused, as every store call, from
+  // inside the store's transaction callbacks); nothing announces them.
+  const atomic: PgAtomic = (operation, fn) =>
+    scope.admit(operation, () =>
+      session.transaction({ operation }, (tx) =>
+        fn(
+          pgContext(
+            tx,
+            names,
+            settings,
+            () => !closed,
+            'store',
+            () => undefined,
+          ),
+        ),
+      ),
+    );
+  const { events, queue, snapshots, checkpoints, transfer } = contracts(root, session, atomic);
 
   return {
     capabilities,
@@ -312,6 +345,11 @@ function postgresStore(
         ),
         joined,
       );
+    },
+
+    async positionCeiling() {
+      const [row] = await root.run<{ c: string }>({ operation: 'positionCeiling' }, positionCeilingSql);
+      return BigInt(row?.c ?? '0');
     },
 
     async rowCounts() {
