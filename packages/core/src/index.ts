@@ -147,6 +147,7 @@ export {
   canonicalRecord,
   describeRecord,
   type ExportPosition,
+  type ExportStep,
   exportCursorAfter,
   exportPositionOf,
   jsonTextProblem,

@@ -19,6 +19,7 @@ export type { MigrationSource, MigrationTarget } from './endpoints.js';
 export { type MigrateOptions, type MigrationProgress, type MigrationReport, migrate } from './migrate.js';
 export {
   type RecordMismatch,
+  type SideCounts,
   type VerificationReport,
   type VerifyMigrationOptions,
   type VerifyStoresOptions,

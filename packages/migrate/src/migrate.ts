@@ -113,15 +113,9 @@ async function fingerprintOf(source: StrataStore, counts: RecordCounts): Promise
     .digest('hex');
 }
 
-/** The first position PostgreSQL may still assign: every imported position must be below it. */
-async function positionCeiling(target: PostgresStore): Promise<bigint> {
-  const [row] = rowsOf<{ x: string }>(await target.db.execute(sql`select pg_snapshot_xmin(pg_current_snapshot())::text as x`));
-  return BigInt(row?.x ?? '0') * 1_048_576n;
-}
-
 async function assertPositionsFit(source: StrataStore, target: PostgresStore): Promise<void> {
   const head = await source.events.headPosition();
-  const ceiling = await positionCeiling(target);
+  const ceiling = await target.positionCeiling();
   if (head < ceiling) return;
   let first: { position: bigint; streamId: string; version: number } | undefined;
   for await (const e of source.events.readAll({ after: ceiling - 1n, limit: 1 })) first = e;
@@ -192,7 +186,7 @@ async function scan(
   let count = 0;
   const skip: SkipSet = { streams: new Set(), messages: new Set(), checkpoints: new Set() };
   for await (const batch of source.transfer.export({ batchSize })) {
-    signal?.throwIfAborted();
+    if (signal?.aborted === true) throw new MigrationError('the migration was aborted while reading the source; nothing was written', { cause: signal.reason });
     const found = await target.transfer.check(batch.records);
     for (const p of found) {
       count++;

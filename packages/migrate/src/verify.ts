@@ -22,12 +22,20 @@ export interface RecordMismatch {
   readonly issue: 'missing-in-target' | 'only-in-target' | 'differs';
 }
 
+/** Records of one kind on each side. */
+export interface SideCounts {
+  /** In the source. */
+  readonly source: number;
+  /** In the target. */
+  readonly target: number;
+}
+
 /** What {@link verifyMigration} found. */
 export interface VerificationReport {
   /** Whether both sides hold the same records, stream hashes included. */
   readonly ok: boolean;
   /** Records of each kind on each side. */
-  readonly counts: Record<RecordKind, { readonly source: number; readonly target: number }>;
+  readonly counts: Record<RecordKind, SideCounts>;
   /** Streams whose hashes were compared. */
   readonly streamsCompared: number;
   /** Streams whose hashes differ, at most 20 (see `streamMismatchCount`). */

@@ -20,11 +20,46 @@ const CURSOR_TAG = 'strata-export-1';
 
 /** Where an export stands: the last record handed out, by its kind's sort key. */
 export type ExportPosition =
-  | { readonly kind: 'stream'; readonly streamId: string }
-  | { readonly kind: 'event'; readonly position: bigint }
-  | { readonly kind: 'snapshot'; readonly streamId: string; readonly version: number }
-  | { readonly kind: 'message'; readonly seq: number }
-  | { readonly kind: 'checkpoint'; readonly consumer: string };
+  | {
+      /** Streams: after this stream id. */
+      readonly kind: 'stream';
+      /** The last stream id handed out. */
+      readonly streamId: string;
+    }
+  | {
+      /** Events: after this position. */
+      readonly kind: 'event';
+      /** The last position handed out. */
+      readonly position: bigint;
+    }
+  | {
+      /** Snapshots: after this stream and version. */
+      readonly kind: 'snapshot';
+      /** The stream of the last snapshot handed out. */
+      readonly streamId: string;
+      /** Its version. */
+      readonly version: number;
+    }
+  | {
+      /** Messages: after this sequence number. */
+      readonly kind: 'message';
+      /** The last `seq` handed out. */
+      readonly seq: number;
+    }
+  | {
+      /** Checkpoints: after this consumer. */
+      readonly kind: 'checkpoint';
+      /** The last consumer handed out. */
+      readonly consumer: string;
+    };
+
+/** One kind an export still has to read, and where to start in it. */
+export interface ExportStep {
+  /** The kind. */
+  readonly kind: RecordKind;
+  /** Resume after this record of the kind; `undefined` from its start. */
+  readonly after: ExportPosition | undefined;
+}
 
 /** An export's options after defaults and checks. */
 export interface ValidatedExportOptions {
@@ -102,7 +137,7 @@ export function validateExportOptions(options: RecordExportOptions | undefined):
 }
 
 /** Which kinds an export resuming at `after` still has to read, each with where to start in it. */
-export function remainingKinds(after: ExportPosition | undefined): { kind: RecordKind; after: ExportPosition | undefined }[] {
+export function remainingKinds(after: ExportPosition | undefined): ExportStep[] {
   const from = after === undefined ? 0 : RECORD_KINDS.indexOf(after.kind);
   return RECORD_KINDS.slice(from).map((kind, i) => ({ kind, after: i === 0 ? after : undefined }));
 }
