@@ -10,7 +10,7 @@ if (kind === 'strata') {
   const { migrate } = await import('@strata/migrate');
   const report = await migrate({ from: source, to: url, schema, batchSize: batch });
   events = report.written.event;
-} else if (kind === 'raw') {
+} else if (kind === 'raw' || kind === 'raw-unnest' || kind === 'raw-json') {
   const { default: Database } = await import('better-sqlite3');
   const { default: pg } = await import('pg');
   const db = new Database(source, { readonly: true });

@@ -39,7 +39,9 @@ async function buildSource(file: string): Promise<void> {
   await store.close();
 }
 
-function child(kind: 'strata' | 'raw', source: string, url: string, schema: string): Promise<Run> {
+type Kind = 'strata' | 'raw' | 'raw-unnest' | 'raw-json';
+
+function child(kind: Kind, source: string, url: string, schema: string): Promise<Run> {
   const script = fileURLToPath(new URL('migrate-child.mjs', import.meta.url));
   return new Promise<Run>((resolve, reject) => {
     const p = spawn(process.execPath, [script, kind, source, url, schema, String(BATCH)], {
@@ -66,47 +68,53 @@ async function main(): Promise<void> {
     const source = join(work, 'source.db');
     log(`building a SQLite source of ${EVENTS.toLocaleString('en')} events`);
     await buildSource(source);
-    // The raw run writes into Strata's tables in a schema of their own, created (untimed) first.
-    const rawSchema = await createPostgresStore(database.url, { schema: 'raw' });
-    await rawSchema.close();
-    log('raw: better-sqlite3 → multi-row INSERT');
-    const raw = await child('raw', source, database.url, 'raw');
-    log(`raw: ${Math.round(raw.events / (raw.ms / 1000))} events/s, peak RSS ${Math.round(raw.peakRssMb)} MB`);
-    log('strata: @strata/migrate');
-    const strata = await child('strata', source, database.url, 'strata');
-    log(`strata: ${Math.round(strata.events / (strata.ms / 1000))} events/s, peak RSS ${Math.round(strata.peakRssMb)} MB`);
+    // Each raw run writes into Strata's tables in a schema of its own, created (untimed) first.
+    const variants: { kind: Kind; schema: string; implementation: string }[] = [
+      { kind: 'raw', schema: 'raw', implementation: 'raw: better-sqlite3 → pg INSERT … VALUES (2,000 rows, 10 parameters each)' },
+      { kind: 'raw-unnest', schema: 'raw_unnest', implementation: 'raw: better-sqlite3 → pg INSERT … SELECT FROM unnest(one array per column)' },
+      { kind: 'raw-json', schema: 'raw_json', implementation: 'raw: better-sqlite3 → pg INSERT … SELECT FROM jsonb_to_recordset(one JSON parameter)' },
+    ];
+    // Strata runs between the raw runs, so that none of them has the server's caches to itself.
+    const runs: { implementation: string; run: Run }[] = [];
+    let strata: Run | undefined;
+    for (const [i, v] of variants.entries()) {
+      await (await createPostgresStore(database.url, { schema: v.schema })).close();
+      log(v.implementation);
+      const run = await child(v.kind, source, database.url, v.schema);
+      log(`  ${Math.round(run.events / (run.ms / 1000))} events/s, peak RSS ${Math.round(run.peakRssMb)} MB`);
+      runs.push({ implementation: v.implementation, run });
+      if (i === 0) {
+        log('strata: @strata/migrate');
+        strata = await child('strata', source, database.url, 'strata');
+        log(`  ${Math.round(strata.events / (strata.ms / 1000))} events/s, peak RSS ${Math.round(strata.peakRssMb)} MB`);
+      }
+    }
+    if (strata === undefined) throw new Error('the Strata run did not happen');
+    runs.push({ implementation: 'strata: @strata/migrate (migrate() with its defaults)', run: strata });
     const check = new pg.Client({ connectionString: database.url });
     await check.connect();
-    const { rows } = await check.query<{ s: number; r: number }>(
-      'select (select count(*) from strata.events)::int as s, (select count(*) from raw.events)::int as r',
-    );
-    await check.end();
-    if (rows[0]?.s !== EVENTS || rows[0]?.r !== EVENTS || strata.events !== EVENTS) {
-      throw new Error(`expected ${EVENTS} events on both sides, found ${JSON.stringify(rows[0])}`);
+    for (const schema of ['strata', ...variants.map((v) => v.schema)]) {
+      const { rows } = await check.query<{ n: number }>(`select count(*)::int as n from ${schema}.events`);
+      if (rows[0]?.n !== EVENTS) throw new Error(`expected ${EVENTS} events in ${schema}, found ${rows[0]?.n}`);
     }
+    await check.end();
     const rate = (r: Run) => Math.round(r.events / (r.ms / 1000));
-    const ratio = Math.round((rate(strata) / rate(raw)) * 100) / 100;
+    // The ratio is against the fastest raw baseline.
+    const best = Math.max(...runs.slice(0, -1).map((r) => rate(r.run)));
+    const ratio = Math.round((rate(strata) / best) * 100) / 100;
     const result = {
       date: new Date().toISOString(),
       scale,
       events: EVENTS,
       batchSize: BATCH,
       machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`,
-      rows: [
-        {
-          implementation: 'raw: better-sqlite3 → pg multi-row INSERT',
-          eventsPerSec: rate(raw),
-          seconds: Math.round(raw.ms / 100) / 10,
-          peakRssMb: Math.round(raw.peakRssMb),
-        },
-        {
-          implementation: 'strata: @strata/migrate',
-          eventsPerSec: rate(strata),
-          seconds: Math.round(strata.ms / 100) / 10,
-          peakRssMb: Math.round(strata.peakRssMb),
-        },
-      ],
-      ratioVsRaw: ratio,
+      rows: runs.map(({ implementation, run }) => ({
+        implementation,
+        eventsPerSec: rate(run),
+        seconds: Math.round(run.ms / 100) / 10,
+        peakRssMb: Math.round(run.peakRssMb),
+      })),
+      ratioVsFastestRaw: ratio,
       totalSeconds: Math.round((Date.now() - started) / 1000),
     };
     const results = fileURLToPath(new URL('../results/', import.meta.url));
@@ -119,7 +127,8 @@ async function main(): Promise<void> {
       '|---|---:|---:|---:|',
       ...result.rows.map((r) => `| ${r.implementation} | ${r.eventsPerSec.toLocaleString('en')} | ${r.seconds} | ${r.peakRssMb} |`),
       '',
-      `Strata ÷ raw: **${ratio}** (target ≥ 0.7); Strata's peak RSS ${result.rows[1]?.peakRssMb} MB (target < 200 MB).`,
+      `Strata ÷ the fastest raw baseline: **${ratio}** (target ≥ 0.7); Strata's peak RSS ${Math.round(strata.peakRssMb)} MB (target < 200 MB).`,
+      'The raw runs read the same rows with better-sqlite3 and write the events and stream rows into the same tables and indexes, in transactions of the same batch size; Strata also reads snapshots, messages and checkpoints (none here), checks every record before the first write, and records its progress in each batch.',
       '',
     ].join('\n');
     writeFileSync(join(results, `migrate${suffix}.md`), md);
