@@ -203,7 +203,7 @@ interface SnapshotRow {
 interface MessageRow {
   id: string;
   queue: string;
-  seq: string;
+  sq: string;
   body: string;
   headers: string;
   priority: number;
@@ -227,7 +227,8 @@ const STREAM_COLUMNS = sql`stream_id as s, version::text as v, ${ms('created_at'
 const EVENT_COLUMNS = sql`position::text as p, stream_id as s, version::text as v, event_id::text as id, type, schema_version as sv,
   data::text as d, metadata::text as m, ${ms('recorded_at')} as at`;
 const SNAPSHOT_COLUMNS = sql`stream_id as s, version::text as v, state::text as state, schema_version as sv, ${ms('created_at')} as c`;
-const MESSAGE_COLUMNS = sql`id::text as id, queue, seq::text as seq, body::text as body, headers::text as headers, priority,
+// Output names differ from the columns: ORDER BY would otherwise sort by the text alias ("10" < "9").
+const MESSAGE_COLUMNS = sql`id::text as id, queue, seq::text as sq, body::text as body, headers::text as headers, priority,
   max_attempts as ma, dedup_id as dedup, attempt, ${ms('visible_at')} as vis, receipt::text as receipt, dead, reason,
   ${ms('enqueued_at')} as enq, ${ms('dead_lettered_at')} as dla`;
 const CHECKPOINT_COLUMNS = sql`consumer as c, position::text as p, ${ms('updated_at')} as u`;
@@ -257,7 +258,7 @@ const toMessage = (r: MessageRow): MessageRecord => ({
   kind: 'message',
   id: r.id,
   queue: r.queue,
-  seq: Number(r.seq),
+  seq: Number(r.sq),
   body: r.body,
   headers: r.headers,
   priority: r.priority,
