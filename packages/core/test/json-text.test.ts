@@ -123,13 +123,16 @@ describe('inspectJsonText', () => {
       ['1', '1.0'],
       ['100', '1e2'],
       ['1E+2', '100.000'],
-      ['-0', '0'],
+      ['-0', '-0.0e5'],
       ['0.0e10', '0'],
       ['12345678901234567890', '1.2345678901234567890e19'],
       ['0.000123', '1.23e-4'],
     ];
     for (const [a, b] of same) expect(canonicalJson(a), `${a} = ${b}`).toBe(canonicalJson(b));
     expect(canonicalJson('12345678901234567890')).not.toBe(canonicalJson('12345678901234567891'));
+    expect(canonicalJson('-0')).not.toBe(canonicalJson('0'));
+    expect(inspectJsonText('[1, -0.0]').hasNegativeZero).toBe(true);
+    expect(inspectJsonText('["-0", 0, -1]').hasNegativeZero).toBe(false);
     expect(canonicalJson('12345678901234567890')).toBe('1.234567890123456789e19');
     expect(inspectJsonText('12345678901234567890').numbersExact).toBe(false);
     expect(inspectJsonText('9007199254740993').numbersExact).toBe(false);

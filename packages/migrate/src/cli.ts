@@ -53,7 +53,9 @@ function describeMigration(r: MigrationReport, flags: Flags): string {
   const lines = [head];
   if (r.outcome === 'dry-run') lines.push(...problems, 'Source records:', countsTable(r.source, r.source, r.skipped));
   else lines.push(countsTable(r.source, r.written, r.skipped));
-  if (r.problemCount > 0 && r.outcome !== 'dry-run') lines.push(`Skipped ${number(r.problemCount)} unstorable record(s) into ${flags.skipUnstorable}.`);
+  const left = RECORD_KINDS.reduce((n, k) => n + r.skipped[k], 0);
+  if (left > 0)
+    lines.push(`Left out ${number(left)} record(s) over ${number(r.problemCount)} problem(s); they are in ${flags.skipUnstorable ?? 'the report file'}.`);
   if (r.verification !== undefined) lines.push(describeVerification(r.verification));
   return lines.join('\n');
 }
@@ -64,6 +66,12 @@ function describeVerification(v: VerificationReport): string {
       ? `Verified: every record and all ${number(v.streamsCompared)} stream hashes match (${(v.durationMs / 1000).toFixed(1)} s).`
       : `Verification FAILED: ${number(v.mismatchCount)} record(s) and ${number(v.streamMismatchCount)} stream hash(es) differ.`,
   ];
+  if (v.excluded > 0)
+    lines.push(`${number(v.excluded)} source record(s) were left out by the migration on purpose (--skip-unstorable) and are not counted as differences.`);
+  if (v.migration === 'interrupted') lines.push('The migration into this schema is interrupted: run it again with --resume, then verify.');
+  if (v.migration === 'none') lines.push('No migration wrote this schema.');
+  if (!v.ok && v.migration === 'finished')
+    lines.push('If the application already wrote to the target, differences are expected: verify before switching it over.');
   for (const k of RECORD_KINDS)
     lines.push(`  ${`${k}s`.padEnd(12)}${number(v.counts[k].source).padStart(12)} source ${number(v.counts[k].target).padStart(12)} target`);
   for (const m of v.mismatches.slice(0, 20)) lines.push(`  - ${m.key}: ${m.issue}`);
@@ -74,23 +82,26 @@ function describeVerification(v: VerificationReport): string {
 const json = (value: unknown) => JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2);
 
 /** A progress bar on stderr: redrawn in place on a terminal, a line every few seconds elsewhere. */
+/** What the bar shows: a migration's progress, or a verification's. */
+type BarState = Pick<MigrationProgress, 'done' | 'total' | 'recordsPerSecond' | 'etaMs'> & { phase: string; kind: string };
+
 function progressBar(enabled: boolean) {
-  if (!enabled) return { update: (_: MigrationProgress) => undefined, stop: () => undefined };
+  if (!enabled) return { update: (_: BarState) => undefined, stop: () => undefined };
   const bar = new cliProgress.SingleBar(
     {
-      format: '{phase} [{bar}] {percentage}% | {value}/{total} records | {rate} records/s | ETA {eta_formatted} | {kind}',
+      format: '{phase} [{bar}] {percentage}% | {value}/{total} records | {rate} records/s | ETA {left} | {kind}',
       stream: process.stderr,
       noTTYOutput: true,
       notTTYSchedule: 5000,
-      etaBuffer: 50,
       hideCursor: true,
     },
     cliProgress.Presets.shades_classic,
   );
   let started = false;
   return {
-    update(p: MigrationProgress) {
-      const payload = { phase: p.phase, kind: `${p.kind}s`, rate: number(Math.round(p.recordsPerSecond)) };
+    update(p: BarState) {
+      const eta = p.etaMs === undefined ? '–' : `${Math.max(0, Math.round(p.etaMs / 1000))}s`;
+      const payload = { phase: p.phase, kind: `${p.kind}s`, rate: number(Math.round(p.recordsPerSecond)), left: eta };
       if (!started) {
         bar.start(p.total, p.done, payload);
         started = true;
@@ -132,6 +143,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     return code === 0 ? 0 : 2;
   }
   const flags = program.opts<Flags>();
+  if (flags.verify === true) {
+    const conflicting = (['dryRun', 'resume', 'skipUnstorable'] as const).filter((f) => flags[f] !== undefined);
+    if (conflicting.length > 0) {
+      const names = { dryRun: '--dry-run', resume: '--resume', skipUnstorable: '--skip-unstorable' };
+      process.stderr.write(`strata-migrate: --verify only compares; it cannot be combined with ${conflicting.map((f) => names[f]).join(', ')}\n`);
+      return 2;
+    }
+  }
   const controller = new AbortController();
   const interrupt = () => controller.abort(new Error('interrupted'));
   process.once('SIGINT', interrupt);
@@ -139,7 +158,27 @@ export async function main(argv: readonly string[]): Promise<number> {
   const bar = progressBar(flags.json !== true);
   try {
     if (flags.verify === true) {
-      const report = await verifyMigration({ from: flags.from, to: flags.to, schema: flags.schema, batchSize: flags.batchSize, signal: controller.signal });
+      const started = performance.now();
+      const report = await verifyMigration({
+        from: flags.from,
+        to: flags.to,
+        schema: flags.schema,
+        batchSize: flags.batchSize,
+        signal: controller.signal,
+        onProgress: (compared, total) => {
+          const elapsedMs = performance.now() - started;
+          const rate = elapsedMs > 0 ? (compared / elapsedMs) * 1000 : 0;
+          bar.update({
+            phase: 'verifying',
+            kind: 'record',
+            done: compared,
+            total,
+            recordsPerSecond: rate,
+            etaMs: rate > 0 ? ((total - compared) / rate) * 1000 : undefined,
+          });
+        },
+      });
+      bar.stop();
       process.stdout.write(`${flags.json === true ? json(report) : describeVerification(report)}\n`);
       return report.ok ? 0 : 3;
     }
@@ -159,10 +198,21 @@ export async function main(argv: readonly string[]): Promise<number> {
     return report.outcome === 'dry-run' && report.problemCount > 0 ? 1 : 0;
   } catch (error) {
     bar.stop();
-    const message = isStrataError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
-    if (flags.json === true) process.stdout.write(`${json({ error: { code: isStrataError(error) ? error.code : 'INTERNAL', message } })}\n`);
-    else process.stderr.write(`strata-migrate: ${message}\n`);
-    return controller.signal.aborted ? 130 : 1;
+    // The library names its options; on the command line they are flags.
+    const text = (error instanceof Error ? error.message : String(error))
+      .replace(/\boptions\.to\b/g, '--to')
+      .replace(/\boptions\.from\b/g, '--from')
+      .replace(/\boptions\.schema\b/g, '--schema')
+      .replace(/\boptions\.batchSize\b/g, '--batch-size')
+      .replace(
+        'skip such records (with their streams) into a report file',
+        'skip such records (with their streams) into a report file with --skip-unstorable <file>',
+      );
+    const code = isStrataError(error) ? error.code : 'INTERNAL';
+    if (flags.json === true) process.stdout.write(`${json({ error: { code, message: text } })}\n`);
+    else process.stderr.write(`strata-migrate: ${code}: ${text}\n`);
+    if (controller.signal.aborted) return 130;
+    return code === 'VALIDATION' ? 2 : 1;
   } finally {
     process.off('SIGINT', interrupt);
     process.off('SIGTERM', interrupt);

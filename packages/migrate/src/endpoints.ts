@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { isStrataError, MigrationError, ValidationError } from '@strata/core';
+import { MigrationError, ValidationError } from '@strata/core';
 import { type AnyPgDatabase, createPostgresStore, type PostgresStore } from '@strata/postgres';
-import { createSqliteStore, type SqliteStore } from '@strata/sqlite';
+import { createSqliteStore, MIGRATIONS, type SqliteStore } from '@strata/sqlite';
 import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
@@ -21,32 +21,43 @@ export interface Opened<S> {
   close(): Promise<void>;
 }
 
+/** The SQLite source: its store, and its connection for the checks that span records. */
+export interface OpenedSource extends Opened<SqliteStore> {
+  readonly client: Database.Database;
+}
+
 function isPool(value: unknown): value is pg.Pool {
   return value instanceof pg.Pool || (typeof value === 'object' && value !== null && 'totalCount' in value && 'connect' in value && !('select' in value));
 }
 
 /**
- * Opens the SQLite source. A path must name an existing Strata database: a missing file is not
+ * Opens the SQLite source, read-only when given a path: nothing is written to it, not even its journal
+ * mode. A path must name an existing Strata database whose schema is up to date: a missing file is not
  * created, and a SQLite file Strata never migrated is refused rather than turned into one.
  *
- * @throws `MIGRATION` when the file is missing or not a Strata database
+ * @throws `MIGRATION` when the file is missing, not a Strata database, or of an older Strata schema
  */
-export async function openSource(source: MigrationSource): Promise<Opened<SqliteStore>> {
+export async function openSource(source: MigrationSource): Promise<OpenedSource> {
   if (typeof source === 'string') {
     if (source === '' || source === ':memory:' || !existsSync(source)) {
       throw new MigrationError(`the source ${JSON.stringify(source)} is not an existing SQLite file`);
     }
     let client: Database.Database;
     try {
-      client = new Database(source, { fileMustExist: true });
-      assertStrataDatabase(client, source);
+      client = new Database(source, { fileMustExist: true, readonly: true });
     } catch (error) {
-      if (isStrataError(error)) throw error;
       throw new MigrationError(`the source ${JSON.stringify(source)} cannot be opened as a SQLite database`, { cause: safeError(error) });
     }
-    const store = await createSqliteStore(client);
+    try {
+      assertStrataDatabase(client, source);
+    } catch (error) {
+      client.close();
+      throw error;
+    }
+    const store = await createSqliteStore(client, { migrate: false });
     return {
       store,
+      client,
       async close() {
         await store.close();
         client.close();
@@ -57,8 +68,8 @@ export async function openSource(source: MigrationSource): Promise<Opened<Sqlite
     throw new ValidationError('options.from', 'must be a SQLite file path or a better-sqlite3 database');
   }
   assertStrataDatabase(source, 'the given database');
-  const store = await createSqliteStore(source);
-  return { store, close: () => store.close() };
+  const store = await createSqliteStore(source, { migrate: false });
+  return { store, client: source, close: () => store.close() };
 }
 
 function assertStrataDatabase(client: Database.Database, name: string): void {
@@ -69,6 +80,12 @@ function assertStrataDatabase(client: Database.Database, name: string): void {
     throw new MigrationError(`the source ${JSON.stringify(name)} cannot be read as a SQLite database`, { cause: safeError(error) });
   }
   if (found === undefined) throw new MigrationError(`the source ${JSON.stringify(name)} is not a Strata database (it has no __strata_migrations table)`);
+  const { n } = client.prepare('select count(*) as n from __strata_migrations').get() as { n: number };
+  if (n < MIGRATIONS.length) {
+    throw new MigrationError(
+      `the source ${JSON.stringify(name)} has an older Strata schema (${n} of ${MIGRATIONS.length} migrations): open it once with this version's createSqliteStore() to bring it up to date, then migrate`,
+    );
+  }
 }
 
 /** A driver error reduced to its class, code and message: never bound values. */

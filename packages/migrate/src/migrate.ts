@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import {
   describeRecord,
+  type EventRecord,
   isStrataError,
   MigrationError,
   RECORD_KINDS,
@@ -12,16 +13,16 @@ import {
   type StrataStore,
   validateInteger,
 } from '@strata/core';
-import type { PostgresStore } from '@strata/postgres';
-import { rowsOf } from '@strata/postgres';
+import { migrate as migrateSchema, type PostgresStore } from '@strata/postgres';
+import type Database from 'better-sqlite3';
 import { sql } from 'drizzle-orm';
 import { type MigrationSource, type MigrationTarget, openSource, openTarget } from './endpoints.js';
-import { advanceState, ensureStateTable, finishState, type MigrationState, readState, startState, ZERO } from './state.js';
+import { ensureStateTable, type MigrationState, readState, run, type SkipKeys, saveState, ZERO } from './state.js';
 import { type VerificationReport, verifyStores } from './verify.js';
 
 /** Where a migration stands, handed to {@link MigrateOptions.onProgress} after every batch. */
 export interface MigrationProgress {
-  /** `scanning` while a dry run or the skip option reads the source; `copying` while writing. */
+  /** `scanning` while the source is read through the target's checks (every run does it first); `copying` while writing. */
   readonly phase: 'scanning' | 'copying';
   /** The kind of the last batch. */
   readonly kind: RecordKind;
@@ -103,14 +104,9 @@ export interface MigrationReport {
 
 const sum = (c: RecordCounts) => RECORD_KINDS.reduce((n, k) => n + c[k], 0);
 
-/** Identifies a source by its content: counts, head position and first event. */
-async function fingerprintOf(source: StrataStore, counts: RecordCounts): Promise<string> {
-  const head = await source.events.headPosition();
-  let first = '';
-  for await (const e of source.events.readAll({ limit: 1 })) first = e.id;
-  return createHash('sha256')
-    .update(JSON.stringify({ counts, head: head.toString(), first }))
-    .digest('hex');
+async function targetHasTables(target: PostgresStore): Promise<boolean> {
+  const [row] = await run<{ t: string | null }>(target.db, 'migrate', sql`select to_regclass(${`"${target.schema.replaceAll('"', '""')}".events`})::text as t`);
+  return row?.t != null;
 }
 
 async function assertPositionsFit(source: StrataStore, target: PostgresStore): Promise<void> {
@@ -124,11 +120,6 @@ async function assertPositionsFit(source: StrataStore, target: PostgresStore): P
     `cannot keep ${which}: PostgreSQL positions are (transaction id × 2^20 + n), and this database's next positions start at ${ceiling}, so events appended after the migration could sort before it. ` +
       `The target database must have used about ${(head / 1_048_576n + 1n).toString()} transaction ids first (a fresh cluster uses a few hundred). Nothing was written.`,
   );
-}
-
-async function targetHasTables(target: PostgresStore): Promise<boolean> {
-  const [row] = rowsOf<{ t: string | null }>(await target.db.execute(sql`select to_regclass(${`"${target.schema.replaceAll('"', '""')}".events`})::text as t`));
-  return row?.t != null;
 }
 
 function describeCounts(c: RecordCounts): string {
@@ -154,6 +145,8 @@ interface SkipSet {
   readonly checkpoints: Set<string>;
 }
 
+const keysOf = (skip: SkipSet): SkipKeys => ({ streams: [...skip.streams], messages: [...skip.messages], checkpoints: [...skip.checkpoints] });
+
 function skipped(skip: SkipSet, r: StrataRecord): boolean {
   switch (r.kind) {
     case 'stream':
@@ -167,31 +160,99 @@ function skipped(skip: SkipSet, r: StrataRecord): boolean {
   }
 }
 
-function jsonLine(value: unknown): string {
-  return `${JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}\n`;
+/** Whether problem `p` is about record `r` (problems name records by their key). */
+function problemOf(p: RecordProblem, r: StrataRecord): boolean {
+  return p.kind === r.kind && p.key === describeRecord(r);
+}
+
+const jsonLine = (value: unknown) => `${JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}\n`;
+
+/** A problem about an event, built from its key alone. */
+function eventProblem(streamId: string, version: number, position: bigint, field: string, reason: string): RecordProblem {
+  const key = describeRecord({ kind: 'event', streamId, version, position } as EventRecord);
+  return { kind: 'event', key, streamId, version, position, field, reason };
 }
 
 /**
- * Reads the whole source through the target's `check`: every problem, and (for skipping) the keys to
- * leave out. Writes nothing.
+ * What the target would refuse because of how records relate, which no record shows alone: an event
+ * whose version does not follow its stream's previous one, or whose position is not after it; a stream
+ * row missing, or below its last event. Asked of the SQLite source directly (indexed, nothing held in
+ * memory), at most 1000 of each.
+ */
+function consistencyProblems(client: Database.Database): RecordProblem[] {
+  const found: RecordProblem[] = [];
+  const order = client
+    .prepare(
+      `select stream_id as s, version as v, position as p, prev_v, prev_p from (
+         select stream_id, version, position, lag(version) over w as prev_v, lag(position) over w as prev_p
+         from strata_events window w as (partition by stream_id order by version))
+       where version <> coalesce(prev_v, 0) + 1 or position <= coalesce(prev_p, 0) limit 1000`,
+    )
+    .safeIntegers(true)
+    .all() as { s: string; v: bigint; p: bigint; prev_v: bigint | null; prev_p: bigint | null }[];
+  for (const r of order) {
+    const reason =
+      r.v !== (r.prev_v ?? 0n) + 1n
+        ? `does not follow the stream's previous version (${r.prev_v ?? 0n}): events are missing`
+        : `is not after the stream's previous event (position ${r.prev_p})`;
+    found.push(eventProblem(r.s, Number(r.v), r.p, r.v !== (r.prev_v ?? 0n) + 1n ? 'version' : 'position', reason));
+  }
+  const rows = client
+    .prepare(
+      `select e.stream_id as s, max(e.version) as v, max(e.position) as p, s.version as sv
+       from strata_events e left join strata_streams s on s.stream_id = e.stream_id
+       group by e.stream_id having s.version is null or s.version < max(e.version) limit 1000`,
+    )
+    .safeIntegers(true)
+    .all() as { s: string; v: bigint; p: bigint; sv: bigint | null }[];
+  for (const r of rows) {
+    found.push(eventProblem(r.s, Number(r.v), r.p, 'streamId', r.sv === null ? 'has no stream row' : `is past its stream row's version (${r.sv})`));
+  }
+  return found;
+}
+
+/** What a scan of the source found. */
+interface Scan {
+  /** A hash of every record, in export order: the source's identity. */
+  readonly fingerprint: string;
+  readonly problems: RecordProblem[];
+  readonly count: number;
+  readonly skip: SkipSet;
+  /** Problems of records that no record shows alone, by record key (for the skip report). */
+  readonly related: Map<string, RecordProblem[]>;
+}
+
+/**
+ * Reads the whole source through the target's `check` and the source's consistency checks: every
+ * problem, the keys to leave out when skipping, and a hash of everything. Writes nothing.
  */
 async function scan(
   source: StrataStore,
+  client: Database.Database,
   target: StrataStore,
   batchSize: number,
   tick: (kind: RecordKind, n: number) => void,
   signal: AbortSignal | undefined,
-): Promise<{ problems: RecordProblem[]; count: number; skip: SkipSet }> {
+): Promise<Scan> {
   const problems: RecordProblem[] = [];
   let count = 0;
+  const note = (p: RecordProblem) => {
+    count++;
+    if (problems.length < 1000) problems.push(p);
+  };
   const skip: SkipSet = { streams: new Set(), messages: new Set(), checkpoints: new Set() };
+  const related = new Map<string, RecordProblem[]>();
+  for (const p of consistencyProblems(client)) {
+    note(p);
+    if (p.streamId !== undefined) skip.streams.add(p.streamId);
+    related.set(p.key, [...(related.get(p.key) ?? []), p]);
+  }
+  const hash = createHash('sha256');
   for await (const batch of source.transfer.export({ batchSize })) {
     if (signal?.aborted === true) throw new MigrationError('the migration was aborted while reading the source; nothing was written', { cause: signal.reason });
+    for (const r of batch.records) hash.update(jsonLine(r));
     const found = await target.transfer.check(batch.records);
-    for (const p of found) {
-      count++;
-      if (problems.length < 1000) problems.push(p);
-    }
+    for (const p of found) note(p);
     for (const r of batch.records) {
       if (!found.some((p) => problemOf(p, r))) continue;
       if (r.kind === 'message') skip.messages.add(r.id);
@@ -200,25 +261,23 @@ async function scan(
     }
     tick(batch.kind, batch.records.length);
   }
-  return { problems, count, skip };
-}
-
-/** Whether problem `p` is about record `r` (problems name records by their key). */
-function problemOf(p: RecordProblem, r: StrataRecord): boolean {
-  return p.kind === r.kind && p.key === describeRecord(r);
+  return { fingerprint: hash.digest('hex'), problems, count, skip, related };
 }
 
 /** Writes every left-out record, in full, with its problems, to the report file. */
-async function writeSkipReport(path: string, source: StrataStore, target: StrataStore, skip: SkipSet, batchSize: number): Promise<void> {
+async function writeSkipReport(path: string, source: StrataStore, target: StrataStore, found: Scan, batchSize: number): Promise<void> {
   const file = await open(path, 'w');
   try {
     for await (const batch of source.transfer.export({ batchSize })) {
-      const out = batch.records.filter((r) => skipped(skip, r));
+      const out = batch.records.filter((r) => skipped(found.skip, r));
       if (out.length === 0) continue;
-      const found = await target.transfer.check(out);
+      const checked = await target.transfer.check(out);
       let text = '';
       for (const r of out) {
-        const own = found.filter((p) => problemOf(p, r)).map((p) => ({ field: p.field, reason: p.reason }));
+        const own = [...checked.filter((p) => problemOf(p, r)), ...(found.related.get(describeRecord(r)) ?? [])].map((p) => ({
+          field: p.field,
+          reason: p.reason,
+        }));
         text += jsonLine({ record: r, problems: own.length > 0 ? own : [{ field: 'streamId', reason: 'another record of its stream cannot be stored' }] });
       }
       await file.write(text);
@@ -232,20 +291,20 @@ async function writeSkipReport(path: string, source: StrataStore, target: Strata
 /**
  * Moves everything a Strata SQLite database holds into PostgreSQL (or PGlite): events with their ids,
  * versions, positions and timestamps; stream rows; snapshots; queue messages in every state; and
- * checkpoints, so each named consumer resumes where it stopped. It reads the source through the SQLite
- * adapter's export and writes through the PostgreSQL adapter's import, batch by batch: each batch is
- * one transaction that also records how far the run got, so a run killed at any moment continues with
- * `resume` and ends with the same target as an uninterrupted one, and a run after success changes
- * nothing.
+ * checkpoints, so each named consumer resumes where it stopped. It reads the source (read-only) through
+ * the SQLite adapter's export and writes through the PostgreSQL adapter's import, batch by batch: each
+ * batch is one transaction that also records how far the run got, so a run killed at any moment
+ * continues with `resume` and ends with the same target as an uninterrupted one, and a run after
+ * success changes nothing.
  *
- * It refuses, writing nothing: a target schema holding Strata data that no run of this source wrote;
- * a source position PostgreSQL could not keep below its own future positions; a source holding records
- * the target cannot store as the source holds them (invalid JSON, U+0000, a number out of range…),
- * naming each by stream and version — it reads the whole source through the target's checks before
- * the first write — unless `skipUnstorableTo` names a report file.
+ * Before the first write it reads the whole source through the target's checks, and refuses, writing
+ * nothing (not even the target's schema): a target schema holding Strata data that no run of this
+ * source wrote; a source that changed since an interrupted run; a source position PostgreSQL could not
+ * keep below its own future positions; records the target cannot store as the source holds them
+ * (invalid JSON, U+0000, a number out of range, a stream with missing versions…), naming each by stream
+ * and version — unless `skipUnstorableTo` names a report file.
  *
- * Stop the application's writers first: records written to the source during a run may be missed,
- * and a later run then refuses the changed source.
+ * Stop the application's writers first: a source that changes during a run is refused by the next one.
  *
  * @example
  * ```ts
@@ -265,11 +324,11 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
   const { signal } = options;
   const source = await openSource(options.from);
   try {
-    const target = await openTarget(options.to, schema, !dryRun);
+    // Opened without applying the schema: nothing is written before every check passed.
+    const target = await openTarget(options.to, schema, false);
     try {
       const counts = await source.store.transfer.counts();
       const total = sum(counts);
-      const fingerprint = await fingerprintOf(source.store, counts);
       let done = 0;
       const tick = (phase: MigrationProgress['phase'], kind: RecordKind, n: number) => {
         done += n;
@@ -286,15 +345,16 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
           etaMs: rate > 0 && phase === 'copying' ? ((total - done) / rate) * 1000 : undefined,
         });
       };
-      const finish = (
+      const finish = async (
         outcome: MigrationReport['outcome'],
         resumed: boolean,
         state: Pick<MigrationState, 'written' | 'skipped'>,
         problems: RecordProblem[],
         problemCount: number,
-      ) => {
+        exclude?: SkipSet,
+      ): Promise<MigrationReport> => {
         const durationMs = Math.round(performance.now() - started);
-        return {
+        const report: MigrationReport = {
           outcome,
           resumed,
           source: counts,
@@ -305,25 +365,17 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
           durationMs,
           recordsPerSecond: durationMs > 0 ? Math.round((done / durationMs) * 1000) : 0,
         };
+        if (options.verify !== true || outcome === 'dry-run') return report;
+        const verification = await verifyStores(source.store, target.store, {
+          batchSize,
+          signal,
+          ...(exclude === undefined ? {} : { exclude: (r: StrataRecord) => skipped(exclude, r) }),
+        });
+        return { ...report, verification };
       };
 
-      const hasTables = dryRun ? await targetHasTables(target.store) : true;
+      const hasTables = await targetHasTables(target.store);
       const state = hasTables ? await readState(target.store.db, schema) : undefined;
-      if (state !== undefined && state.fingerprint !== fingerprint) {
-        throw new MigrationError(
-          `schema ${JSON.stringify(schema)} holds a migration of another source, or of this source before it changed; ` +
-            'nothing was written. Migrate into an empty schema (or stop the writers of the source and start again in an empty one).',
-        );
-      }
-      if (state?.done === true) {
-        const report = finish('already-migrated', false, state, [], 0);
-        return options.verify === true ? { ...report, verification: await verifyStores(source.store, target.store, { batchSize, signal }) } : report;
-      }
-      if (state !== undefined && options.resume !== true && !dryRun) {
-        throw new MigrationError(
-          `schema ${JSON.stringify(schema)} holds an interrupted migration of this source (${describeCounts(state.written) || 'no records'} written); run again with resume to continue it. Nothing was written.`,
-        );
-      }
       if (state === undefined && hasTables) {
         const present = await target.store.transfer.counts();
         if (sum(present) > 0) {
@@ -332,69 +384,95 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
           );
         }
       }
-      await assertPositionsFit(source.store, target.store);
+      if (state !== undefined && !state.done && options.resume !== true && !dryRun) {
+        throw new MigrationError(
+          `schema ${JSON.stringify(schema)} holds an interrupted migration (${describeCounts(state.written) || 'no records'} written); run again with resume (--resume) to continue it. Nothing was written.`,
+        );
+      }
+      if (state?.done !== true) await assertPositionsFit(source.store, target.store);
 
       // Every record goes through the target's check before the first write, so a source holding one
       // the target cannot store is refused whole (or, when skipping, its streams are left out whole).
-      // A resumed run passed that scan already, on the same source (the fingerprint says so).
+      // The same read hashes the source: a resumed or repeated run must be of the same content.
+      const found = await scan(source.store, source.client, target.store, batchSize, (kind, n) => tick('scanning', kind, n), signal);
+      done = 0;
+      if (state !== undefined && state.fingerprint !== found.fingerprint) {
+        throw new MigrationError(
+          `schema ${JSON.stringify(schema)} holds a migration of another source, or of this source before it changed; nothing was written. ` +
+            'Migrate into an empty schema (stop the writers of the source first).',
+        );
+      }
       const skipping = options.skipUnstorableTo;
-      let skip: SkipSet | undefined;
-      let problems: RecordProblem[] = [];
-      let problemCount = 0;
-      if (dryRun || state === undefined || skipping !== undefined) {
-        const found = await scan(source.store, target.store, batchSize, (kind, n) => tick('scanning', kind, n), signal);
-        if (dryRun) return finish('dry-run', false, { written: ZERO, skipped: ZERO }, found.problems, found.count);
-        if (found.count > 0 && skipping === undefined) throw unstorable(found.problems, found.count);
-        if (skipping !== undefined) {
-          await writeSkipReport(skipping, source.store, target.store, found.skip, batchSize);
-          skip = found.skip;
-          problems = found.problems;
-          problemCount = found.count;
-        }
-        done = 0;
-      }
-      return await copy(skip, problems, problemCount);
+      const exclude = state?.done === true ? toSet(state.skip) : skipping === undefined ? undefined : found.skip;
+      if (state?.done === true) return await finish('already-migrated', false, state, [], 0, exclude);
+      if (dryRun) return await finish('dry-run', false, { written: ZERO, skipped: ZERO }, found.problems, found.count);
+      if (found.count > 0 && skipping === undefined) throw unstorable(found.problems, found.count);
 
-      async function copy(skip: SkipSet | undefined, problems: RecordProblem[], problemCount: number): Promise<MigrationReport> {
-        const db = target.store.db;
-        if (state === undefined) {
-          await ensureStateTable(db, schema);
-          await startState(db, schema, fingerprint);
+      const db = target.store.db;
+      await migrateSchema(db, { schema });
+      await ensureStateTable(db, schema);
+      if (skipping !== undefined) await writeSkipReport(skipping, source.store, target.store, found, batchSize);
+      const skip = skipping === undefined ? undefined : found.skip;
+      const written = { ...(state?.written ?? ZERO) };
+      const left = { ...(state?.skipped ?? ZERO) };
+      const current = (cursor: string | null, finished: boolean): MigrationState => ({
+        fingerprint: found.fingerprint,
+        cursor,
+        done: finished,
+        written,
+        skipped: left,
+        skip: keysOf(skip ?? { streams: new Set(), messages: new Set(), checkpoints: new Set() }),
+      });
+      done = sum(written) + sum(left);
+      const before = done;
+      let cursor = state?.cursor ?? null;
+      let previous: string | null | undefined = state === undefined ? undefined : state.cursor;
+      for await (const batch of source.store.transfer.export({ batchSize, ...(cursor === null ? {} : { after: cursor }) })) {
+        if (signal?.aborted === true) {
+          throw new MigrationError(`the migration was aborted after ${done} of ${total} records; run again with resume (--resume) to continue`, {
+            cause: signal.reason,
+          });
         }
-        const written = { ...(state?.written ?? ZERO) };
-        const left = { ...(state?.skipped ?? ZERO) };
-        done = sum(written) + sum(left);
-        for await (const batch of source.store.transfer.export({ batchSize, ...(state?.cursor == null ? {} : { after: state.cursor }) })) {
-          if (signal?.aborted === true) {
-            throw new MigrationError(`the migration was aborted after ${done} of ${total} records; run again with resume to continue`, {
-              cause: signal.reason,
-            });
+        const records = skip === undefined ? batch.records : batch.records.filter((r) => !skipped(skip, r));
+        try {
+          await target.store.transaction(async (tx) => {
+            const result = await tx.transfer.import(records);
+            written[batch.kind] += result.written + result.skipped;
+            left[batch.kind] += batch.records.length - records.length;
+            await saveState(tx.db, schema, current(batch.cursor, false), previous);
+          });
+          previous = batch.cursor;
+        } catch (error) {
+          // The scan passed, so this is something only the database could tell: say which batch.
+          if (isStrataError(error, 'VALIDATION')) {
+            throw new MigrationError(
+              `the target refused a batch of ${batch.kind}s after ${done} of ${total} records (earlier batches are written; fix the cause, then migrate into an empty schema): ${error.message}`,
+              { cause: error },
+            );
           }
-          const records = skip === undefined ? batch.records : batch.records.filter((r) => !skipped(skip, r));
-          try {
-            await target.store.transaction(async (tx) => {
-              const result = await tx.transfer.import(records);
-              written[batch.kind] += result.written + result.skipped;
-              left[batch.kind] += batch.records.length - records.length;
-              await advanceState(tx.db, schema, batch.cursor, written, left);
-            });
-          } catch (error) {
-            // The scan passed, so this is a conflict with what the target holds: say which batch.
-            if (isStrataError(error, 'VALIDATION')) {
-              throw new MigrationError(`the target refused a batch of ${batch.kind}s: ${error.message}`, { cause: error });
-            }
-            throw error;
-          }
-          tick('copying', batch.kind, batch.records.length);
+          throw error;
         }
-        await finishState(db, schema);
-        const report = finish('migrated', state !== undefined, { written, skipped: left }, problems, problemCount);
-        return options.verify === true ? { ...report, verification: await verifyStores(source.store, target.store, { batchSize, signal }) } : report;
+        cursor = batch.cursor;
+        tick('copying', batch.kind, batch.records.length);
       }
+      await saveState(db, schema, current(cursor, true), previous);
+      done -= before; // the rate is this run's
+      return await finish(
+        'migrated',
+        state !== undefined,
+        { written, skipped: left },
+        skip === undefined ? [] : found.problems,
+        skip === undefined ? 0 : found.count,
+        exclude,
+      );
     } finally {
       await target.close();
     }
   } finally {
     await source.close();
   }
+}
+
+function toSet(keys: SkipKeys): SkipSet {
+  return { streams: new Set(keys.streams), messages: new Set(keys.messages), checkpoints: new Set(keys.checkpoints) };
 }

@@ -11,6 +11,7 @@ import {
   validateInteger,
 } from '@strata/core';
 import { type MigrationSource, type MigrationTarget, openSource, openTarget } from './endpoints.js';
+import { readState } from './state.js';
 
 /** One record that differs between source and target. */
 export interface RecordMismatch {
@@ -46,6 +47,13 @@ export interface VerificationReport {
   readonly mismatches: readonly RecordMismatch[];
   /** How many records differ. */
   readonly mismatchCount: number;
+  /** Source records the target lacks because they were left out on purpose (see `exclude`). */
+  readonly excluded: number;
+  /**
+   * From {@link verifyMigration}: whether the target holds a `finished` migration, an `interrupted` one
+   * (differences are expected until it is resumed), or `none` (no migration wrote it).
+   */
+  readonly migration?: 'finished' | 'interrupted' | 'none';
   /** How long the comparison took. */
   readonly durationMs: number;
 }
@@ -56,8 +64,13 @@ export interface VerifyStoresOptions {
   batchSize?: number;
   /** Stops the comparison between batches. */
   signal?: AbortSignal | undefined;
-  /** Called after each batch with the records compared so far. */
-  onProgress?: (compared: number) => void;
+  /** Called after each batch with the source records compared so far, and how many the source holds. */
+  onProgress?: (compared: number, total: number) => void;
+  /**
+   * Records left out on purpose (a migration's skipped ones): a source record it matches that the
+   * target lacks is counted in `excluded`, not as a mismatch, and its stream's hash is not compared.
+   */
+  exclude?: (record: StrataRecord) => boolean;
 }
 
 /** Options of {@link verifyMigration}. */
@@ -135,12 +148,16 @@ export async function verifyStores(source: StrataStore, target: StrataStore, opt
     mismatchCount++;
     if (mismatches.length < 50) mismatches.push({ kind: r.kind, key: describeRecord(r), issue });
   };
+  let excluded = 0;
+  const excludedStreams = new Set<string>();
   const sourceHashes = new Map<string, Buffer>();
   const targetHashes = new Map<string, Buffer>();
   let compared = 0;
+  const sourceCounts = options.onProgress === undefined ? undefined : await source.transfer.counts();
+  const total = sourceCounts === undefined ? 0 : RECORD_KINDS.reduce((n, k) => n + sourceCounts[k], 0);
   const progress = (n: number) => {
     compared += n;
-    options.onProgress?.(compared);
+    options.onProgress?.(compared, total);
   };
   const a = records(source, batchSize, options.signal, progress);
   const b = records(target, batchSize, options.signal, () => undefined);
@@ -156,8 +173,12 @@ export async function verifyStores(source: StrataStore, target: StrataStore, opt
       counts[y.value.kind].target++;
       fold(targetHashes, y.value);
     }
-    if (order < 0 && !x.done) note(x.value, 'missing-in-target');
-    else if (order > 0 && !y.done) note(y.value, 'only-in-target');
+    if (order < 0 && !x.done) {
+      if (options.exclude?.(x.value) === true) {
+        excluded++;
+        if ('streamId' in x.value) excludedStreams.add(x.value.streamId);
+      } else note(x.value, 'missing-in-target');
+    } else if (order > 0 && !y.done) note(y.value, 'only-in-target');
     else if (!x.done && !y.done && canonicalRecord(x.value) !== canonicalRecord(y.value)) note(x.value, 'differs');
     if (order <= 0) x = await a.next();
     if (order >= 0) y = await b.next();
@@ -165,6 +186,7 @@ export async function verifyStores(source: StrataStore, target: StrataStore, opt
   const streams = new Set([...sourceHashes.keys(), ...targetHashes.keys()]);
   const streamMismatches: string[] = [];
   let streamMismatchCount = 0;
+  for (const id of excludedStreams) streams.delete(id);
   for (const id of [...streams].sort(compareNames)) {
     const s = sourceHashes.get(id);
     const t = targetHashes.get(id);
@@ -181,13 +203,15 @@ export async function verifyStores(source: StrataStore, target: StrataStore, opt
     streamMismatchCount,
     mismatches,
     mismatchCount,
+    excluded,
     durationMs: Math.round(performance.now() - started),
   };
 }
 
 /**
- * Checks an existing migration: opens the SQLite source and the PostgreSQL target (writing nothing to
- * either: the target's schema is not migrated) and compares them with {@link verifyStores}.
+ * Checks an existing migration: opens the SQLite source (read-only) and the PostgreSQL target (writing
+ * nothing: the target's schema is not migrated) and compares them with {@link verifyStores}. Records the
+ * migration left out on purpose (`skipUnstorableTo`) are counted in `excluded`, not as mismatches.
  *
  * @example
  * ```ts
@@ -202,9 +226,20 @@ export async function verifyStores(source: StrataStore, target: StrataStore, opt
 export async function verifyMigration(options: VerifyMigrationOptions): Promise<VerificationReport> {
   const source = await openSource(options.from);
   try {
-    const target = await openTarget(options.to, options.schema ?? 'strata', false);
+    const schema = options.schema ?? 'strata';
+    const target = await openTarget(options.to, schema, false);
     try {
-      return await verifyStores(source.store, target.store, options);
+      const state = await readState(target.store.db, schema).catch(() => undefined);
+      const skip = state?.skip;
+      const left =
+        skip === undefined ? undefined : { streams: new Set(skip.streams), messages: new Set(skip.messages), checkpoints: new Set(skip.checkpoints) };
+      const exclude =
+        left === undefined
+          ? undefined
+          : (r: StrataRecord) =>
+              r.kind === 'message' ? left.messages.has(r.id) : r.kind === 'checkpoint' ? left.checkpoints.has(r.consumer) : left.streams.has(r.streamId);
+      const report = await verifyStores(source.store, target.store, { ...options, ...(exclude === undefined ? {} : { exclude }) });
+      return { ...report, migration: state === undefined ? 'none' : state.done ? 'finished' : 'interrupted' };
     } finally {
       await target.close();
     }

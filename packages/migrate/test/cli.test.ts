@@ -86,7 +86,7 @@ describe('strata-migrate', () => {
 
     const refused = await run(...args);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/interrupted migration of this source/);
+    expect(refused.stderr).toMatch(/holds an interrupted migration/);
 
     const resumed = await run(...args, '--resume');
     expect(resumed.stderr).toBe(resumed.stderr); // progress goes to stderr; the report to stdout
@@ -114,7 +114,7 @@ describe('strata-migrate', () => {
     await buildSource(path, { streams: 2, eventsPerStream: 2 });
     const r = await run('--from', path, '--to', fx.url, '--schema', fx.schemaName(), '--batch-size', '3');
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/copying \[.*\] 100% \| \d+\/\d+ records \| [\d,]+ records\/s \| ETA \d+s \| checkpoints/);
+    expect(r.stderr).toMatch(/copying \[.*\] 100% \| \d+\/\d+ records \| [\d,]+ records\/s \| ETA 0s \| checkpoints/);
     expect(r.stdout).toMatch(/Migrated .* into schema "m\d+_\w+" in [\d.]+ s \([\d,]+ records\/s\)/);
     for (const kind of ['streams', 'events', 'snapshots', 'messages', 'checkpoints']) expect(r.stdout).toMatch(new RegExp(`${kind}\\s+[\\d,]+ of [\\d,]+`));
   });
@@ -125,7 +125,8 @@ describe('strata-migrate', () => {
     const schema = fx.schemaName();
     const cases: [string[], number, RegExp][] = [
       [['--from', fx.file('missing'), '--to', fx.url, '--schema', schema], 1, /is not an existing SQLite file/],
-      [['--from', path, '--to', 'mysql://localhost/x', '--schema', schema], 1, /postgres:\/\/ connection string/],
+      [['--from', path, '--to', 'mysql://localhost/x', '--schema', schema], 2, /--to must be a postgres:\/\/ connection string/],
+      [['--from', path, '--to', fx.url, '--verify', '--resume'], 2, /--verify only compares; it cannot be combined with --resume/],
       [['--from', path, '--to', 'postgres://strata@127.0.0.1:1/none', '--schema', schema], 1, /CONNECTION/],
       [['--from', path, '--to', fx.url, '--schema', schema, '--batch-size', '0'], 2, /must be an integer from 1 to 100000/],
       [['--from', path, '--schema', schema], 2, /required option '--to <url>'/],

@@ -285,6 +285,8 @@ export function mapPgError(error: unknown, subject: ErrorSubject, options: MapPg
     );
   }
   if (code === '57014') return new StrataError('TIMEOUT', `${where}: the statement was cancelled${why}`, { cause: safeCause(error) });
+  if (code === '55P03')
+    return new StrataError('TIMEOUT', `${where}: a lock was not available in time (lock_timeout)${why}; retry`, { cause: safeCause(error), retryable: true });
   if (code?.startsWith('54')) {
     // Class 54 (program limit exceeded): the server's message states the limit, never a value.
     const reason = codeMessage !== undefined && codeMessage.length < 300 ? codeMessage.replace(/^strata: /, '') : 'a limit of PostgreSQL was exceeded';

@@ -98,6 +98,7 @@ function maxWrittenScale(text: string): number {
 
 /** Why PostgreSQL's `jsonb` would refuse valid JSON `text`, if it would. */
 function jsonbProblem(text: string): string | undefined {
+  if (text.includes('-0') && inspectJsonText(text).hasNegativeZero) return "holds -0, which PostgreSQL's numeric stores as 0";
   // Past either limit, a number is written with a 5-digit exponent, or with over 6383 digits and an
   // exponent of at most 4: most texts have neither, and need no second reading.
   if (text.length < MAX_PG_JSON_SCALE - 9_999 && !LONG_EXPONENT.test(text)) return undefined;
@@ -116,6 +117,24 @@ function jsonbProblem(text: string): string | undefined {
     if (bytes > MAX_PAYLOAD_BYTES) return `needs at least ${bytes} bytes as jsonb, beyond PostgreSQL's limit of ${MAX_PAYLOAD_BYTES} for one jsonb value`;
   }
   return undefined;
+}
+
+/** How long an import that holds events waits for the appends in flight before it gives up (`TIMEOUT`). */
+export const IMPORT_LOCK_TIMEOUT_MS = 5000;
+
+/** A `correlationId` longer than this (UTF-8) may not fit the btree index on correlation ids. */
+const MAX_CORRELATION_ID_BYTES = 2600;
+
+function correlationProblem(metadata: string): string | undefined {
+  if (metadata.length * 3 <= MAX_CORRELATION_ID_BYTES || !metadata.includes('correlationId')) return undefined;
+  let id: unknown;
+  try {
+    id = (JSON.parse(metadata) as { correlationId?: unknown }).correlationId;
+  } catch {
+    return undefined; // the generic checks report it
+  }
+  if (typeof id !== 'string' || Buffer.byteLength(id) <= MAX_CORRELATION_ID_BYTES) return undefined;
+  return `has a correlationId of more than ${MAX_CORRELATION_ID_BYTES} bytes, which PostgreSQL's index on correlation ids may not hold`;
 }
 
 function timeProblem(ms: number): string | undefined {
@@ -138,7 +157,7 @@ export function pgRecordProblems(record: StrataRecord): RecordProblem[] {
       break;
     case 'event':
       add('data', jsonbProblem(record.data));
-      add('metadata', jsonbProblem(record.metadata));
+      add('metadata', jsonbProblem(record.metadata) ?? correlationProblem(record.metadata));
       add('recordedAt', timeProblem(record.recordedAt));
       break;
     case 'snapshot':
@@ -371,8 +390,15 @@ export function pgTransfer(ctx: PgContext, atomic: PgAtomic): RecordTransfer {
       checkpoints: new Map(),
     };
     if (events.length > 0) {
-      // Appends wait until this transaction ends, and it waits for those in flight: see `write`.
+      // Appends wait until this transaction ends, and it waits for those in flight: see `write`. Not
+      // for ever: appends queue behind the lock request, so it gives up after IMPORT_LOCK_TIMEOUT_MS
+      // (the setting is put back for the rest of an enclosing transaction).
+      const [prev] = await c.run<{ t: string }>(
+        subject,
+        sql`select current_setting('lock_timeout') as t, set_config('lock_timeout', ${String(IMPORT_LOCK_TIMEOUT_MS)}, true)`,
+      );
       await c.run(subject, sql`lock table ${names.events} in share row exclusive mode`);
+      await c.run(subject, sql`select set_config('lock_timeout', ${prev?.t ?? '0'}, true)`);
     }
     const [head] = await c.run<{ xmin: string; head: string | null; seq: string | null }>(
       subject,

@@ -400,18 +400,27 @@ describe('import writes what it is given, exactly', () => {
     expect(await s.events.streamInfo('new')).toBeNull();
   });
 
-  it('refuses, writing nothing, a correlation id too long for its index (check cannot tell: PostgreSQL compresses it first)', async () => {
+  it('reports a correlation id too long for its index, and the import refuses it, writing nothing', async () => {
+    // PostgreSQL compresses index entries first, so whether a long one fits depends on its content:
+    // check() reports every correlationId over 2600 bytes rather than let the import fail half-way.
     const s = await store();
     const noise = Array.from({ length: 120 }, () => randomUUID().replaceAll('-', '')).join('');
     const long = event({ metadata: JSON.stringify({ correlationId: noise }) });
     const compressible = event({ position: 11n, version: 2, metadata: JSON.stringify({ correlationId: 'a'.repeat(100_000) }) });
-    expect(await s.transfer.check([stream({ version: 2 }), long, compressible])).toEqual([]);
+    const problems = await s.transfer.check([stream({ version: 2 }), long, compressible]);
+    expect(problems.map((p) => [p.version, p.field])).toEqual([
+      [1, 'metadata'],
+      [2, 'metadata'],
+    ]);
+    expect(problems[0]?.reason).toMatch(/correlationId of more than 2600 bytes/);
+    expect(problems.map((p) => `${p.key} ${p.field} ${p.reason}`).join()).not.toContain(noise.slice(0, 16));
     const e = await rejection(s.transfer.import([stream({ version: 2 }), long, compressible]), 'VALIDATION');
-    expect(e.message).toMatch(/index row size/);
     expect(e.message).not.toContain(noise.slice(0, 16));
     expect(await s.rowCounts()).toEqual({ events: 0, streams: 0, messages: 0, snapshots: 0, checkpoints: 0 });
-    await s.transfer.import([stream({ version: 1 }), event({ id: compressible.id, metadata: compressible.metadata })]);
-    expect((await collect(s.events.readAll({ correlationId: 'a'.repeat(100_000) }))).length).toBe(1);
+    // At the limit it is stored, and read by its correlation id.
+    const fits = 'b'.repeat(2600);
+    await s.transfer.import([stream({ version: 1 }), event({ metadata: JSON.stringify({ correlationId: fits }) })]);
+    expect((await collect(s.events.readAll({ correlationId: fits }))).length).toBe(1);
   });
 
   it('rejects calls on a closed store', async () => {

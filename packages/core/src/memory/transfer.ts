@@ -170,6 +170,7 @@ function memoryProblems(record: StrataRecord): RecordProblem[] {
   for (const [field, text] of fields) {
     const info = inspectJsonText(text);
     if (info.valid && !info.numbersExact) found.push(recordProblem(record, field, 'holds a number a double cannot hold exactly'));
+    else if (info.valid && info.hasNegativeZero) found.push(recordProblem(record, field, 'holds -0, which JSON.stringify writes as 0'));
   }
   return found;
 }

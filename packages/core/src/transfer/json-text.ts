@@ -18,6 +18,8 @@ export interface JsonTextInfo {
   readonly hasNul: boolean;
   /** A string or key holds a lone UTF-16 surrogate (not Unicode text; PostgreSQL refuses it). */
   readonly hasLoneSurrogate: boolean;
+  /** A number is a negative zero (`-0`, `-0.0e5`): `JSON.stringify` and PostgreSQL's numeric write it as `0`. */
+  readonly hasNegativeZero: boolean;
   /**
    * The largest decimal exponent of a non-zero number, as in scientific notation (`1234` → 3,
    * `0.05` → −2); `-Infinity` when there is no such number.
@@ -30,7 +32,7 @@ export interface JsonTextInfo {
   /**
    * The canonical text, when asked for and the text is valid: keys sorted by UTF-16 code units with
    * the last of duplicate keys kept (as `JSON.parse` does), no spaces, strings as `JSON.stringify`
-   * writes them, numbers as `[-]d[.ddd]e<exp>` (`0` for zero).
+   * writes them, numbers as `[-]d[.ddd]e<exp>` (`0` for zero, `-0` for negative zero).
    */
   readonly canonical?: string;
 }
@@ -78,6 +80,7 @@ export function inspectJsonText(text: string, options: { canonical?: boolean } =
   let i = 0;
   let hasNul = false;
   let hasLoneSurrogate = false;
+  let hasNegativeZero = false;
   let maxExponent = Number.NEGATIVE_INFINITY;
   let maxFractionDigits = 0;
   let numbersExact = true;
@@ -202,7 +205,10 @@ export function inspectJsonText(text: string, options: { canonical?: boolean } =
         trail = j;
       }
     }
-    if (lead === -1) return '0';
+    if (lead === -1) {
+      if (negative) hasNegativeZero = true;
+      return negative ? '-0' : '0';
+    }
     const intLen = intEnd - intStart;
     // Digits before `lead` in the combined digit string (integer digits then fraction digits).
     const leadIndex = leadInFraction ? intLen + (lead - fracStart) : lead - intStart;
@@ -302,10 +308,10 @@ export function inspectJsonText(text: string, options: { canonical?: boolean } =
     const canonical = readValue(0);
     skip();
     if (i < n) fail('unexpected character after the value');
-    return { valid: true, hasNul, hasLoneSurrogate, maxExponent, maxFractionDigits, numbersExact, ...(build ? { canonical } : {}) };
+    return { valid: true, hasNul, hasLoneSurrogate, hasNegativeZero, maxExponent, maxFractionDigits, numbersExact, ...(build ? { canonical } : {}) };
   } catch (e) {
     if (!(e instanceof Fail)) throw e;
-    return { valid: false, error: e.message, hasNul, hasLoneSurrogate, maxExponent, maxFractionDigits, numbersExact: false };
+    return { valid: false, error: e.message, hasNul, hasLoneSurrogate, hasNegativeZero, maxExponent, maxFractionDigits, numbersExact: false };
   }
 }
 
