@@ -17,7 +17,7 @@ import { migrate as migrateSchema, type PostgresStore } from '@strata/postgres';
 import type Database from 'better-sqlite3';
 import { sql } from 'drizzle-orm';
 import { type MigrationSource, type MigrationTarget, openSource, openTarget } from './endpoints.js';
-import { ensureStateTable, type MigrationState, readState, run, type SkipKeys, saveState, ZERO } from './state.js';
+import { claim, ensureStateTable, type MigrationState, readState, run, type SkipKeys, saveState, ZERO } from './state.js';
 import { type VerificationReport, verifyStores } from './verify.js';
 
 /** Where a migration stands, handed to {@link MigrateOptions.onProgress} after every batch. */
@@ -410,7 +410,10 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
 
       const db = target.store.db;
       await migrateSchema(db, { schema });
-      await ensureStateTable(db, schema);
+      await target.store.transaction(async (tx) => {
+        await claim(tx.db, schema);
+        await ensureStateTable(tx.db, schema);
+      });
       if (skipping !== undefined) await writeSkipReport(skipping, source.store, target.store, found, batchSize);
       const skip = skipping === undefined ? undefined : found.skip;
       const written = { ...(state?.written ?? ZERO) };
@@ -436,6 +439,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
         const records = skip === undefined ? batch.records : batch.records.filter((r) => !skipped(skip, r));
         try {
           await target.store.transaction(async (tx) => {
+            await claim(tx.db, schema);
             const result = await tx.transfer.import(records);
             written[batch.kind] += result.written + result.skipped;
             left[batch.kind] += batch.records.length - records.length;
@@ -444,7 +448,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
           previous = batch.cursor;
         } catch (error) {
           // The scan passed, so this is something only the database could tell: say which batch.
-          if (isStrataError(error, 'VALIDATION')) {
+          if (isStrataError(error, 'VALIDATION') || isStrataError(error, 'CONCURRENCY')) {
             throw new MigrationError(
               `the target refused a batch of ${batch.kind}s after ${done} of ${total} records (earlier batches are written; fix the cause, then migrate into an empty schema): ${error.message}`,
               { cause: error },

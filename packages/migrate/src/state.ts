@@ -41,7 +41,18 @@ export async function run<T>(db: AnyPgDatabase, operation: string, query: SQL): 
   }
 }
 
-/** Creates the state table in the target schema (idempotent). */
+/**
+ * Claims the schema for this run for the rest of the current transaction, without waiting: two runs
+ * into one schema never write at once.
+ *
+ * @throws `MIGRATION` when another run holds it
+ */
+export async function claim(db: AnyPgDatabase, schema: string): Promise<void> {
+  const [row] = await run<{ ok: boolean }>(db, 'migrate.state', sql`select pg_try_advisory_xact_lock(hashtext(${`strata-migrate:${schema}`})) as ok`);
+  if (row?.ok !== true) throw new MigrationError(`another migration into schema ${JSON.stringify(schema)} is running; this one stopped`);
+}
+
+/** Creates the state table in the target schema (idempotent); run it in a transaction that {@link claim}ed the schema. */
 export async function ensureStateTable(db: AnyPgDatabase, schema: string): Promise<void> {
   await run(
     db,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { canonicalRecord, consume, isStrataError, type StoredEvent, type StrataRecord, type StrataStore, subscribe } from '@strata/core';
 import { createPgliteStore } from '@strata/pglite';
@@ -255,6 +256,72 @@ describe('migrate: SQLite to PostgreSQL', () => {
     const a = await withStores(path, schema, (_, t) => exported(t));
     const b = await withStores(path, straight, (_, t) => exported(t));
     expect(a).toEqual(b);
+    expect((await verifyMigration({ from: path, to: fx.url, schema })).ok).toBe(true);
+  });
+
+  it('never writes to the source: the file is byte for byte the same after a dry run, a migration and a verification', async () => {
+    const path = fx.file('untouched');
+    await buildSource(path, { streams: 2, eventsPerStream: 2 });
+    const db = new Database(path);
+    db.pragma('journal_mode = DELETE'); // as a file copied from elsewhere may be
+    db.close();
+    const digest = () => createHash('sha256').update(readFileSync(path)).digest('hex');
+    const before = digest();
+    const schema = fx.schemaName();
+    await migrate({ from: path, to: fx.url, schema, dryRun: true });
+    await migrate({ from: path, to: fx.url, schema });
+    await verifyMigration({ from: path, to: fx.url, schema });
+    expect(digest()).toBe(before);
+  });
+
+  it('refuses to resume once the source changed in a way its counts do not show', async () => {
+    const path = fx.file('changed');
+    await buildSource(path, { streams: 2, eventsPerStream: 2 });
+    const schema = fx.schemaName();
+    const stop = new AbortController();
+    await caught(migrate({ from: path, to: fx.url, schema, batchSize: 2, signal: stop.signal, onProgress: (p) => p.phase === 'copying' && stop.abort() }));
+    // A nack moves a message's state; counts, head position and first event stay the same.
+    const store = await createSqliteStore(path);
+    await store.queue.send('more', { body: 1 });
+    const [d] = await store.queue.receive('more', { visibilityTimeoutMs: 60_000 });
+    await store.queue.nack(d?.receipt ?? '', { reason: 'changed' });
+    await store.close();
+    const error = await caught(migrate({ from: path, to: fx.url, schema, resume: true }));
+    expect(error.message).toMatch(/holds a migration of another source, or of this source before it changed; nothing was written/);
+  });
+
+  it('refuses a source whose streams have missing versions or no stream row, naming them (the target could not take them in order)', async () => {
+    const path = fx.file('holes');
+    await buildSource(path, { streams: 2, eventsPerStream: 3 });
+    const db = new Database(path);
+    db.prepare("delete from strata_events where stream_id = 'order-1' and version = 2").run();
+    db.prepare("delete from strata_streams where stream_id = 'order-0'").run();
+    db.close();
+    const report = await migrate({ from: path, to: fx.url, schema: fx.schemaName(), dryRun: true });
+    expect(report.problems.map((p) => [p.streamId, p.version, p.field])).toEqual(
+      expect.arrayContaining([
+        ['order-1', 3, 'version'],
+        ['order-0', 3, 'streamId'],
+      ]),
+    );
+    const error = await caught(migrate({ from: path, to: fx.url, schema: fx.schemaName() }));
+    expect(error.message).toMatch(/stream "order-1" version 3\): version does not follow the stream's previous version \(1\)/);
+  });
+
+  it('stops a second run into the same schema at once, with a clear error', async () => {
+    const path = fx.file('twice-at-once');
+    await buildSource(path, { streams: 4, eventsPerStream: 10 });
+    const schema = fx.schemaName();
+    const results = await Promise.allSettled([
+      migrate({ from: path, to: fx.url, schema, batchSize: 3 }),
+      migrate({ from: path, to: fx.url, schema, batchSize: 3 }),
+    ]);
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    for (const f of failed)
+      expect(f.reason.message).toMatch(/another migration into schema .* is running|already holds Strata data|holds an interrupted migration/);
+    expect(failed.length).toBeGreaterThanOrEqual(1);
+    const finish = await migrate({ from: path, to: fx.url, schema, resume: true });
+    expect(['migrated', 'already-migrated']).toContain(finish.outcome);
     expect((await verifyMigration({ from: path, to: fx.url, schema })).ok).toBe(true);
   });
 

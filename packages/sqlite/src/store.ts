@@ -143,7 +143,8 @@ export async function createSqliteStore(
     client = connection;
   }
   try {
-    client.pragma('journal_mode = WAL');
+    // A read-only connection (an export, a migration's source) changes nothing, not even the journal mode.
+    if (!client.readonly) client.pragma('journal_mode = WAL');
     client.pragma(`busy_timeout = ${busyTimeoutMs}`);
     client.pragma(`synchronous = ${synchronous}`);
     if (options.migrate ?? true) migrate(client);
