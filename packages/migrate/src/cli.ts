@@ -201,6 +201,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     // The library names its options; on the command line they are flags.
     const text = (error instanceof Error ? error.message : String(error))
       .replace(/\boptions\.to\b/g, '--to')
+      .replace('a postgres:// connection string, a pg Pool or a Drizzle database', 'a postgres:// connection string')
+      .replace('run it again with --resume (resume: true)', 'run it again with --resume')
+      .replace('resume (--resume)', '--resume')
       .replace(/\boptions\.from\b/g, '--from')
       .replace(/\boptions\.schema\b/g, '--schema')
       .replace(/\boptions\.batchSize\b/g, '--batch-size')
@@ -208,7 +211,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         'skip such records (with their streams) into a report file',
         'skip such records (with their streams) into a report file with --skip-unstorable <file>',
       );
-    const code = isStrataError(error) ? error.code : 'INTERNAL';
+    const code = isStrataError(error) ? error.code : controller.signal.aborted ? 'MIGRATION' : 'INTERNAL';
     if (flags.json === true) process.stdout.write(`${json({ error: { code, message: text } })}\n`);
     else process.stderr.write(`strata-migrate: ${code}: ${text}\n`);
     if (controller.signal.aborted) return 130;

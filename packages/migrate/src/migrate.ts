@@ -249,6 +249,8 @@ async function scan(
   }
   const hash = createHash('sha256');
   for await (const batch of source.transfer.export({ batchSize })) {
+    // Reading SQLite and checking are synchronous underneath: let signals (Ctrl-C) in between batches.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     if (signal?.aborted === true) throw new MigrationError('the migration was aborted while reading the source; nothing was written', { cause: signal.reason });
     for (const r of batch.records) hash.update(jsonLine(r));
     const found = await target.transfer.check(batch.records);
@@ -330,19 +332,23 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
       const counts = await source.store.transfer.counts();
       const total = sum(counts);
       let done = 0;
-      const tick = (phase: MigrationProgress['phase'], kind: RecordKind, n: number) => {
+      // The rate (and so the ETA) is of the current phase and of this run only.
+      let phase: { name: MigrationProgress['phase']; at: number; from: number } | undefined;
+      const tick = (name: MigrationProgress['phase'], kind: RecordKind, n: number) => {
+        if (phase?.name !== name) phase = { name, at: performance.now(), from: done };
         done += n;
         if (options.onProgress === undefined) return;
         const elapsedMs = performance.now() - started;
-        const rate = elapsedMs > 0 ? (done / elapsedMs) * 1000 : 0;
+        const phaseMs = performance.now() - phase.at;
+        const rate = phaseMs > 0 ? ((done - phase.from) / phaseMs) * 1000 : 0;
         options.onProgress({
-          phase,
+          phase: name,
           kind,
           done,
           total,
           elapsedMs,
           recordsPerSecond: rate,
-          etaMs: rate > 0 && phase === 'copying' ? ((total - done) / rate) * 1000 : undefined,
+          etaMs: rate > 0 && name === 'copying' ? ((total - done) / rate) * 1000 : undefined,
         });
       };
       const finish = async (
@@ -386,7 +392,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
       }
       if (state !== undefined && !state.done && options.resume !== true && !dryRun) {
         throw new MigrationError(
-          `schema ${JSON.stringify(schema)} holds an interrupted migration (${describeCounts(state.written) || 'no records'} written); run again with resume (--resume) to continue it. Nothing was written.`,
+          `schema ${JSON.stringify(schema)} holds an interrupted migration (${describeCounts(state.written) || 'no records'} written); run it again with --resume (resume: true) to continue it. Nothing was written.`,
         );
       }
       if (state?.done !== true) await assertPositionsFit(source.store, target.store);
@@ -428,13 +434,13 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
       });
       done = sum(written) + sum(left);
       const before = done;
+      phase = { name: 'copying', at: performance.now(), from: done };
       let cursor = state?.cursor ?? null;
       let previous: string | null | undefined = state === undefined ? undefined : state.cursor;
       for await (const batch of source.store.transfer.export({ batchSize, ...(cursor === null ? {} : { after: cursor }) })) {
         if (signal?.aborted === true) {
-          throw new MigrationError(`the migration was aborted after ${done} of ${total} records; run again with resume (--resume) to continue`, {
-            cause: signal.reason,
-          });
+          const next = previous === undefined ? 'nothing was written; run it again to start over' : 'run it again with --resume (resume: true) to continue';
+          throw new MigrationError(`the migration was aborted after ${done} of ${total} records; ${next}`, { cause: signal.reason });
         }
         const records = skip === undefined ? batch.records : batch.records.filter((r) => !skipped(skip, r));
         try {

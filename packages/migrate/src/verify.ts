@@ -4,14 +4,16 @@ import {
   canonicalRecord,
   compareNames,
   describeRecord,
+  MigrationError,
   RECORD_KINDS,
   type RecordKind,
   type StrataRecord,
   type StrataStore,
   validateInteger,
 } from '@strata/core';
+import { sql } from 'drizzle-orm';
 import { type MigrationSource, type MigrationTarget, openSource, openTarget } from './endpoints.js';
-import { readState } from './state.js';
+import { readState, run } from './state.js';
 
 /** One record that differs between source and target. */
 export interface RecordMismatch {
@@ -229,6 +231,12 @@ export async function verifyMigration(options: VerifyMigrationOptions): Promise<
     const schema = options.schema ?? 'strata';
     const target = await openTarget(options.to, schema, false);
     try {
+      const [tables] = await run<{ t: string | null }>(
+        target.store.db,
+        'migrate.verify',
+        sql`select to_regclass(${`"${schema.replaceAll('"', '""')}".events`})::text as t`,
+      );
+      if (tables?.t == null) throw new MigrationError(`schema ${JSON.stringify(schema)} holds no Strata tables: nothing to verify (no migration wrote it)`);
       const state = await readState(target.store.db, schema).catch(() => undefined);
       const skip = state?.skip;
       const left =

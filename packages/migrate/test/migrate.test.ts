@@ -247,7 +247,7 @@ describe('migrate: SQLite to PostgreSQL', () => {
     );
     expect(error.message).toMatch(/aborted after 8 of \d+ records/);
     const refused = await caught(migrate({ from: path, to: fx.url, schema }));
-    expect(refused.message).toMatch(/interrupted migration \(.*written\); run again with resume \(--resume\)/);
+    expect(refused.message).toMatch(/interrupted migration \(.*written\); run it again with --resume \(resume: true\)/);
     const resumed = await migrate({ from: path, to: fx.url, schema, resume: true });
     expect(resumed).toMatchObject({ outcome: 'migrated', resumed: true });
     expect(resumed.written).toEqual(resumed.source);
@@ -323,6 +323,33 @@ describe('migrate: SQLite to PostgreSQL', () => {
     const finish = await migrate({ from: path, to: fx.url, schema, resume: true });
     expect(['migrated', 'already-migrated']).toContain(finish.outcome);
     expect((await verifyMigration({ from: path, to: fx.url, schema })).ok).toBe(true);
+  });
+
+  it('stops while reading the source when aborted by a timer or a signal handler (the scan lets the event loop run)', async () => {
+    const path = fx.file('abort-scan');
+    await buildSource(path, { streams: 2, eventsPerStream: 5 });
+    const schema = fx.schemaName();
+    const stop = new AbortController();
+    let scheduled = false;
+    const error = await caught(
+      migrate({
+        from: path,
+        to: fx.url,
+        schema,
+        batchSize: 1,
+        signal: stop.signal,
+        onProgress: (p) => {
+          // What a SIGINT handler does: abort from a callback of its own, not from inside the scan.
+          if (p.phase === 'scanning' && !scheduled) {
+            scheduled = true;
+            setTimeout(() => stop.abort(), 0);
+          }
+        },
+      }),
+    );
+    expect(error.message).toMatch(/aborted while reading the source; nothing was written/);
+    const { rows } = await fx.pool.query('select count(*)::int as n from information_schema.schemata where schema_name = $1', [schema]);
+    expect(rows[0].n).toBe(0);
   });
 
   it('dry run: reports what it would do and every problem, writing nothing, not even the schema', async () => {
