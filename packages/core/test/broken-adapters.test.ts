@@ -236,6 +236,24 @@ describe('the conformance suite catches broken adapters', () => {
     }, 60_000);
   }
 
+  it('fails, over the whole suite and without hanging, an adapter whose readAll treats `after` as inclusive', async () => {
+    // This bug once made subscribe() re-read the same rows in microtasks for ever: no timer, so no
+    // timeout, could fire, and the run printed nothing. subscribe() now never delivers a row twice and
+    // yields to the event loop between batches, so the run ends and names the failing cases.
+    const outcomes = await checkConformance({
+      name: 'inclusive after',
+      factory: (settings) => {
+        const s = createMemoryStore(settings);
+        return { ...s, events: { ...s.events, readAll: (o) => s.events.readAll(o?.after !== undefined && o.after > 0n ? { ...o, after: o.after - 1n } : o) } };
+      },
+      teardown: () => undefined,
+      timeoutMs: 5000,
+    });
+    const failed = outcomes.filter((o) => !o.passed).map((o) => o.id);
+    expect(failed).toContain('events.read-all.after-is-exclusive');
+    expect(failed.filter((id) => id.startsWith('subscriptions.'))).toEqual([]);
+  }, 120_000);
+
   it('passes the intact memory adapter on the same cases', async () => {
     const ids = Object.values(broken).flatMap((b) => b.mustFail);
     const outcomes = await checkConformance({ name: 'intact', factory: (settings) => createMemoryStore(settings) }, (c) => ids.includes(c.id));

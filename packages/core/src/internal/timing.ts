@@ -16,6 +16,18 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /**
+ * Resolves once the event loop has had a turn (timers, I/O, signal handlers). Loops over a store call
+ * it between batches, so that no adapter — however broken, however synchronous underneath — can keep
+ * them in microtasks for ever, starving every timer (and so every timeout) of the process.
+ */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => {
+    if (typeof setImmediate === 'function') setImmediate(resolve);
+    else setTimeout(resolve, 0);
+  });
+}
+
+/**
  * Capped exponential backoff with jitter: a random delay in `[c/2, c]` where `c = min(maxMs, base·2^(n−1))`.
  * What `subscribe()`, `consume()` and the realtime listener wait between attempts.
  *

@@ -1,5 +1,5 @@
 import { isPermanentLoss, isStrataError } from '../errors.js';
-import { backoffDelay, Doorbell, sleep } from '../internal/timing.js';
+import { backoffDelay, Doorbell, sleep, yieldToEventLoop } from '../internal/timing.js';
 import type { JsonValue } from '../json.js';
 import { type StrataLogger, safeLogger } from '../logger.js';
 import type { StrataStore } from '../store.js';
@@ -249,7 +249,11 @@ export async function consume<TBody = JsonValue>(
           });
           inFlight.add(p);
         }
-        if (received === free && !signal.aborted) continue;
+        if (received === free && !signal.aborted) {
+          // Receiving on at once: give timers and I/O their turn first.
+          await yieldToEventLoop();
+          continue;
+        }
         if (!signal.aborted) {
           // Sleep until the queue's next message becomes visible (a delay or a visibility timeout
           // ending), or a wake-up, or the poll interval, whichever comes first.

@@ -1,7 +1,7 @@
 import { isPermanentLoss, isStrataError, ValidationError } from '../errors.js';
 import type { StoredEvent } from '../events/types.js';
 import type { Upcasters } from '../events/upcasters.js';
-import { backoffDelay, Doorbell, sleep } from '../internal/timing.js';
+import { backoffDelay, Doorbell, sleep, yieldToEventLoop } from '../internal/timing.js';
 import { type StrataLogger, safeLogger } from '../logger.js';
 import type { StoreTransaction, StrataStore } from '../store.js';
 import { randomId, validateConsumerName, validateInteger, validatePosition, validateReadAll } from '../validation.js';
@@ -309,6 +309,7 @@ export function subscribe<E extends AnyStoredEvent = StoredEvent, TDb = unknown>
     let started = from !== 'end';
     let failures = 0;
     let storeFailures = 0;
+    let warnedStale = false;
     while (!signal.aborted) {
       try {
         if (!started) {
@@ -328,7 +329,23 @@ export function subscribe<E extends AnyStoredEvent = StoredEvent, TDb = unknown>
           ...(filters.streamId === undefined ? {} : { streamId: filters.streamId }),
           ...(filters.streamPrefix === undefined ? {} : { streamPrefix: filters.streamPrefix }),
         });
-        for await (const e of read) batch.push(e);
+        // Never deliver again what was delivered: an adapter whose readAll returns rows at or before
+        // `after` (a conformance failure) would otherwise repeat them for ever.
+        let stale = 0;
+        for await (const e of read) {
+          if (e.position > position) batch.push(e);
+          else stale++;
+        }
+        if (stale > 0 && !warnedStale) {
+          warnedStale = true;
+          logger.warn(
+            `strata: ${label}: the store's readAll returned events at or before the position it was asked to read after; they are not delivered again`,
+            {
+              consumer,
+              position: position.toString(),
+            },
+          );
+        }
         if (storeFailures > 0) {
           logger.info(`strata: ${label} reads again after ${storeFailures} failed attempts`, { consumer, failures: storeFailures });
           storeFailures = 0;
@@ -364,7 +381,9 @@ export function subscribe<E extends AnyStoredEvent = StoredEvent, TDb = unknown>
           await sleep(backoffDelay(++failures, 100, 30_000), signal);
           if (signal.aborted) return;
         }
-        if (batch.length < batchSize) await bell.wait(consumer === undefined ? pollMs : Math.min(pollMs, leaseTtlMs / 3), signal);
+        if (batch.length + stale < batchSize || batch.length === 0) await bell.wait(consumer === undefined ? pollMs : Math.min(pollMs, leaseTtlMs / 3), signal);
+        // Reading on at once after a full batch: give timers and I/O their turn first.
+        else await yieldToEventLoop();
       } catch (error) {
         if (error instanceof StopWith || error instanceof HandlerFailure) throw error.error;
         if (!isStrataError(error) || error.code === 'CLOSED' || error.code === 'VALIDATION') throw error;
