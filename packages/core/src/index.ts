@@ -142,6 +142,7 @@ export {
 } from './subscriptions/wake-ups.js';
 export { TransactionScope, type TransactionScopeOptions } from './transaction-scope.js';
 export { canonicalJson, inspectJsonText, type JsonTextInfo } from './transfer/json-text.js';
+export { type PlanImportOptions, planImport, type StoredRecords, type StoredStream } from './transfer/plan.js';
 export {
   assertNoProblems,
   canonicalRecord,

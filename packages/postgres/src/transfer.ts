@@ -14,8 +14,6 @@
 import {
   assertNoProblems,
   type CheckpointRecord,
-  canonicalRecord,
-  describeRecord,
   type EventRecord,
   type ExportPosition,
   exportCursorAfter,
@@ -24,6 +22,7 @@ import {
   type JsonValue,
   MAX_PAYLOAD_BYTES,
   type MessageRecord,
+  planImport,
   type RecordBatch,
   type RecordCounts,
   type RecordKind,
@@ -33,6 +32,7 @@ import {
   recordProblems,
   remainingKinds,
   type SnapshotRecord,
+  type StoredRecords,
   type StrataRecord,
   type StreamRecord,
   ValidationError,
@@ -293,10 +293,6 @@ const toMessage = (r: MessageRow): MessageRecord => ({
 });
 const toCheckpoint = (r: CheckpointRow): CheckpointRecord => ({ kind: 'checkpoint', consumer: r.c, position: BigInt(r.p), updatedAt: Number(r.u) });
 
-function conflict(record: StrataRecord, what: string): ValidationError {
-  return new ValidationError('records', `cannot import ${describeRecord(record)}: ${what}`);
-}
-
 /** What is stored under the keys of a batch, read before planning it. */
 interface Stored {
   /** Exclusive bound of new positions: (oldest running transaction id) × 2^20. */
@@ -526,112 +522,26 @@ export function pgTransfer(ctx: PgContext, atomic: PgAtomic): RecordTransfer {
   };
 }
 
-/**
- * Decides what to do with each record against what is stored and the records before it in the batch,
- * as the memory adapter does: the records to write, in order. Throws on the first conflict.
- */
+/** Decides by core's import rules, plus PostgreSQL's own: a new position below the ceiling. */
 function plan(stored: Stored, records: readonly StrataRecord[]): StrataRecord[] {
-  const writes: StrataRecord[] = [];
-  const streams = new Map<string, number>(); // stream id → version of its pending row
-  const lastEvents = new Map<string, number>(); // stream id → last version stored or pending
-  const eventIds = new Set<string>();
-  const receipts = new Set<string>();
-  const dedups = new Set<string>();
-  const snapshots = new Set<string>();
-  const messageIds = new Set<string>();
-  const checkpoints = new Set<string>();
-  let maxPosition = stored.head;
-  let maxSeq = stored.lastSeq;
-  const same = (a: StrataRecord, b: StrataRecord) => canonicalRecord(a) === canonicalRecord(b);
-
-  for (const r of records) {
-    switch (r.kind) {
-      case 'stream': {
-        const s = stored.streams.get(r.streamId);
-        if (s !== undefined) {
-          if (!same(s.record, r)) throw conflict(r, 'the stream is stored with another version or other timestamps');
-          continue;
-        }
-        if (streams.has(r.streamId)) throw conflict(r, 'it appears twice');
-        streams.set(r.streamId, r.version);
-        break;
-      }
-      case 'event': {
-        const at = stored.eventsAt.get(r.position);
-        if (at !== undefined) {
-          if (!same(at, r)) throw conflict(r, 'another event is stored at that position');
-          continue;
-        }
-        if (r.position <= maxPosition) throw conflict(r, `its position is not after the last stored event's (${maxPosition})`);
-        if (r.position >= stored.ceiling) {
-          throw conflict(
-            r,
-            `its position is not below ${stored.ceiling}, where positions of transactions still running or yet to start begin ` +
-              `(PostgreSQL positions are transaction id × 2^20), so a later append could take a smaller position than it; ` +
-              `positions this high can be imported once the server's transaction ids pass ${r.position / POSITIONS_PER_TRANSACTION + 1n}`,
-          );
-        }
-        if (stored.eventIds.has(r.id) || eventIds.has(r.id)) throw conflict(r, 'its id is stored at another position');
-        const row = stored.streams.get(r.streamId);
-        const streamVersion = streams.get(r.streamId) ?? row?.record.version;
-        if (streamVersion === undefined || streamVersion < r.version) {
-          throw conflict(r, 'its stream must be imported first, with a version at least the event’s');
-        }
-        const last = lastEvents.get(r.streamId) ?? row?.lastEvent ?? 0;
-        if (r.version !== last + 1) throw conflict(r, `its version must follow the stream's last stored event (version ${last})`);
-        lastEvents.set(r.streamId, r.version);
-        eventIds.add(r.id);
-        maxPosition = r.position;
-        break;
-      }
-      case 'snapshot': {
-        const key = snapshotKey(r.streamId, r.version);
-        const s = stored.snapshots.get(key);
-        if (s !== undefined) {
-          if (!same(s, r)) throw conflict(r, 'another snapshot is stored at that version');
-          continue;
-        }
-        if (snapshots.has(key)) throw conflict(r, 'it appears twice');
-        snapshots.add(key);
-        break;
-      }
-      case 'message': {
-        const m = stored.messages.find((x) => x.id === r.id);
-        if (m !== undefined) {
-          if (!same(m, r)) throw conflict(r, 'the message is stored in another state');
-          continue;
-        }
-        if (messageIds.has(r.id)) throw conflict(r, 'it appears twice');
-        if (r.seq <= maxSeq) throw conflict(r, `its seq is not after the last stored message's (${maxSeq})`);
-        if (r.receipt !== null && (receipts.has(r.receipt) || stored.messages.some((x) => x.receipt === r.receipt))) {
-          throw conflict(r, 'its receipt belongs to another message');
-        }
-        if (r.dedupId !== null) {
-          const key = JSON.stringify([r.queue, r.dedupId]);
-          if (dedups.has(key) || stored.messages.some((x) => x.queue === r.queue && x.dedupId === r.dedupId)) {
-            throw conflict(r, 'another message of its queue holds its dedup id');
-          }
-          dedups.add(key);
-        }
-        if (r.receipt !== null) receipts.add(r.receipt);
-        messageIds.add(r.id);
-        maxSeq = r.seq;
-        break;
-      }
-      case 'checkpoint': {
-        const c = stored.checkpoints.get(r.consumer);
-        if (c !== undefined) {
-          if (c.position !== r.position || c.updatedAt !== r.updatedAt) throw conflict(r, 'the checkpoint is stored at another position or time');
-          continue;
-        }
-        if (checkpoints.has(r.consumer)) throw conflict(r, 'it appears twice');
-        checkpoints.add(r.consumer);
-        break;
-      }
-    }
-    writes.push(r);
-  }
-  return writes;
+  const view: StoredRecords = {
+    head: stored.head,
+    maxSeq: stored.lastSeq,
+    streams: new Map([...stored.streams].map(([id, s]) => [id, { record: s.record, lastVersion: s.lastEvent }])),
+    eventsAt: stored.eventsAt,
+    eventIds: stored.eventIds,
+    snapshots: [...stored.snapshots.values()],
+    messages: stored.messages,
+    checkpoints: [...stored.checkpoints.values()],
+  };
+  return planImport(records, view, {
+    newEvent: (r) =>
+      r.position < stored.ceiling
+        ? undefined
+        : `its position is not below ${stored.ceiling}, where positions of transactions still running or yet to start begin ` +
+          `(PostgreSQL positions are transaction id × 2^20), so a later append could take a smaller position than it; ` +
+          `positions this high can be imported once the server's transaction ids pass ${r.position / POSITIONS_PER_TRANSACTION + 1n}`,
+  });
 }
 
 /** Characters of JSON per statement: far below jsonb's 256 MiB limit for the batch's array. */

@@ -1,13 +1,12 @@
 import {
   assertNoProblems,
   type CheckpointRecord,
-  canonicalRecord,
-  describeRecord,
   type EventRecord,
   type ExportPosition,
   exportCursorAfter,
   exportPositionOf,
   type MessageRecord,
+  planImport,
   type RecordBatch,
   type RecordCounts,
   type RecordKind,
@@ -16,6 +15,7 @@ import {
   recordProblems,
   remainingKinds,
   type SnapshotRecord,
+  type StoredRecords,
   type StrataRecord,
   type StreamRecord,
   ValidationError,
@@ -294,7 +294,6 @@ interface Stored {
 }
 
 const snapshotKey = (streamId: string, version: number) => JSON.stringify([streamId, version]);
-const dedupKey = (queue: string, dedupId: string) => JSON.stringify([queue, dedupId]);
 
 /** Reads what {@link plan} needs about `records`: one query per kind present (two for events and messages). */
 function lookUp(S: Statements, records: readonly StrataRecord[]): Stored {
@@ -352,110 +351,18 @@ function lookUp(S: Statements, records: readonly StrataRecord[]): Stored {
   return stored;
 }
 
-function conflict(record: StrataRecord, what: string): ValidationError {
-  return new ValidationError('records', `cannot import ${describeRecord(record)}: ${what}`);
-}
-
-/**
- * Decides what to do with each record against what is stored and the records before it in the batch,
- * by the rules of the memory adapter's transfer: the records to write, in order. Throws on the first
- * conflict.
- */
-function plan(stored: Stored, records: readonly StrataRecord[]): StrataRecord[] {
-  const writes: StrataRecord[] = [];
-  const eventsAt = new Map(stored.events.map((e) => [e.position, e]));
-  const storedEventIds = new Set(stored.events.map((e) => e.id));
-  const messagesById = new Map(stored.messages.map((m) => [m.id, m]));
-  const storedReceipts = new Set(stored.messages.flatMap((m) => (m.receipt === null ? [] : [m.receipt])));
-  const storedDedups = new Set(stored.messages.flatMap((m) => (m.dedupId === null ? [] : [dedupKey(m.queue, m.dedupId)])));
-  const streams = new Map<string, number>(); // stream id → version of its pending row
-  const lastVersions = new Map<string, number>(); // stream id → version of its last event, stored or pending
-  const eventIds = new Set<string>();
-  const messageIds = new Set<string>();
-  const receipts = new Set<string>();
-  const dedups = new Set<string>();
-  const snapshots = new Set<string>();
-  const checkpoints = new Set<string>();
-  let maxPosition = stored.head;
-  let maxSeq = stored.maxSeq;
-  const same = (a: StrataRecord, b: StrataRecord) => canonicalRecord(a) === canonicalRecord(b);
-
-  for (const r of records) {
-    switch (r.kind) {
-      case 'stream': {
-        const s = stored.streams.get(r.streamId)?.record;
-        if (s !== undefined) {
-          if (!same(s, r)) throw conflict(r, 'the stream is stored with another version or other timestamps');
-          continue;
-        }
-        if (streams.has(r.streamId)) throw conflict(r, 'it appears twice');
-        streams.set(r.streamId, r.version);
-        break;
-      }
-      case 'event': {
-        const e = eventsAt.get(r.position);
-        if (e !== undefined) {
-          if (!same(e, r)) throw conflict(r, 'another event is stored at that position');
-          continue;
-        }
-        if (r.position <= maxPosition) throw conflict(r, `its position is not after the last stored event's (${maxPosition})`);
-        if (storedEventIds.has(r.id) || eventIds.has(r.id)) throw conflict(r, 'its id is stored at another position');
-        const s = stored.streams.get(r.streamId);
-        const streamVersion = streams.get(r.streamId) ?? s?.record?.version;
-        if (streamVersion === undefined || streamVersion < r.version) {
-          throw conflict(r, 'its stream must be imported first, with a version at least the event’s');
-        }
-        const last = lastVersions.get(r.streamId) ?? s?.lastVersion ?? 0;
-        if (r.version !== last + 1) throw conflict(r, `its version must follow the stream's last stored event (version ${last})`);
-        lastVersions.set(r.streamId, r.version);
-        eventIds.add(r.id);
-        maxPosition = r.position;
-        break;
-      }
-      case 'snapshot': {
-        const key = snapshotKey(r.streamId, r.version);
-        const s = stored.snapshots.get(key);
-        if (s !== undefined) {
-          if (!same(s, r)) throw conflict(r, 'another snapshot is stored at that version');
-          continue;
-        }
-        if (snapshots.has(key)) throw conflict(r, 'it appears twice');
-        snapshots.add(key);
-        break;
-      }
-      case 'message': {
-        const m = messagesById.get(r.id);
-        if (m !== undefined) {
-          if (!same(m, r)) throw conflict(r, 'the message is stored in another state');
-          continue;
-        }
-        if (messageIds.has(r.id)) throw conflict(r, 'it appears twice');
-        if (r.seq <= maxSeq) throw conflict(r, `its seq is not after the last stored message's (${maxSeq})`);
-        if (r.receipt !== null && (storedReceipts.has(r.receipt) || receipts.has(r.receipt))) throw conflict(r, 'its receipt belongs to another message');
-        if (r.dedupId !== null) {
-          const key = dedupKey(r.queue, r.dedupId);
-          if (storedDedups.has(key) || dedups.has(key)) throw conflict(r, 'another message of its queue holds its dedup id');
-          dedups.add(key);
-        }
-        if (r.receipt !== null) receipts.add(r.receipt);
-        messageIds.add(r.id);
-        maxSeq = r.seq;
-        break;
-      }
-      case 'checkpoint': {
-        const c = stored.checkpoints.get(r.consumer);
-        if (c !== undefined) {
-          if (c.position !== r.position || c.updatedAt !== r.updatedAt) throw conflict(r, 'the checkpoint is stored at another position or time');
-          continue;
-        }
-        if (checkpoints.has(r.consumer)) throw conflict(r, 'it appears twice');
-        checkpoints.add(r.consumer);
-        break;
-      }
-    }
-    writes.push(r);
-  }
-  return writes;
+/** The look-up in the shape core's {@link planImport} decides on. */
+function storedRecords(stored: Stored): StoredRecords {
+  return {
+    head: stored.head,
+    maxSeq: stored.maxSeq,
+    streams: stored.streams,
+    eventsAt: new Map(stored.events.map((e) => [e.position, e])),
+    eventIds: new Set(stored.events.map((e) => e.id)),
+    snapshots: [...stored.snapshots.values()],
+    messages: stored.messages,
+    checkpoints: [...stored.checkpoints.values()],
+  };
 }
 
 /** The problems of `records`: the rules every adapter shares. SQLite stores any text and integers to 2^63 − 1, so it adds none. */
@@ -513,7 +420,7 @@ export function sqliteTransfer(ctx: SqliteContext): RecordTransfer {
       ctx.check('transfer.import');
       assertNoProblems(problemsOf(records));
       return ctx.write({ operation: 'transfer.import' }, () => {
-        const writes = plan(lookUp(S, records), records);
+        const writes = planImport(records, storedRecords(lookUp(S, records)));
         const byKind = new Map<RecordKind, StrataRecord[]>();
         for (const r of writes) {
           const list = byKind.get(r.kind);

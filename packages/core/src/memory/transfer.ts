@@ -4,10 +4,9 @@ import type { JsonValue } from '../json.js';
 import { compareNames } from '../names.js';
 import type { MessageHeaders } from '../queue/types.js';
 import { inspectJsonText } from '../transfer/json-text.js';
+import { planImport, type StoredRecords } from '../transfer/plan.js';
 import {
   assertNoProblems,
-  canonicalRecord,
-  describeRecord,
   type ExportPosition,
   exportCursorAfter,
   exportPositionOf,
@@ -183,110 +182,42 @@ function findMessage(t: Tables, id: string): MessageRow | undefined {
   return undefined;
 }
 
-function conflict(record: StrataRecord, what: string): ValidationError {
-  return new ValidationError('records', `cannot import ${describeRecord(record)}: ${what}`);
-}
-
-/**
- * Decides what to do with each record against the stored tables and the records before it in the batch,
- * without writing: the records to write, in order. Throws on the first conflict.
- */
-function plan(t: Tables, records: readonly StrataRecord[]): StrataRecord[] {
-  const writes: StrataRecord[] = [];
-  const streams = new Map<string, number>(); // stream id → version of its pending row
-  const counts = new Map<string, number>(); // stream id → events stored and pending
+/** What the memory tables hold under the keys of `records`, for {@link planImport}. */
+function lookUp(t: Tables, records: readonly StrataRecord[]): StoredRecords {
+  const streams = new Map<string, { record: StreamRecord | undefined; lastVersion: number }>();
+  const eventsAt = new Map<bigint, EventRecord>();
   const eventIds = new Set<string>();
-  const messageIds = new Set<string>();
-  const receipts = new Set<string>();
-  const dedups = new Set<string>();
-  const snapshots = new Set<string>();
-  const checkpoints = new Set<string>();
-  let maxPosition = lastPosition(t);
+  const snapshots: SnapshotRecord[] = [];
+  const messages = new Map<string, MessageRecord>();
+  const checkpoints: CheckpointRecord[] = [];
   let maxSeq = 0;
   for (const q of t.queues.values()) for (const m of q.values()) maxSeq = Math.max(maxSeq, m.seq);
-  const same = (a: StrataRecord, b: StrataRecord) => canonicalRecord(a) === canonicalRecord(b);
-
   for (const r of records) {
-    switch (r.kind) {
-      case 'stream': {
-        const s = t.streams.get(r.streamId);
-        if (s !== undefined) {
-          if (!same(streamRecord(r.streamId, s), r)) throw conflict(r, 'the stream is stored with another version or other timestamps');
-          continue;
-        }
-        if (streams.has(r.streamId)) throw conflict(r, 'it appears twice');
-        streams.set(r.streamId, r.version);
-        break;
-      }
-      case 'event': {
-        const i = firstEventAfter(t, r.position - 1n);
-        const stored = t.eventAt(i);
-        if (stored !== undefined && stored.position === r.position) {
-          if (!same(eventRecord(stored), r)) throw conflict(r, 'another event is stored at that position');
-          continue;
-        }
-        if (r.position <= maxPosition) throw conflict(r, `its position is not after the last stored event's (${maxPosition})`);
-        if (t.eventIds.has(r.id) || eventIds.has(r.id)) throw conflict(r, 'its id is stored at another position');
-        const row = t.streams.get(r.streamId);
-        const streamVersion = streams.get(r.streamId) ?? row?.version;
-        if (streamVersion === undefined || streamVersion < r.version) {
-          throw conflict(r, 'its stream must be imported first, with a version at least the event’s');
-        }
-        const count = counts.get(r.streamId) ?? (row === undefined ? 0 : storedEvents(t, row).length);
-        if (r.version !== count + 1) throw conflict(r, `its version must follow the stream's last stored event (version ${count})`);
-        counts.set(r.streamId, r.version);
-        eventIds.add(r.id);
-        maxPosition = r.position;
-        break;
-      }
-      case 'snapshot': {
-        const key = JSON.stringify([r.streamId, r.version]);
-        const s = (t.snapshots.get(r.streamId) ?? []).find((x) => x.version === r.version);
-        if (s !== undefined) {
-          const stored: SnapshotRecord = { ...r, state: JSON.stringify(s.state), schemaVersion: s.schemaVersion, createdAt: s.createdAt };
-          if (!same(stored, r)) throw conflict(r, 'another snapshot is stored at that version');
-          continue;
-        }
-        if (snapshots.has(key)) throw conflict(r, 'it appears twice');
-        snapshots.add(key);
-        break;
-      }
-      case 'message': {
-        const m = findMessage(t, r.id);
-        if (m !== undefined) {
-          if (!same(messageRecord(m), r)) throw conflict(r, 'the message is stored in another state');
-          continue;
-        }
-        if (messageIds.has(r.id)) throw conflict(r, 'it appears twice');
-        if (r.seq <= maxSeq) throw conflict(r, `its seq is not after the last stored message's (${maxSeq})`);
-        if (r.receipt !== null && (t.receipts.has(r.receipt) || receipts.has(r.receipt))) throw conflict(r, 'its receipt belongs to another message');
-        if (r.dedupId !== null) {
-          const key = JSON.stringify([r.queue, r.dedupId]);
-          const q = t.queues.get(r.queue);
-          if (dedups.has(key) || (q !== undefined && [...q.values()].some((x) => x.dedupId === r.dedupId))) {
-            throw conflict(r, 'another message of its queue holds its dedup id');
-          }
-          dedups.add(key);
-        }
-        if (r.receipt !== null) receipts.add(r.receipt);
-        messageIds.add(r.id);
-        maxSeq = r.seq;
-        break;
-      }
-      case 'checkpoint': {
-        const c = t.checkpoints.get(r.consumer);
-        if (c !== undefined) {
-          if (c.position !== r.position || c.updatedAt !== r.updatedAt) throw conflict(r, 'the checkpoint is stored at another position or time');
-          continue;
-        }
-        if (checkpoints.has(r.consumer)) throw conflict(r, 'it appears twice');
-        checkpoints.add(r.consumer);
-        break;
+    if (r.kind === 'stream' || r.kind === 'event') {
+      const row = t.streams.get(r.streamId);
+      if (row !== undefined && !streams.has(r.streamId)) {
+        streams.set(r.streamId, { record: streamRecord(r.streamId, row), lastVersion: storedEvents(t, row).length });
       }
     }
-    writes.push(r);
+    if (r.kind === 'event') {
+      const stored = t.eventAt(firstEventAfter(t, r.position - 1n));
+      if (stored !== undefined && stored.position === r.position) eventsAt.set(r.position, eventRecord(stored));
+      if (t.eventIds.has(r.id)) eventIds.add(r.id);
+    } else if (r.kind === 'snapshot') {
+      const s = (t.snapshots.get(r.streamId) ?? []).find((x) => x.version === r.version);
+      if (s !== undefined) snapshots.push({ ...r, state: JSON.stringify(s.state), schemaVersion: s.schemaVersion, createdAt: s.createdAt });
+    } else if (r.kind === 'message') {
+      const found = [findMessage(t, r.id)];
+      const owner = r.receipt === null ? undefined : t.receipts.get(r.receipt);
+      if (owner !== undefined) found.push(t.queues.get(owner.queue)?.get(owner.id));
+      if (r.dedupId !== null) found.push([...(t.queues.get(r.queue)?.values() ?? [])].find((x) => x.dedupId === r.dedupId));
+      for (const m of found) if (m !== undefined) messages.set(m.id, messageRecord(m));
+    } else if (r.kind === 'checkpoint') {
+      const c = t.checkpoints.get(r.consumer);
+      if (c !== undefined) checkpoints.push({ kind: 'checkpoint', consumer: r.consumer, position: c.position, updatedAt: c.updatedAt });
+    }
   }
-  return writes;
+  return { head: lastPosition(t), maxSeq, streams, eventsAt, eventIds, snapshots, messages: [...messages.values()], checkpoints };
 }
 
 function apply(t: Tables, r: StrataRecord): void {
@@ -390,7 +321,7 @@ export function memoryTransfer(access: TablesAccess): RecordTransfer {
       access.read('transfer.import');
       assertNoProblems(problemsOf(records));
       return access.write('transfer.import', (t) => {
-        const writes = plan(t, records);
+        const writes = planImport(records, lookUp(t, records));
         for (const r of writes) apply(t, r);
         return { written: writes.length, skipped: records.length - writes.length };
       });
