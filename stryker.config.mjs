@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * Mutation testing of the memory adapter, killed by the conformance suite alone: `pnpm mutation`.
+ * Mutation testing of the memory adapter, killed by the conformance suite alone: `pnpm mutation memory`.
  * See docs/mutation/README.md for what the numbers mean.
  *
  * @type {import('@stryker-mutator/api/core').PartialStrykerOptions}
@@ -20,9 +20,9 @@ export default {
   concurrency: 2,
   timeoutMS: 10_000,
   reporters: ['html', 'json', 'clear-text', 'progress'],
-  htmlReporter: { fileName: 'docs/mutation/report/index.html' },
+  htmlReporter: { fileName: 'docs/mutation/memory/index.html' },
   // The JSON report (inputs of scripts/mutation-summary.mjs, with per-test coverage) is not committed.
-  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  jsonReporter: { fileName: 'reports/mutation/memory.json' },
   tempDirName: '.stryker-tmp',
   cleanTempDir: 'always',
 };

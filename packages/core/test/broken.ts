@@ -1,0 +1,46 @@
+import { type ConformanceOptions, checkConformance } from '@strata/core/conformance';
+import { describe, expect, it } from 'vitest';
+import { createMemoryStore, type MemoryStoreOptions, type StrataStore } from '../src/index.js';
+
+/**
+ * The suite must be able to fail. A broken adapter is the memory adapter with exactly one rule broken;
+ * a table of them, each with the cases that must catch it, is checked by {@link describeBrokenAdapters}.
+ */
+export type Breakage = (store: StrataStore) => StrataStore;
+
+/** One broken adapter: how it breaks the memory store, and the case ids that must fail against it. */
+export interface BrokenAdapter {
+  breakage: Breakage;
+  mustFail: string[];
+  /** Options of the memory store it wraps (beyond the suite's settings). */
+  memory?: Partial<MemoryStoreOptions>;
+}
+
+/**
+ * Registers one test per broken adapter (exactly its `mustFail` cases run, and every one must fail),
+ * plus one that runs the same cases against the intact memory adapter (every one must pass).
+ */
+export function describeBrokenAdapters(title: string, broken: Record<string, BrokenAdapter>): void {
+  describe(title, () => {
+    for (const [name, { breakage, mustFail, memory }] of Object.entries(broken)) {
+      it(`fails an adapter that ${name}`, async () => {
+        const options: ConformanceOptions = {
+          name,
+          factory: (settings) => breakage(createMemoryStore({ ...settings, ...memory })),
+          teardown: () => undefined,
+        };
+        const outcomes = await checkConformance(options, (c) => mustFail.includes(c.id));
+        expect(outcomes.map((o) => o.id).sort()).toEqual([...new Set(mustFail)].sort());
+        const passed = outcomes.filter((o) => o.passed).map((o) => o.id);
+        expect(passed, `cases that should have caught "${name}"`).toEqual([]);
+      }, 60_000);
+    }
+
+    it('passes the intact memory adapter on the same cases', async () => {
+      const ids = Object.values(broken).flatMap((b) => b.mustFail);
+      const outcomes = await checkConformance({ name: 'intact', factory: (settings) => createMemoryStore(settings) }, (c) => ids.includes(c.id));
+      expect(outcomes.filter((o) => !o.passed).map((o) => `${o.id}: ${String(o.error)}`)).toEqual([]);
+      expect(outcomes.length).toBe(new Set(ids).size);
+    }, 60_000);
+  });
+}

@@ -1,0 +1,32 @@
+// `pnpm mutation [memory|sqlite ...] [stryker options]`: mutation testing of the reference adapters,
+// killed by the conformance suite alone (docs/mutation/README.md). With no target it runs both, the
+// memory adapter first. After each Stryker run it writes docs/mutation/<target>.md from the JSON
+// report and prints the score. Options other than the target names go to `stryker run` (for example
+// `--mutate packages/core/src/memory/checkpoints.ts`); a partial run's summary says it is partial.
+import { spawnSync } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const TARGETS = { memory: 'stryker.config.mjs', sqlite: 'stryker.sqlite.config.mjs' };
+
+const args = process.argv.slice(2).filter((a) => a !== '--');
+const targets = args.filter((a) => a in TARGETS);
+const forwarded = args.filter((a) => !(a in TARGETS));
+const partial = forwarded.some((a) => a === '--mutate' || a === '-m' || a.startsWith('--mutate='));
+
+let failed = false;
+for (const target of targets.length > 0 ? targets : Object.keys(TARGETS)) {
+  const stryker = spawnSync('pnpm', ['exec', 'stryker', 'run', TARGETS[target], ...forwarded], { cwd: root, stdio: 'inherit' });
+  if (stryker.status !== 0) {
+    console.error(`mutation (${target}): stryker exited with ${stryker.status ?? stryker.signal}`);
+    failed = true;
+    continue;
+  }
+  const summary = spawnSync(process.execPath, [join(root, 'scripts/mutation-summary.mjs'), target, ...(partial ? ['--partial'] : [])], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  if (summary.status !== 0) failed = true;
+}
+process.exitCode = failed ? 1 : 0;
