@@ -17,7 +17,9 @@ const partial = forwarded.some((a) => a === '--mutate' || a === '-m' || a.starts
 
 let failed = false;
 for (const target of targets.length > 0 ? targets : Object.keys(TARGETS)) {
-  const stryker = spawnSync('pnpm', ['exec', 'stryker', 'run', TARGETS[target], ...forwarded], { cwd: root, stdio: 'inherit' });
+  // A partial run leaves the committed HTML report alone: its JSON report and summary go to reports/.
+  const reporters = partial ? ['--reporters', 'json,clear-text,progress'] : [];
+  const stryker = spawnSync('pnpm', ['exec', 'stryker', 'run', TARGETS[target], ...reporters, ...forwarded], { cwd: root, stdio: 'inherit' });
   if (stryker.status !== 0) {
     console.error(`mutation (${target}): stryker exited with ${stryker.status ?? stryker.signal}`);
     failed = true;
