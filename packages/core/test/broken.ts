@@ -8,26 +8,46 @@ import { createMemoryStore, type MemoryStoreOptions, type StrataStore } from '..
  */
 export type Breakage = (store: StrataStore) => StrataStore;
 
+/** Opens a second store on the same data as the one given: the suite's `sibling` option. */
+export type SiblingFactory = NonNullable<ConformanceOptions['sibling']>;
+
 /** One broken adapter: how it breaks the memory store, and the case ids that must fail against it. */
 export interface BrokenAdapter {
   breakage: Breakage;
   mustFail: string[];
   /** Options of the memory store it wraps (beyond the suite's settings). */
   memory?: Partial<MemoryStoreOptions>;
+  /** How it opens a sibling store, when not the table's (see {@link BrokenTableOptions.sibling}). */
+  sibling?: SiblingFactory;
+}
+
+/** Options of a table of broken adapters. */
+export interface BrokenTableOptions {
+  /**
+   * How every adapter of the table, and the intact memory store, opens a sibling store (the suite's
+   * `sibling` option), for tables of the cases between two stores on the same data. @defaultValue none
+   */
+  sibling?: SiblingFactory;
+  /**
+   * Wraps the intact memory store of the check that the same cases pass (to declare what its sibling
+   * makes true, such as cross-process wake-ups). @defaultValue the store as it is
+   */
+  intact?: Breakage;
 }
 
 /**
  * Registers one test per broken adapter (exactly its `mustFail` cases run, and every one must fail),
  * plus one that runs the same cases against the intact memory adapter (every one must pass).
  */
-export function describeBrokenAdapters(title: string, broken: Record<string, BrokenAdapter>): void {
+export function describeBrokenAdapters(title: string, broken: Record<string, BrokenAdapter>, table: BrokenTableOptions = {}): void {
   describe(title, () => {
-    for (const [name, { breakage, mustFail, memory }] of Object.entries(broken)) {
+    for (const [name, { breakage, mustFail, memory, sibling = table.sibling }] of Object.entries(broken)) {
       it(`fails an adapter that ${name}`, async () => {
         const options: ConformanceOptions = {
           name,
           factory: (settings) => breakage(createMemoryStore({ ...settings, ...memory })),
           teardown: () => undefined,
+          ...(sibling === undefined ? {} : { sibling }),
         };
         const outcomes = await checkConformance(options, (c) => mustFail.includes(c.id));
         expect(outcomes.map((o) => o.id).sort()).toEqual([...new Set(mustFail)].sort());
@@ -38,7 +58,13 @@ export function describeBrokenAdapters(title: string, broken: Record<string, Bro
 
     it('passes the intact memory adapter on the same cases', async () => {
       const ids = Object.values(broken).flatMap((b) => b.mustFail);
-      const outcomes = await checkConformance({ name: 'intact', factory: (settings) => createMemoryStore(settings) }, (c) => ids.includes(c.id));
+      const intact = table.intact ?? ((s: StrataStore) => s);
+      const options: ConformanceOptions = {
+        name: 'intact',
+        factory: (settings) => intact(createMemoryStore(settings)),
+        ...(table.sibling === undefined ? {} : { sibling: table.sibling }),
+      };
+      const outcomes = await checkConformance(options, (c) => ids.includes(c.id));
       expect(outcomes.filter((o) => !o.passed).map((o) => `${o.id}: ${String(o.error)}`)).toEqual([]);
       expect(outcomes.length).toBe(new Set(ids).size);
     }, 60_000);

@@ -4,7 +4,9 @@ import { fileDatabase } from './fixtures.js';
 
 const fixture = await fileDatabase();
 
-// The full suite on a real PostgreSQL server: each case gets a freshly migrated schema of its own.
+// The full suite on a real PostgreSQL server: each case gets a freshly migrated schema of its own. A
+// sibling is a second store on that schema with a pool of its own (as another process would open it),
+// without migrations; it closes its pool on close() and drops nothing.
 runConformance({
   name: 'postgres',
   factory: (settings) => createPostgresStore(fixture.db, { ...settings, schema: fixture.schemaName() }),
@@ -13,4 +15,5 @@ runConformance({
     await fixture.dropSchema((store as PostgresStore).schema);
   },
   probes: (store) => ({ counts: () => (store as PostgresStore).rowCounts() }),
+  sibling: (store, settings) => createPostgresStore(fixture.url, { ...settings, schema: (store as PostgresStore).schema, migrate: false, poolSize: 4 }),
 });

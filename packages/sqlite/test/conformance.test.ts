@@ -14,12 +14,24 @@ runConformance({
   probes,
 });
 
-// File-backed, in WAL mode: a fresh file per case.
+// File-backed, in WAL mode: a fresh file per case. A sibling is a second store on the same file (its
+// own connection, as another process would open it), so the cases between two stores run too.
 const dir = mkdtempSync(join(tmpdir(), 'strata-sqlite-conformance-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
+const files = new WeakMap<object, string>();
 runConformance({
   name: 'sqlite file',
-  factory: (settings) => createSqliteStore(join(dir, `case-${++n}.db`), { ...settings, synchronous: 'normal' }),
+  factory: async (settings) => {
+    const file = join(dir, `case-${++n}.db`);
+    const store = await createSqliteStore(file, { ...settings, synchronous: 'normal' });
+    files.set(store, file);
+    return store;
+  },
+  sibling: (store, settings) => {
+    const file = files.get(store);
+    if (file === undefined) throw new Error('not a store of this run');
+    return createSqliteStore(file, { ...settings, synchronous: 'normal', migrate: false });
+  },
   probes,
 });

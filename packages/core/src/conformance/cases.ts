@@ -3,6 +3,7 @@ import { eventCases } from './events.cases.js';
 import { lifecycleCases } from './lifecycle.cases.js';
 import { queueCases } from './queue.cases.js';
 import { settingsCases } from './settings.cases.js';
+import { siblingCases } from './sibling.cases.js';
 import { snapshotCases } from './snapshots.cases.js';
 import { subscriptionCases } from './subscriptions.cases.js';
 import { transactionCases } from './transactions.cases.js';
@@ -12,7 +13,8 @@ import { validationCases } from './validation.cases.js';
 
 /**
  * Every case of the suite, in a stable order. The checks that the factory applied the suite's settings
- * (`lifecycle.settings.*`) come first.
+ * (`lifecycle.settings.*`) come first; the cases between two stores on the same data (`*.sibling.*`,
+ * run only with a sibling) come last.
  */
 export const conformanceCases: readonly ConformanceCase[] = Object.freeze([
   ...settingsCases,
@@ -25,4 +27,5 @@ export const conformanceCases: readonly ConformanceCase[] = Object.freeze([
   ...transferCases,
   ...validationCases,
   ...lifecycleCases,
+  ...siblingCases,
 ]);

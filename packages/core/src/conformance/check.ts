@@ -33,4 +33,5 @@ export {
   DEFAULT_SETTINGS,
   type RawCounts,
   type RawProbes,
+  type RunFeatures,
 } from './types.js';

@@ -1,7 +1,8 @@
+import type { Capabilities } from '../capabilities.js';
 import type { StrataStore } from '../store.js';
 import { conformanceCases } from './cases.js';
 import { describeSettingsFailure, isSettingsCase } from './settings.cases.js';
-import { type ConformanceCase, type ConformanceOptions, type ConformanceSettings, DEFAULT_SETTINGS } from './types.js';
+import { type ConformanceCase, type ConformanceOptions, type ConformanceSettings, DEFAULT_SETTINGS, type RunFeatures } from './types.js';
 
 /** The settings a run hands to the factory. */
 export function settingsOf(options: ConformanceOptions): ConformanceSettings {
@@ -35,6 +36,26 @@ async function within<T>(work: Promise<T>, ms: number, message: () => string): P
 
 const teardownOf = (options: ConformanceOptions) => options.teardown ?? ((s: StrataStore) => s.close());
 
+/** What a run offers beyond the adapter's capabilities. */
+export function runFeaturesOf(options: ConformanceOptions): Readonly<RunFeatures> {
+  return Object.freeze({ sibling: options.sibling !== undefined });
+}
+
+/** Whether a case applies to an adapter with `caps` in the run described by `options`. */
+export function appliesTo(testCase: ConformanceCase, caps: Readonly<Capabilities>, options: ConformanceOptions): boolean {
+  return testCase.requires === undefined || testCase.requires(caps, runFeaturesOf(options));
+}
+
+/**
+ * Tears a store down within {@link TEARDOWN_TIMEOUT_MS}; when the case already failed, a failing
+ * teardown is swallowed (the case's own failure wins), else it fails the case.
+ */
+async function boundedTeardown(teardown: () => void | Promise<void>, failed: boolean, message: () => string): Promise<void> {
+  const done = within(Promise.resolve().then(teardown), TEARDOWN_TIMEOUT_MS, message);
+  if (failed) await done.catch(() => undefined);
+  else await done;
+}
+
 /**
  * Runs one case against a fresh store from the factory, then tears the store down. Resolves when the
  * case passes and rejects with its failure otherwise. A case (factory included) that does not settle
@@ -47,8 +68,10 @@ export async function runCase(testCase: ConformanceCase, options: ConformanceOpt
   const timeoutMs = caseTimeoutOf(testCase, options);
   let store: StrataStore | undefined;
   const others: StrataStore[] = [];
+  const siblings: StrataStore[] = [];
   const work = (async () => {
     store = await options.factory(settings);
+    const first = store;
     await testCase.run({
       store,
       caps: store.capabilities,
@@ -59,6 +82,14 @@ export async function runCase(testCase: ConformanceCase, options: ConformanceOpt
         const other = await options.factory(settings);
         others.push(other);
         return other;
+      },
+      async sibling() {
+        if (options.sibling === undefined) {
+          throw new Error(`conformance case ${testCase.id} asked for a sibling store, but the run has no sibling option (the case must require run.sibling)`);
+        }
+        const sibling = await options.sibling(first, settings);
+        siblings.push(sibling);
+        return sibling;
       },
     });
   })();
@@ -73,25 +104,29 @@ export async function runCase(testCase: ConformanceCase, options: ConformanceOpt
     failed = true;
     throw error;
   } finally {
+    // Siblings first: they share the first store's data, which its teardown may drop.
+    for (const sibling of siblings) {
+      await boundedTeardown(
+        () => sibling.close(),
+        failed,
+        () => `closing a sibling store after conformance case ${testCase.id} did not settle within ${TEARDOWN_TIMEOUT_MS} ms`,
+      );
+    }
+    // Bounded like the main store's; a failure is the case's only when the case passed.
     for (const other of others) {
-      // Bounded like the main store's; its failure is the case's only when the case passed.
-      const teardown = within(
-        Promise.resolve().then(() => teardownOf(options)(other)),
-        TEARDOWN_TIMEOUT_MS,
+      await boundedTeardown(
+        () => teardownOf(options)(other),
+        failed,
         () => `the teardown of a second store after conformance case ${testCase.id} did not settle within ${TEARDOWN_TIMEOUT_MS} ms`,
       );
-      if (failed) await teardown.catch(() => undefined);
-      else await teardown;
     }
     if (store !== undefined) {
-      const teardown = within(
-        Promise.resolve().then(() => teardownOf(options)(store as StrataStore)),
-        TEARDOWN_TIMEOUT_MS,
+      const main = store;
+      await boundedTeardown(
+        () => teardownOf(options)(main),
+        failed,
         () => `the teardown after conformance case ${testCase.id} did not settle within ${TEARDOWN_TIMEOUT_MS} ms`,
       );
-      // The case's own failure wins over a failing teardown.
-      if (failed) await teardown.catch(() => undefined);
-      else await teardown;
     }
   }
 }
@@ -137,7 +172,8 @@ export function explainFailure(error: unknown, settingsProblems: readonly string
 }
 
 /**
- * Runs the cases that apply to the adapter (by its capabilities), one after the other, and reports
+ * Runs the cases that apply to the adapter (by its capabilities, and by what the run offers: a
+ * sibling store), one after the other, and reports
  * each outcome instead of throwing. The cases that check that the factory applied the suite's settings
  * run first; when one fails, the failures after it say so. Each case is bounded by its timeout (see
  * {@link ConformanceOptions.timeoutMs}), so a call that never settles fails its case instead of hanging
@@ -149,7 +185,7 @@ export function explainFailure(error: unknown, settingsProblems: readonly string
  */
 export async function checkConformance(options: ConformanceOptions, filter: (testCase: ConformanceCase) => boolean = () => true): Promise<CaseOutcome[]> {
   const caps = await capabilitiesOf(options);
-  const selected = conformanceCases.filter((c) => filter(c) && (c.requires === undefined || c.requires(caps)));
+  const selected = conformanceCases.filter((c) => filter(c) && appliesTo(c, caps, options));
   const ordered = [...selected.filter(isSettingsCase), ...selected.filter((c) => !isSettingsCase(c))];
   const outcomes: CaseOutcome[] = [];
   const settingsProblems: string[] = [];

@@ -20,7 +20,7 @@
  */
 import { describe, it } from 'vitest';
 import { conformanceCases } from './cases.js';
-import { capabilitiesOf, caseTimeoutOf, explainFailure, runCase, TEARDOWN_TIMEOUT_MS } from './harness.js';
+import { appliesTo, capabilitiesOf, caseTimeoutOf, explainFailure, runCase, TEARDOWN_TIMEOUT_MS } from './harness.js';
 import { describeSettingsFailure, isSettingsCase } from './settings.cases.js';
 import type { ConformanceArea, ConformanceCase, ConformanceOptions } from './types.js';
 
@@ -35,7 +35,7 @@ function register(options: ConformanceOptions, areas: readonly ConformanceArea[]
   describe(`${options.name} conformance`, async () => {
     // Capabilities pick the cases, so ask a store for them before registering any test.
     const caps = await capabilitiesOf(options);
-    const applies = (c: ConformanceCase) => c.requires === undefined || c.requires(caps);
+    const applies = (c: ConformanceCase) => appliesTo(c, caps, options);
     const settingsProblems: string[] = [];
     // Our bound on the case (and its teardown) fires before vitest's, so its message names the case.
     const define = (c: ConformanceCase) => {

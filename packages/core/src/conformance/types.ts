@@ -66,6 +66,38 @@ export interface ConformanceOptions {
   timeScale?: number;
   /** Overrides of the settings passed to the factory. */
   settings?: Partial<ConformanceSettings>;
+  /**
+   * Opens a sibling of `store`: a second store over the same data, as another process of the same
+   * application would open it — its own connection (or pool), the same database and schema, the same
+   * `settings`. Whatever one of them commits, the other reads. It must not create, migrate destructively
+   * or drop anything the first store relies on (open it without migrations where the adapter has that
+   * switch), and it must release what it opened on `close()`: the harness closes every sibling with
+   * `close()` after the case, within the teardown bound, before it tears the first store down.
+   *
+   * The cases that need a sibling (ids with `.sibling.`: reads across connections, claims, leases and
+   * wake-ups between them) run only when this is given; without it they do not apply, like the cases of
+   * a capability the adapter lacks. Leave it out where the adapter has no second way into the same data
+   * (an in-memory database private to one connection).
+   *
+   * @example
+   * ```ts
+   * runConformance({
+   *   name: 'my adapter (file)',
+   *   factory: (settings) => openMyStore(freshFile(), settings),
+   *   sibling: (store, settings) => openMyStore((store as MyStore).file, { ...settings, migrate: false }),
+   * })
+   * ```
+   */
+  sibling?: (store: StrataStore, settings: ConformanceSettings) => StrataStore | Promise<StrataStore>;
+}
+
+/**
+ * What a run offers beyond the adapter's capabilities, for the cases that need more than one store on
+ * the same data (see {@link ConformanceCase.requires}).
+ */
+export interface RunFeatures {
+  /** The run can open a sibling store ({@link ConformanceOptions.sibling} was given). */
+  sibling: boolean;
 }
 
 /** What a case receives. */
@@ -85,6 +117,12 @@ export interface CaseContext {
    * for cases that move records from one store to another.
    */
   another(): Promise<StrataStore>;
+  /**
+   * A sibling of `store` from {@link ConformanceOptions.sibling}: a second store on the same data, over
+   * its own connection, closed after the case (before `store` is torn down). Each call opens another.
+   * Rejects when the run offers no sibling, so only cases whose `requires` asks for one may call it.
+   */
+  sibling(): Promise<StrataStore>;
 }
 
 /** One conformance case: data, turned into a test by the runner. */
@@ -93,8 +131,11 @@ export interface ConformanceCase {
   id: string;
   /** Area it belongs to. */
   area: ConformanceArea;
-  /** Which adapters it applies to, by capability; all when absent. */
-  requires?: (caps: Readonly<Capabilities>) => boolean;
+  /**
+   * Which adapters it applies to, by capability and by what the run offers (`run.sibling`: a second
+   * store on the same data can be opened); all when absent. A case that does not apply is not run.
+   */
+  requires?: (caps: Readonly<Capabilities>, run: Readonly<RunFeatures>) => boolean;
   /** Per-case timeout, when longer than the default. */
   timeoutMs?: number;
   /** Runs the case; throws on failure. */

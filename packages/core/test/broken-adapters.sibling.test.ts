@@ -1,0 +1,99 @@
+import { createMemoryStore, type StrataStore, silentWakeUps, withWakeUps } from '../src/index.js';
+import { type Breakage, describeBrokenAdapters, type SiblingFactory } from './broken.js';
+
+// The cases between two stores on the same data (`*.sibling.*`). The memory adapter keeps its tables
+// private to one store object, so the "database" here is one memory store, and a sibling "connection"
+// is a second store object over it: same tables, same commits, its own close(). Its wake-ups are the
+// database's own (every commit, through either object), so the intact store may declare cross-process
+// wake-ups.
+
+/** The memory store a broken wrapper was made from: the database its siblings connect to. */
+const databaseOf = new WeakMap<StrataStore, StrataStore>();
+
+/** A second store object over `store`'s tables; closing it leaves them open, as closing a connection would. */
+const connectionTo = (store: StrataStore): StrataStore => ({ ...store, close: async () => undefined });
+
+/** The table's sibling: another connection to the same database. */
+const sameDatabase: SiblingFactory = (store) => connectionTo(databaseOf.get(store) ?? store);
+
+/** Declares the wake-ups that the shared emitter makes true: every commit through any connection. */
+const crossProcess: Breakage = (s) => withWakeUps(s, silentWakeUps, { crossProcess: true });
+
+/** Counts the calls in flight on the store object's contracts and `transaction()`, to tell its own commits from others'. */
+function ownCommitsOnly(s: StrataStore): StrataStore {
+  let inFlight = 0;
+  const track = <F extends (...args: never[]) => unknown>(fn: F, self: unknown): F =>
+    ((...args: never[]) => {
+      inFlight++;
+      let result: unknown;
+      try {
+        result = fn.apply(self, args);
+      } catch (error) {
+        inFlight--;
+        throw error;
+      }
+      if (result instanceof Promise) return result.finally(() => inFlight--);
+      inFlight--;
+      return result;
+    }) as F;
+  const tracked = <T extends object>(contract: T): T =>
+    Object.fromEntries(Object.entries(contract).map(([k, v]) => [k, typeof v === 'function' ? track(v as (...args: never[]) => unknown, contract) : v])) as T;
+  const broken: StrataStore = {
+    ...s,
+    capabilities: Object.freeze({ ...s.capabilities, crossProcessWakeUps: true }),
+    events: tracked(s.events),
+    queue: tracked(s.queue),
+    snapshots: tracked(s.snapshots),
+    checkpoints: tracked(s.checkpoints),
+    transaction: track(s.transaction, s),
+    wakeUps: { onChange: (listener) => s.wakeUps.onChange((notice) => (inFlight > 0 ? listener(notice) : undefined)) },
+  };
+  databaseOf.set(broken, s);
+  return broken;
+}
+
+describeBrokenAdapters(
+  'broken adapters: two stores on the same data',
+  {
+    'opens its sibling on another, empty database': {
+      breakage: crossProcess,
+      sibling: (_, settings) => createMemoryStore(settings),
+      mustFail: [
+        'events.sibling.appends-read-across',
+        'events.sibling.same-expected-version-one-wins',
+        'queue.sibling.claims-are-exclusive',
+        'queue.sibling.receipts-work-through-either-store',
+        'queue.sibling.dedup-across',
+        'checkpoints.sibling.leases-exclude-across',
+        'checkpoints.sibling.read-and-compare-across',
+        'snapshots.sibling.read-across',
+        'subscriptions.sibling.subscribe-delivers-sibling-appends',
+        'subscriptions.sibling.consume-handles-sibling-sends',
+        'lifecycle.sibling.cross-process-wake-ups',
+      ],
+    },
+    'claims a message on one connection without holding it (the other receives it too)': {
+      breakage: (s) => s,
+      sibling: (store) => {
+        const connection = connectionTo(store);
+        return {
+          ...connection,
+          queue: {
+            ...connection.queue,
+            async receive(queue, options) {
+              const ds = await connection.queue.receive(queue, options);
+              for (const d of ds) await connection.queue.nack(d.receipt);
+              return ds;
+            },
+          },
+        };
+      },
+      mustFail: ['queue.sibling.claims-are-exclusive'],
+    },
+    "declares cross-process wake-ups but announces only its own commits (not its sibling's)": {
+      breakage: ownCommitsOnly,
+      mustFail: ['lifecycle.sibling.cross-process-wake-ups'],
+    },
+  },
+  { sibling: sameDatabase, intact: crossProcess },
+);
