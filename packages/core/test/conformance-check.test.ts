@@ -47,6 +47,22 @@ describe('checkConformance, the runner-free entry', () => {
     expect(failureOf(outcomes, 'queue.receive.delivery-fields')).toMatch(/ignores the suite's settings.*maxAttempts asked 3, store used 5/s);
   });
 
+  it('fails a store that declares a capability off when the run expects it on (its cases would be skipped)', async () => {
+    const expected = { queue: true, snapshots: true };
+    const queueOff = (s: StrataStore): StrataStore => ({ ...s, capabilities: { ...s.capabilities, queue: false } });
+    const check = (factory: (settings: Parameters<typeof createMemoryStore>[0]) => StrataStore, capabilities?: typeof expected) =>
+      checkConformance(
+        { name: 'capabilities', factory, ...(capabilities === undefined ? {} : { capabilities }) },
+        (c) => c.id === 'lifecycle.settings.capabilities-as-expected',
+      );
+    expect(failureOf(await check((st) => queueOff(createMemoryStore(st)), expected), 'lifecycle.settings.capabilities-as-expected')).toMatch(
+      /queue: expected true, the store declares false/,
+    );
+    expect(await check((st) => createMemoryStore(st), expected)).toEqual([{ id: 'lifecycle.settings.capabilities-as-expected', passed: true }]);
+    // Without the option the case does not apply.
+    expect(await check((st) => queueOff(createMemoryStore(st)))).toEqual([]);
+  });
+
   it('passes a factory that applies the settings on the settings checks', async () => {
     const outcomes = await checkConformance(
       { name: 'applies settings', factory: (settings) => createMemoryStore(settings), settings: { snapshotsToKeep: 2, maxAttempts: 4 } },

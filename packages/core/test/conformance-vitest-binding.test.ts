@@ -22,7 +22,7 @@ it('runConformance checks the settings first and explains later failures when th
   expect(results.slice(0, 3).map((r) => [r.ancestorTitles.join(' > '), r.title, r.status])).toEqual([
     ['ignores settings conformance > settings', 'lifecycle.settings.read-page-size-applied', 'failed'],
     ['ignores settings conformance > settings', 'lifecycle.settings.max-attempts-applied', 'failed'],
-    ['ignores settings conformance > settings', 'lifecycle.settings.snapshots-to-keep-applied', 'passed'],
+    ['ignores settings conformance > settings', 'lifecycle.settings.snapshots-to-keep-applied', 'failed'],
   ]);
   expect(results[1]?.failureMessages.join('\n')).toMatch(/the factory does not apply the suite's settings: maxAttempts asked 3, store used 5/);
   const later = results.find((r) => r.title === 'queue.receive.delivery-fields');

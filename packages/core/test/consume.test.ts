@@ -44,10 +44,11 @@ describe('consume', () => {
       store,
       'q',
       async () => {
-        await sleep(250);
+        await sleep(1200);
         finished = true;
       },
-      { visibilityTimeoutMs: 60, signal: stop.signal },
+      // Several heartbeats within the handler, each with room for a loaded machine's stalls.
+      { visibilityTimeoutMs: 400, signal: stop.signal },
     );
     await sleep(20);
     const stolen: Delivery[] = [];

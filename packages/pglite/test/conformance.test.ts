@@ -19,5 +19,6 @@ runConformance({
     await pglite.exec(`drop schema if exists "${(store as PgliteStore).schema}" cascade`);
   },
   probes: (store) => ({ counts: () => (store as PgliteStore).rowCounts() }),
+  capabilities: { transactions: true, snapshots: true, queue: true, checkpoints: true, wakeUps: true, crossProcessWakeUps: false, transfer: true },
   sibling: (store, settings) => createPgliteStore({ ...settings, pglite, schema: (store as PgliteStore).schema, migrate: false }),
 });

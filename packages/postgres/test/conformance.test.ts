@@ -15,5 +15,6 @@ runConformance({
     await fixture.dropSchema((store as PostgresStore).schema);
   },
   probes: (store) => ({ counts: () => (store as PostgresStore).rowCounts() }),
+  capabilities: { transactions: true, snapshots: true, queue: true, checkpoints: true, wakeUps: true, crossProcessWakeUps: false, transfer: true },
   sibling: (store, settings) => createPostgresStore(fixture.url, { ...settings, schema: (store as PostgresStore).schema, migrate: false, poolSize: 4 }),
 });

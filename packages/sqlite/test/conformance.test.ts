@@ -12,6 +12,7 @@ runConformance({
   name: 'sqlite :memory:',
   factory: (settings) => createSqliteStore(':memory:', settings),
   probes,
+  capabilities: { transactions: true, snapshots: true, queue: true, checkpoints: true, wakeUps: true, crossProcessWakeUps: true, transfer: true },
 });
 
 // File-backed, in WAL mode: a fresh file per case. A sibling is a second store on the same file (its
@@ -34,4 +35,5 @@ runConformance({
     return createSqliteStore(file, { ...settings, synchronous: 'normal', migrate: false });
   },
   probes,
+  capabilities: { transactions: true, snapshots: true, queue: true, checkpoints: true, wakeUps: true, crossProcessWakeUps: true, transfer: true },
 });

@@ -38,7 +38,7 @@ const teardownOf = (options: ConformanceOptions) => options.teardown ?? ((s: Str
 
 /** What a run offers beyond the adapter's capabilities. */
 export function runFeaturesOf(options: ConformanceOptions): Readonly<RunFeatures> {
-  return Object.freeze({ sibling: options.sibling !== undefined });
+  return Object.freeze({ sibling: options.sibling !== undefined, expectsCapabilities: options.capabilities !== undefined });
 }
 
 /** Whether a case applies to an adapter with `caps` in the run described by `options`. */
@@ -78,6 +78,7 @@ export async function runCase(testCase: ConformanceCase, options: ConformanceOpt
       settings,
       probes: options.probes?.(store),
       ms: (d) => Math.round(d * scale),
+      expectedCapabilities: Object.freeze({ ...options.capabilities }),
       async another() {
         const other = await options.factory(settings);
         others.push(other);

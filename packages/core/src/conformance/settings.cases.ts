@@ -31,6 +31,17 @@ export function isSettingsCase(testCase: ConformanceCase): boolean {
  * ignores them would otherwise see unrelated cases fail with bare numbers (`5 !== 3`).
  */
 export const settingsCases = defineCases('lifecycle', {
+  'settings.capabilities-as-expected': {
+    requires: (_caps, run) => run.expectsCapabilities,
+    async run({ caps, expectedCapabilities }) {
+      const wrong = Object.entries(expectedCapabilities)
+        .filter(([flag, expected]) => caps[flag as keyof typeof caps] !== expected)
+        .map(([flag, expected]) => `${flag}: expected ${String(expected)}, the store declares ${String(caps[flag as keyof typeof caps])}`);
+      if (wrong.length > 0) {
+        throw new Error(`the store does not declare the capabilities the run expects (${wrong.join('; ')}): the cases of a capability declared off do not run`);
+      }
+    },
+  },
   'settings.read-page-size-applied': {
     async run({ store, settings }) {
       // A closed store serves at most the page in hand (and one read ahead) before it refuses to read

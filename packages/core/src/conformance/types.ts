@@ -67,6 +67,15 @@ export interface ConformanceOptions {
   /** Overrides of the settings passed to the factory. */
   settings?: Partial<ConformanceSettings>;
   /**
+   * The capabilities the adapter is meant to declare. The suite picks its cases by what the store
+   * declares, so a flag turned off by mistake (`queue: false`) would otherwise skip every case of that
+   * feature and the run would pass. When given, the case `lifecycle.settings.capabilities-as-expected`
+   * fails unless the store declares exactly these values for the flags named here.
+   *
+   * @example `{ transactions: true, snapshots: true, queue: true, checkpoints: true, wakeUps: true, transfer: true }`
+   */
+  capabilities?: Partial<Capabilities>;
+  /**
    * Opens a sibling of `store`: a second store over the same data, as another process of the same
    * application would open it — its own connection (or pool), the same database and schema, the same
    * `settings`. Whatever one of them commits, the other reads. It must not create, migrate destructively
@@ -98,6 +107,8 @@ export interface ConformanceOptions {
 export interface RunFeatures {
   /** The run can open a sibling store ({@link ConformanceOptions.sibling} was given). */
   sibling: boolean;
+  /** The run names the capabilities the adapter is meant to declare ({@link ConformanceOptions.capabilities}). */
+  expectsCapabilities: boolean;
 }
 
 /** What a case receives. */
@@ -108,6 +119,8 @@ export interface CaseContext {
   caps: Readonly<Capabilities>;
   /** The settings it was created with. */
   settings: ConformanceSettings;
+  /** The capabilities the run expects the adapter to declare ({@link ConformanceOptions.capabilities}); empty when not given. */
+  expectedCapabilities: Readonly<Partial<Capabilities>>;
   /** Raw probes, when the adapter offers them. */
   probes: RawProbes | undefined;
   /** Scales a duration by the run's `timeScale`. */
@@ -145,7 +158,8 @@ export interface ConformanceCase {
 /** The default settings handed to factories. */
 export const DEFAULT_SETTINGS: Readonly<ConformanceSettings> = Object.freeze({
   readPageSize: 10,
-  snapshotsToKeep: 3,
+  // Not 3, the reference adapters' own default: a factory that drops the setting must be seen to.
+  snapshotsToKeep: 2,
   maxAttempts: 3,
   maxPayloadBytes: 65_536,
 });
