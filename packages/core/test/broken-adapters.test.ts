@@ -1,13 +1,6 @@
 import { checkConformance } from '@strata/core/conformance';
 import { describe, expect, it } from 'vitest';
-import {
-  type CheckpointStore,
-  createMemoryStore,
-  type OutgoingMessage,
-  type RecordBatch,
-  type StoredEvent,
-  silentWakeUps,
-} from '../src/index.js';
+import { type CheckpointStore, createMemoryStore, type OutgoingMessage, type RecordBatch, type StoredEvent, silentWakeUps } from '../src/index.js';
 import { type Breakage, type BrokenAdapter, describeBrokenAdapters } from './broken.js';
 
 // The suite must be able to fail: each adapter here is the memory adapter with exactly one rule broken,
