@@ -19,7 +19,7 @@ import { type Breakage, type BrokenAdapter, describeBrokenAdapters } from './bro
 
 // biome-ignore lint: the wrappers forward whatever a caller passed
 type Any = any;
-type Area = 'events' | 'queue' | 'snapshots' | 'checkpoints';
+type Area = 'events' | 'queue' | 'snapshots' | 'checkpoints' | 'transfer';
 /** Replaces one method, given the original (bound). */
 type Wrapper = (original: Any) => Any;
 type Overlay = Partial<Record<Area, Record<string, Wrapper>>>;
@@ -179,7 +179,21 @@ const SANITISED: Record<string, Overlay> = {
       releaseLease: (release) => (consumer: unknown, owner: unknown) => release(name(consumer), name(owner)),
     },
   },
+  'transfer records': {
+    transfer: {
+      check: (check) => (records: Any[]) => check(records.map(cleanRecord)),
+      import: (load) => (records: Any[]) => load(records.map(cleanRecord)),
+    },
+  },
 };
+
+/** A transfer record with its names made acceptable. */
+function cleanRecord(record: Any): Any {
+  const out = { ...record };
+  for (const field of ['streamId', 'type', 'queue', 'consumer']) if (field in out) out[field] = name(out[field]);
+  if (out.dedupId !== undefined && out.dedupId !== null) out.dedupId = name(out.dedupId);
+  return out;
+}
 
 /** `target` with the overlay's methods replaced. */
 function overlaid<T extends StoreTransaction>(target: T, overlay: Overlay): T {
@@ -215,13 +229,14 @@ const longInUnits = (value: unknown, depth = 0): boolean => {
 
 /** Every method of every area refuses a string longer than 255 UTF-16 units, as `value.length > 255` would. */
 const countsUnits: Overlay = {};
-for (const area of ['events', 'queue', 'snapshots', 'checkpoints'] as const) {
+for (const area of ['events', 'queue', 'snapshots', 'checkpoints', 'transfer'] as const) {
   const methods: Record<string, Wrapper> = {};
   const names: Record<Area, string[]> = {
     events: ['append', 'readStream', 'readAll', 'streamInfo'],
     queue: ['send', 'receive', 'ack', 'ackMany', 'nack', 'extendVisibility', 'stats', 'nextVisibleInMs', 'deadLetters', 'redrive', 'purge'],
     snapshots: ['save', 'load', 'delete'],
     checkpoints: ['get', 'set', 'acquireLease', 'releaseLease'],
+    transfer: ['check', 'import'],
   };
   for (const method of names[area]) {
     methods[method] =
@@ -241,9 +256,8 @@ for (const area of ['events', 'queue', 'snapshots', 'checkpoints'] as const) {
 }
 
 const generated = validationRuleCases.map((c) => c.id);
-/** The generated cases whose ids start with one of `prefixes` (after `validation.`), optionally only those ending with `suffix`. */
-const casesOf = (prefixes: string[], { refusalsOnly = true } = {}) =>
-  generated.filter((id) => prefixes.some((p) => id.startsWith(`validation.${p}`)) && !(refusalsOnly && id.endsWith('-longest-accepted')));
+/** The generated refusals whose ids start with one of `prefixes` (after `validation.`). */
+const casesOf = (prefixes: string[]) => generated.filter((id) => prefixes.some((p) => id.startsWith(`validation.${p}`)) && !id.endsWith('-longest-accepted'));
 
 const broken: Record<string, BrokenAdapter> = {
   'sanitises event types, ids, metadata and options in append': {
@@ -277,6 +291,10 @@ const broken: Record<string, BrokenAdapter> = {
   'sanitises consumer names, owners and ttls of leases (acquireLease, releaseLease)': {
     breakage: skip(SANITISED.leases ?? {}, 'store'),
     mustFail: casesOf(['checkpoints.acquire-lease.', 'checkpoints.release-lease.']),
+  },
+  'sanitises the names inside transfer records (check and import)': {
+    breakage: skip(SANITISED['transfer records'] ?? {}, 'store'),
+    mustFail: casesOf(['transfer.']),
   },
   'sanitises every name inside transactions only': {
     breakage: skip(everything, 'transactions'),

@@ -1,8 +1,9 @@
 import type { Capabilities } from '../capabilities.js';
 import type { ValidationError } from '../errors.js';
 import type { StoreTransaction } from '../store.js';
+import type { StrataRecord } from '../transfer/types.js';
 import { MAX_DELAY_MS, MAX_INT32, MAX_LEASE_MS, MAX_NAME_LENGTH, MAX_VISIBILITY_TIMEOUT_MS } from '../validation.js';
-import { assert, collect, evt, fingerprint, rejects } from './helpers.js';
+import { assert, collect, evt, fingerprint, rejects, uuid } from './helpers.js';
 import type { ConformanceCase } from './types.js';
 
 // The rules of every kind of name and bounded argument, applied on every method that takes one: a table
@@ -479,5 +480,103 @@ const longestAccepted: ConformanceCase[] = ARGUMENTS.filter((a) => (a.rules ?? N
   },
 }));
 
+const transferOn = (c: Readonly<Capabilities>) => c.transfer;
+const AT = Date.UTC(2020, 0, 1);
+
+/** One record of each kind, valid and importable together into an empty store, with `name` in every name field. */
+const records = (name: string): Record<StrataRecord['kind'], StrataRecord> => ({
+  stream: { kind: 'stream', streamId: name, version: 1, createdAt: AT, updatedAt: AT },
+  event: {
+    kind: 'event',
+    position: 1n,
+    streamId: name,
+    version: 1,
+    id: uuid(),
+    type: name,
+    schemaVersion: 1,
+    data: '{}',
+    metadata: '{}',
+    recordedAt: AT,
+  },
+  snapshot: { kind: 'snapshot', streamId: name, version: 1, state: '{}', schemaVersion: 1, createdAt: AT },
+  message: {
+    kind: 'message',
+    id: uuid(),
+    queue: name,
+    seq: 1,
+    body: '{}',
+    headers: '{}',
+    priority: 0,
+    maxAttempts: 5,
+    dedupId: name,
+    attempt: 0,
+    visibleAt: AT,
+    receipt: null,
+    dead: false,
+    reason: null,
+    enqueuedAt: AT,
+    deadLetteredAt: null,
+  },
+  checkpoint: { kind: 'checkpoint', consumer: name, position: 1n, updatedAt: AT },
+});
+
+/** The name fields of each kind of record. */
+const RECORD_NAMES: readonly [StrataRecord['kind'], string][] = [
+  ['stream', 'streamId'],
+  ['event', 'streamId'],
+  ['event', 'type'],
+  ['snapshot', 'streamId'],
+  ['message', 'queue'],
+  ['message', 'dedupId'],
+  ['checkpoint', 'consumer'],
+];
+
+/** Kebab case of a camel-case field name. */
+const kebab = (field: string) => field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/**
+ * The same rules on the names inside transfer records: `check` reports the record's field, and `import`
+ * refuses the batch with `VALIDATION` (field `records`, the message naming the record's field) and
+ * writes nothing. Record messages may name the record by its (bad) name: names are not payloads.
+ */
+const transferRefusals: ConformanceCase[] = RECORD_NAMES.flatMap(([kind, field]) =>
+  NAME_RULES.map(
+    (rule): ConformanceCase => ({
+      id: `validation.transfer.${kind}.${kebab(field)}-${rule}`,
+      area: 'validation',
+      requires: transferOn,
+      async run(ctx) {
+        const { store } = ctx;
+        const record = { ...records('n')[kind], [field]: BAD_NAMES[rule] } as StrataRecord;
+        const problems = await store.transfer.check([record]);
+        assert.ok(
+          problems.some((p) => p.kind === kind && p.field === field),
+          `check reports ${kind}.${field} (got ${problems.map((p) => `${p.kind}.${p.field}`).join(', ') || 'nothing'})`,
+        );
+        const before = await fingerprint(ctx);
+        const error = await rejects(() => store.transfer.import([record]), 'VALIDATION');
+        assert.equal((error as ValidationError).field, 'records');
+        assert.ok(error.message.includes(` ${field} `), `the message ${JSON.stringify(error.message.slice(0, 300))} names the record's ${field}`);
+        assert.deepEqual(await fingerprint(ctx), before, 'nothing was written');
+      },
+    }),
+  ),
+);
+
+/** Records whose names are all of the longest length are reported by no check and imported as they are. */
+const transferLongest: ConformanceCase = {
+  id: 'validation.transfer.names-longest-accepted',
+  area: 'validation',
+  requires: (c) => c.transfer && c.queue && c.snapshots && c.checkpoints,
+  async run({ store }) {
+    const all = Object.values(records(LONGEST_NAME));
+    assert.deepEqual(await store.transfer.check(all), [], 'no problem reported');
+    assert.deepEqual(await store.transfer.import(all), { written: all.length, skipped: 0 });
+    const stored = await collect(store.events.readAll());
+    assert.equal(stored[0]?.streamId, LONGEST_NAME);
+    assert.equal(stored[0]?.type, LONGEST_NAME);
+  },
+};
+
 /** Every case generated from the argument and bound tables. */
-export const validationRuleCases: ConformanceCase[] = [...refusals, ...insideTransactions, ...longestAccepted];
+export const validationRuleCases: ConformanceCase[] = [...refusals, ...insideTransactions, ...longestAccepted, ...transferRefusals, transferLongest];
