@@ -181,8 +181,12 @@ const SANITISED: Record<string, Overlay> = {
   },
   'transfer records': {
     transfer: {
-      check: (check) => (records: Any[]) => check(records.map(cleanRecord)),
-      import: (load) => (records: Any[]) => load(records.map(cleanRecord)),
+      check: (check) => (records: unknown) => check(Array.isArray(records) ? records.map(cleanRecord) : []),
+      import: (load) => (records: unknown) => load(Array.isArray(records) ? records.map(cleanRecord) : []),
+      export: (exportAll) => (options: unknown) => {
+        const o = object(options);
+        return exportAll({ after: o.after, batchSize: opt((v) => int(v, 1, 100_000))(o.batchSize) });
+      },
     },
   },
 };
@@ -292,7 +296,7 @@ const broken: Record<string, BrokenAdapter> = {
     breakage: skip(SANITISED.leases ?? {}, 'store'),
     mustFail: casesOf(['checkpoints.acquire-lease.', 'checkpoints.release-lease.']),
   },
-  'sanitises the names inside transfer records (check and import)': {
+  'sanitises the names inside transfer records and the arguments of check, import and export': {
     breakage: skip(SANITISED['transfer records'] ?? {}, 'store'),
     mustFail: casesOf(['transfer.']),
   },

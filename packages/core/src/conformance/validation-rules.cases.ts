@@ -357,6 +357,15 @@ const BOUNDS: Record<string, BadBound> = {
   'queue.dead-letters.limit-fraction': { requires: queueOn, field: 'options.limit', call: (s) => s.queue.deadLetters('q', { limit: 1.5 }) },
   'queue.dead-letters.limit-negative': { requires: queueOn, field: 'options.limit', call: (s) => s.queue.deadLetters('q', { limit: -1 }) },
 
+  'transfer.import.records-not-array': { requires: (c) => c.transfer, field: 'records', call: (s) => s.transfer.import('records' as Any) },
+  'transfer.check.records-not-array': { requires: (c) => c.transfer, field: 'records', call: (s) => s.transfer.check({ kind: 'stream' } as Any) },
+  'transfer.export.options-not-object': { requires: (c) => c.transfer, field: 'options', call: (s) => collect(s.transfer.export('all' as Any)) },
+  'transfer.export.batch-size-too-large': {
+    requires: (c) => c.transfer,
+    field: 'options.batchSize',
+    call: (s) => collect(s.transfer.export({ batchSize: 100_001 })),
+  },
+
   'checkpoints.set.position-beyond-int64': { requires: cpOn, field: 'position', call: (s) => s.checkpoints.set('c', INT64_OVER) },
   'checkpoints.set.expected-fraction': { requires: cpOn, field: 'options.expected', call: (s) => s.checkpoints.set('c', 5n, { expected: 1.5 as Any }) },
   'checkpoints.set.expected-string': { requires: cpOn, field: 'options.expected', call: (s) => s.checkpoints.set('c', 5n, { expected: '1' as Any }) },
