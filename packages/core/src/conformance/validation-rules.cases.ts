@@ -41,6 +41,7 @@ const TEXT_RULES: readonly NameRule[] = ['not-string', 'nul', 'lone-surrogate'];
 const queueOn = (c: Readonly<Capabilities>) => c.queue;
 const snapOn = (c: Readonly<Capabilities>) => c.snapshots;
 const cpOn = (c: Readonly<Capabilities>) => c.checkpoints;
+const transferOn = (c: Readonly<Capabilities>) => c.transfer;
 
 /** A delivery's receipt, for calls that need one. */
 const received = async (s: Target): Promise<string> => {
@@ -357,11 +358,11 @@ const BOUNDS: Record<string, BadBound> = {
   'queue.dead-letters.limit-fraction': { requires: queueOn, field: 'options.limit', call: (s) => s.queue.deadLetters('q', { limit: 1.5 }) },
   'queue.dead-letters.limit-negative': { requires: queueOn, field: 'options.limit', call: (s) => s.queue.deadLetters('q', { limit: -1 }) },
 
-  'transfer.import.records-not-array': { requires: (c) => c.transfer, field: 'records', call: (s) => s.transfer.import('records' as Any) },
-  'transfer.check.records-not-array': { requires: (c) => c.transfer, field: 'records', call: (s) => s.transfer.check({ kind: 'stream' } as Any) },
-  'transfer.export.options-not-object': { requires: (c) => c.transfer, field: 'options', call: (s) => collect(s.transfer.export('all' as Any)) },
+  'transfer.import.records-not-array': { requires: transferOn, field: 'records', call: (s) => s.transfer.import('records' as Any) },
+  'transfer.check.records-not-array': { requires: transferOn, field: 'records', call: (s) => s.transfer.check({ kind: 'stream' } as Any) },
+  'transfer.export.options-not-object': { requires: transferOn, field: 'options', call: (s) => collect(s.transfer.export('all' as Any)) },
   'transfer.export.batch-size-too-large': {
-    requires: (c) => c.transfer,
+    requires: transferOn,
     field: 'options.batchSize',
     call: (s) => collect(s.transfer.export({ batchSize: 100_001 })),
   },
@@ -489,7 +490,6 @@ const longestAccepted: ConformanceCase[] = ARGUMENTS.filter((a) => (a.rules ?? N
   },
 }));
 
-const transferOn = (c: Readonly<Capabilities>) => c.transfer;
 const AT = Date.UTC(2020, 0, 1);
 
 /** One record of each kind, valid and importable together into an empty store, with `name` in every name field. */
