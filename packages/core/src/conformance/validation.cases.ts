@@ -5,6 +5,7 @@ import type { StrataStore } from '../store.js';
 import { MAX_EVENTS_PER_APPEND } from '../validation.js';
 import { assert, collect, evt, fingerprint, leaksOf, rejects } from './helpers.js';
 import type { ConformanceCase } from './types.js';
+import { validationRuleCases } from './validation-rules.cases.js';
 
 /** One row of the validation table: a call that must reject with `VALIDATION` naming `field`, writing nothing. */
 interface BadInput {
@@ -336,4 +337,4 @@ const tableCases: ConformanceCase[] = Object.entries(table).map(([id, row]) => (
 }));
 
 /** Every validation case. */
-export const validationCases: ConformanceCase[] = [...tableCases, ...payloadLimitCases, noPayloadCase];
+export const validationCases: ConformanceCase[] = [...tableCases, ...validationRuleCases, ...payloadLimitCases, noPayloadCase];
