@@ -116,7 +116,10 @@ export function slug(operation: string): string {
  */
 export async function rejectsClosed(action: () => Promise<unknown>, operation: string): Promise<void> {
   const error = await rejects(action, 'CLOSED');
-  assert.ok(error.message.startsWith(`${operation}: `), `the CLOSED error of ${operation} begins with "${operation}: ", but its message is ${show(error.message)}`);
+  assert.ok(
+    error.message.startsWith(`${operation}: `),
+    `the CLOSED error of ${operation} begins with "${operation}: ", but its message is ${show(error.message)}`,
+  );
 }
 
 /**

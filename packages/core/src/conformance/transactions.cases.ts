@@ -14,7 +14,10 @@ function withTransactions<T extends { requires?: (caps: Readonly<Capabilities>) 
 }
 
 /** A transaction that committed and one that rolled back, each kept past its end. */
-async function settledTransactions(store: StrataStore, inside: (tx: StoreTransaction) => Promise<void> = async () => undefined): Promise<[string, StoreTransaction][]> {
+async function settledTransactions(
+  store: StrataStore,
+  inside: (tx: StoreTransaction) => Promise<void> = async () => undefined,
+): Promise<[string, StoreTransaction][]> {
   let committed: StoreTransaction | undefined;
   let rolledBack: StoreTransaction | undefined;
   await store.transaction(async (tx) => {
@@ -183,7 +186,8 @@ export const transactionCases = defineCases('transactions', {
         ),
         'the transaction open at close()',
       );
-      if (txError !== undefined) assert.ok(isStrataError(txError, 'CLOSED'), `the transaction open at close() commits or rejects with CLOSED, not ${show(txError)}`);
+      if (txError !== undefined)
+        assert.ok(isStrataError(txError, 'CLOSED'), `the transaction open at close() commits or rejects with CLOSED, not ${show(txError)}`);
       await within(ms(10_000), closing, 'close() while a transaction runs');
       for (const { operations, value, error } of await within(ms(10_000), outcomes, 'calls waiting at close()')) {
         if (error === undefined) {
