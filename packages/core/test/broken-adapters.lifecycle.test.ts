@@ -147,6 +147,10 @@ const broken: Record<string, BrokenAdapter> = {
     breakage: closedErrors((operation) => new StoreClosedError(operation === 'queue.ackMany' ? 'queue.ack' : operation)),
     mustFail: ['lifecycle.close.queue-ack-many-rejects', 'transactions.settled.queue-ack-many-rejects'],
   },
+  'says the store is closed where a settled transaction is': {
+    breakage: closedErrors((operation) => new StoreClosedError(operation)),
+    mustFail: [...callIds('transactions', ''), ...contractIterators.map((i) => `transactions.settled.${slug(i.operation)}-iterator-stops`)],
+  },
   'reads whole streams at once (an open iterator outlives close and the transaction)': {
     breakage: everywhere((part, name, method) => {
       if (!(part === 'events' && (name === 'readAll' || name === 'readStream')) && !(part === 'transfer' && name === 'export')) return method;
@@ -163,6 +167,16 @@ const broken: Record<string, BrokenAdapter> = {
       'lifecycle.close.transfer-export-iterator-stops',
       ...contractIterators.map((i) => `transactions.settled.${slug(i.operation)}-iterator-stops`),
     ],
+  },
+  'ignores close() made inside its own transaction': {
+    breakage: (s) => ({
+      ...s,
+      close: () =>
+        s.close().catch((error: unknown) => {
+          if (!isStrataError(error, 'VALIDATION')) throw error;
+        }),
+    }),
+    mustFail: ['transactions.misuse.close-inside-own-transaction-rejects'],
   },
   'rejects a second close()': {
     breakage: (s) => {

@@ -111,27 +111,37 @@ export function slug(operation: string): string {
 }
 
 /**
- * Asserts that `action` rejects with `CLOSED` and a message that begins with the operation's name
- * (`queue.ack: the store is closed`), and returns the error.
+ * Asserts that `action` rejects with `CLOSED` and a message that begins with the operation's name and
+ * says what is closed (`queue.ack: the store is closed`, `queue.ack: the transaction is closed`).
  */
-export async function rejectsClosed(action: () => Promise<unknown>, operation: string): Promise<void> {
+export async function rejectsClosed(action: () => Promise<unknown>, operation: string, what: 'store' | 'transaction' = 'store'): Promise<void> {
   const error = await rejects(action, 'CLOSED');
   assert.ok(
     error.message.startsWith(`${operation}: `),
     `the CLOSED error of ${operation} begins with "${operation}: ", but its message is ${show(error.message)}`,
   );
+  assert.ok(new RegExp(`\\b${what}\\b`).test(error.message), `the CLOSED error of ${operation} says the ${what} is closed: ${show(error.message)}`);
 }
 
 /**
  * Resumes `iterator`, opened before its store or transaction closed, until it rejects: it may finish
- * the page in hand, but must then reject with `CLOSED` naming `operation` — never end as if the data
- * ran out, and never read on.
+ * the page in hand, but must then reject with `CLOSED` naming `operation` (and `what` is closed) —
+ * never end as if the data ran out, and never read on.
  */
-export async function resumeRejectsClosed(iterator: AsyncIterator<unknown>, operation: string, rows: number): Promise<void> {
-  await rejectsClosed(async () => {
-    for (let i = 0; i < rows; i++) if ((await iterator.next()).done) return 'the iterator ended as if the data ran out';
-    return 'the iterator yielded every row';
-  }, operation);
+export async function resumeRejectsClosed(
+  iterator: AsyncIterator<unknown>,
+  operation: string,
+  rows: number,
+  what: 'store' | 'transaction' = 'store',
+): Promise<void> {
+  await rejectsClosed(
+    async () => {
+      for (let i = 0; i < rows; i++) if ((await iterator.next()).done) return 'the iterator ended as if the data ran out';
+      return 'the iterator yielded every row';
+    },
+    operation,
+    what,
+  );
 }
 
 /** Cases built from a table: one per row, named by `id`, run by `run`, with the row's capability requirement. */

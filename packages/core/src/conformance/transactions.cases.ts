@@ -131,7 +131,7 @@ export const transactionCases = defineCases('transactions', {
         const args = await prepareCalls(ctx.store);
         const before = await fingerprint(ctx);
         for (const [how, tx] of await settledTransactions(ctx.store)) {
-          await rejectsClosed(() => c.call(tx, args), c.operation).catch((error: unknown) => {
+          await rejectsClosed(() => c.call(tx, args), c.operation, 'transaction').catch((error: unknown) => {
             throw new assert.AssertionError({ message: `on a transaction that ${how}: ${(error as Error).message}` });
           });
         }
@@ -151,24 +151,34 @@ export const transactionCases = defineCases('transactions', {
           assert.equal((await iterator.next()).done, false);
           iterators.push(iterator);
         });
-        for (const iterator of iterators) await resumeRejectsClosed(iterator, i.operation, settings.readPageSize * 3 + 2);
+        for (const iterator of iterators) await resumeRejectsClosed(iterator, i.operation, settings.readPageSize * 3 + 2, 'transaction');
       },
   ),
   'close.calls-waiting-for-it-settle': {
-    // close() while a transaction runs: calls made before it (here waiting for the transaction, on adapters
-    // that serialize writes) either complete or reject with CLOSED, never hang; calls made after it
-    // reject at once; the transaction commits or rejects with CLOSED; close() resolves, twice.
+    // close() while a transaction runs. Calls made before it (waiting for the transaction on adapters that
+    // serialize writes, beside it elsewhere) complete, all of them, or reject with CLOSED; none hangs. A
+    // transaction whose callback had not started by then writes nothing: it rejects with CLOSED. Calls
+    // made after close() reject at once; the open transaction commits or rejects with CLOSED; close()
+    // resolves, twice.
     ...on,
     async run({ store, caps, ms }) {
       const open = holdOpen(store, (tx) => tx.events.append('a', evts(1)));
       await open.written;
-      const waiting: [string[], Promise<unknown>][] = [
+      let closing: Promise<unknown> | undefined;
+      let started: 'before close()' | 'after close()' | undefined;
+      const calls: [string[], Promise<unknown>][] = [
         [['events.append'], store.events.append('b', evts(2))],
-        [['transaction', 'events.append'], store.transaction((tx) => tx.events.append('c', evts(1)))],
+        [
+          ['transaction', 'events.append'],
+          store.transaction((tx) => {
+            started = closing === undefined ? 'before close()' : 'after close()';
+            return tx.events.append('c', evts(1));
+          }),
+        ],
       ];
-      if (caps.queue) waiting.push([['queue.send'], store.queue.send('q', [{ body: 1 }, { body: 2 }])]);
+      if (caps.queue) calls.push([['queue.send'], store.queue.send('q', [{ body: 1 }, { body: 2 }])]);
       const outcomes = Promise.all(
-        waiting.map(([operations, call]) =>
+        calls.map(([operations, call]) =>
           call.then(
             (value) => ({ operations, value, error: undefined }),
             (error: unknown) => ({ operations, value: undefined, error }),
@@ -176,7 +186,7 @@ export const transactionCases = defineCases('transactions', {
         ),
       );
       await sleep(ms(20));
-      const closing = Promise.all([store.close(), store.close()]);
+      closing = Promise.all([store.close(), store.close()]);
       await rejectsClosed(() => store.events.headPosition(), 'events.headPosition');
       const txError = await within(
         ms(10_000),
@@ -190,15 +200,18 @@ export const transactionCases = defineCases('transactions', {
         assert.ok(isStrataError(txError, 'CLOSED'), `the transaction open at close() commits or rejects with CLOSED, not ${show(txError)}`);
       await within(ms(10_000), closing, 'close() while a transaction runs');
       for (const { operations, value, error } of await within(ms(10_000), outcomes, 'calls waiting at close()')) {
+        const [operation] = operations;
         if (error === undefined) {
-          if (operations[0] === 'events.append') assert.equal((value as AppendResult).version, 2, 'a waiting append that completed wrote all its events');
-          if (operations[0] === 'queue.send') assert.equal((value as string[]).length, 2, 'a waiting send that completed sent all its messages');
+          if (operation === 'transaction')
+            assert.equal(started, 'before close()', 'a transaction whose callback started after close() was called rejects with CLOSED');
+          if (operation === 'events.append') assert.equal((value as AppendResult).version, 2, 'a waiting append that completed wrote all its events');
+          if (operation === 'queue.send') assert.equal((value as string[]).length, 2, 'a waiting send that completed sent all its messages');
           continue;
         }
-        assert.ok(isStrataError(error, 'CLOSED'), `${operations[0]} waiting at close() completes or rejects with CLOSED, not ${show(error)}`);
+        assert.ok(isStrataError(error, 'CLOSED'), `${operation} waiting at close() completes or rejects with CLOSED, not ${show(error)}`);
         assert.ok(
           operations.some((o) => error.message.startsWith(`${o}: `)),
-          `the CLOSED error of ${operations[0]} begins with its operation's name: ${show(error.message)}`,
+          `the CLOSED error of ${operation} begins with its operation's name: ${show(error.message)}`,
         );
       }
       await store.close();
@@ -458,6 +471,25 @@ export const transactionCases = defineCases('transactions', {
       assert.deepEqual(await fingerprint(ctx), before, 'the transaction rolled back');
       await within(ms(5000), store.events.append('s', evts(2), { expectedVersion: 'no_stream' }), 'an append after the misuse');
       assert.equal((await store.events.streamInfo('s'))?.version, 2);
+    },
+  },
+  'misuse.close-inside-own-transaction-rejects': {
+    // close() from inside the callback would wait for the transaction that waits for it: refused at once,
+    // and the store stays open.
+    ...on,
+    async run({ store, ms }) {
+      const result = await within(
+        ms(10_000),
+        store.transaction(async (tx) => {
+          await tx.events.append('inside', evts(1));
+          const error = await within(ms(2000), rejects(store.close(), 'VALIDATION'), 'store.close inside the transaction');
+          assert.ok(error.message.includes('store.close'), `the message names store.close: ${show(error.message)}`);
+          return 'committed';
+        }),
+        'the transaction',
+      );
+      assert.equal(result, 'committed');
+      assert.equal((await store.events.append('inside', evts(1))).version, 2, 'the store is still open');
     },
   },
   'misuse.unrelated-calls-wait-their-turn': {
