@@ -139,7 +139,7 @@ const broken: Record<string, BrokenAdapter> = {
       ...callIds('lifecycle', ''),
       ...callIds('transactions', ''),
       'lifecycle.close.transaction-rejects',
-      ...contractIterators.filter((i) => i.operation !== 'events.readStream').map((i) => `lifecycle.close.${slug(i.operation)}-iterator-stops`),
+      ...contractIterators.map((i) => `lifecycle.close.${slug(i.operation)}-iterator-stops`),
       ...contractIterators.map((i) => `transactions.settled.${slug(i.operation)}-iterator-stops`),
     ],
   },
@@ -163,8 +163,7 @@ const broken: Record<string, BrokenAdapter> = {
     }),
     mustFail: [
       'lifecycle.close.reading-iterator-stops',
-      'lifecycle.close.events-read-all-iterator-stops',
-      'lifecycle.close.transfer-export-iterator-stops',
+      ...contractIterators.map((i) => `lifecycle.close.${slug(i.operation)}-iterator-stops`),
       ...contractIterators.map((i) => `transactions.settled.${slug(i.operation)}-iterator-stops`),
     ],
   },

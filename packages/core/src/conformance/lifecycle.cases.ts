@@ -167,7 +167,7 @@ export const lifecycleCases = defineCases('lifecycle', {
   ),
   // An iterator open at close() may finish its page, then rejects: it neither hangs nor reads on.
   ...tableCases(
-    contractIterators.filter((i) => i.operation !== 'events.readStream'),
+    contractIterators,
     (i) => `close.${slug(i.operation)}-iterator-stops`,
     (i) =>
       async function run({ store, settings }) {
