@@ -1,5 +1,7 @@
+import { checkConformance } from '@strata/core/conformance';
+import { describe, expect, it } from 'vitest';
 import { contractCalls, contractIterators, slug } from '../src/conformance/lifecycle.cases.js';
-import { isStrataError, StoreClosedError, type StoreTransaction, StrataError } from '../src/index.js';
+import { createMemoryStore, isStrataError, StoreClosedError, type StoreTransaction, StrataError, ValidationError } from '../src/index.js';
 import { type Breakage, type BrokenAdapter, describeBrokenAdapters } from './broken.js';
 
 // State that outlives what it belongs to: a closed store, a settled transaction, an iterator open
@@ -177,6 +179,18 @@ const broken: Record<string, BrokenAdapter> = {
     }),
     mustFail: ['transactions.misuse.close-inside-own-transaction-rejects'],
   },
+  'names no method when transaction() is called inside its own callback': {
+    breakage: (s) => ({
+      ...s,
+      transaction: (fn) =>
+        s.transaction(fn).catch((error: unknown) => {
+          throw isStrataError(error, 'VALIDATION') && error.message.startsWith('store.transaction ')
+            ? new ValidationError('store', 'was called inside a transaction')
+            : error;
+        }),
+    }),
+    mustFail: ['transactions.misuse.store-inside-own-transaction-rejects'],
+  },
   'rejects a second close()': {
     breakage: (s) => {
       let calls = 0;
@@ -200,3 +214,25 @@ const broken: Record<string, BrokenAdapter> = {
 };
 
 describeBrokenAdapters('broken adapters: state that outlives its store or transaction', broken);
+
+// Where transactions are off (which describeBrokenAdapters' intact run does not cover): the refusal
+// names the operation and the capability.
+describe('broken adapters: refusing transactions', () => {
+  const run = (breakage: Breakage) =>
+    checkConformance(
+      {
+        name: 'without transactions',
+        factory: (settings) => breakage(createMemoryStore({ ...settings, disable: ['transactions'] })),
+        teardown: () => undefined,
+      },
+      (c) => c.id === 'transactions.not-supported',
+    );
+  it('fails an adapter that names neither operation nor capability', async () => {
+    const outcomes = await run((s) => ({ ...s, transaction: () => Promise.reject(new StrataError('NOT_SUPPORTED', 'not supported')) }));
+    expect(outcomes.map((o) => [o.id, o.passed])).toEqual([['transactions.not-supported', false]]);
+  });
+  it('passes the intact memory adapter without transactions', async () => {
+    const outcomes = await run((s) => s);
+    expect(outcomes.map((o) => [o.id, o.passed])).toEqual([['transactions.not-supported', true]]);
+  });
+});

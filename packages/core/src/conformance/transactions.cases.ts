@@ -430,7 +430,7 @@ export const transactionCases = defineCases('transactions', {
               rejects(() => call(store), 'VALIDATION'),
               `store.${name} inside the transaction`,
             );
-            assert.ok(error.message.includes(name), `the message names the method ${name}: ${error.message}`);
+            assert.ok(error.message.includes(`store.${name}`), `the message names the method store.${name}: ${error.message}`);
             assert.match(error.message, /\btx\b/, `the message says to use tx: ${error.message}`);
           }
           return 'committed';
@@ -510,13 +510,15 @@ export const transactionCases = defineCases('transactions', {
     async run(ctx) {
       let called = false;
       const before = await fingerprint(ctx);
-      await rejects(
+      const error = await rejects(
         ctx.store.transaction(async () => {
           called = true;
         }),
         'NOT_SUPPORTED',
       );
       assert.equal(called, false);
+      assert.match(error.message, /^transaction\b/, `the message names the operation first: ${show(error.message)}`);
+      assert.ok(error.message.includes('transactions'), `the message names the capability that is off: ${show(error.message)}`);
       assert.deepEqual(await fingerprint(ctx), before);
     },
   },
