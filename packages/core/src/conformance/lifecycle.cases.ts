@@ -1,8 +1,183 @@
+import type { Capabilities } from '../capabilities.js';
+import type { StoreTransaction, StrataStore } from '../store.js';
 import type { ChangeNotice } from '../subscriptions/types.js';
 import { withWakeUps } from '../subscriptions/wake-ups.js';
-import { assert, collect, defineCases, evt, evts, rejects, sleep } from './helpers.js';
+import type { StrataRecord } from '../transfer/types.js';
+import { assert, collect, defineCases, evt, evts, rejects, show, sleep } from './helpers.js';
+import type { ConformanceCase } from './types.js';
+
+/** What calls with valid arguments need from a store while it is open: a live receipt, a stored message's id, records to import. */
+export interface CallArguments {
+  /** The receipt of a delivery still in flight (empty without a queue). */
+  receipt: string;
+  /** The id of a stored message (empty without a queue). */
+  messageId: string;
+  /** Everything the store held, as exported (empty without transfer). */
+  records: StrataRecord[];
+}
+
+/**
+ * Gives the open `store` something for every operation to act on (stream `s`, queue `q`, consumer `c`
+ * leased by owner `o`) and returns the arguments that only an open store can hand out.
+ */
+export async function prepareCalls(store: StrataStore): Promise<CallArguments> {
+  const caps = store.capabilities;
+  await store.events.append('s', evts(2));
+  let receipt = '';
+  let messageId = '';
+  if (caps.queue) {
+    [messageId = ''] = await store.queue.send('q', [{ body: 1 }, { body: 2 }]);
+    receipt = (await store.queue.receive('q', { max: 1 }))[0]?.receipt ?? '';
+  }
+  if (caps.snapshots) await store.snapshots.save('s', { version: 1, state: { n: 1 } });
+  if (caps.checkpoints) {
+    await store.checkpoints.set('c', 1n);
+    await store.checkpoints.acquireLease('c', { owner: 'o', ttlMs: 60_000 });
+  }
+  const records = caps.transfer ? (await collect(store.transfer.export())).flatMap((b) => b.records) : [];
+  return { receipt, messageId, records };
+}
+
+/** One operation of a store or transaction, called with valid arguments. */
+export interface ContractCall {
+  /** The operation as its errors must name it, first: `queue.stats`. */
+  operation: string;
+  /** The capability it needs; every adapter has the event store. */
+  requires?: (caps: Readonly<Capabilities>) => boolean;
+  /** Calls it on `on` (a store or a transaction); iterators are read to the end. */
+  call(on: StoreTransaction, args: CallArguments): Promise<unknown>;
+}
+
+const queue = (c: Readonly<Capabilities>) => c.queue;
+const snapshots = (c: Readonly<Capabilities>) => c.snapshots;
+const checkpoints = (c: Readonly<Capabilities>) => c.checkpoints;
+const transfer = (c: Readonly<Capabilities>) => c.transfer;
+
+/**
+ * Every method of every contract a store and a transaction share, each with valid arguments: what must
+ * reject with `CLOSED` once the store is closed or the transaction settled.
+ */
+export const contractCalls: readonly ContractCall[] = [
+  { operation: 'events.append', call: (on) => on.events.append('s', evts(1)) },
+  { operation: 'events.readStream', call: (on) => collect(on.events.readStream('s')) },
+  { operation: 'events.readAll', call: (on) => collect(on.events.readAll()) },
+  { operation: 'events.streamInfo', call: (on) => on.events.streamInfo('s') },
+  { operation: 'events.headPosition', call: (on) => on.events.headPosition() },
+  { operation: 'queue.send', requires: queue, call: (on) => on.queue.send('q', { body: 3 }) },
+  { operation: 'queue.receive', requires: queue, call: (on) => on.queue.receive('q') },
+  { operation: 'queue.ack', requires: queue, call: (on, a) => on.queue.ack(a.receipt) },
+  { operation: 'queue.ackMany', requires: queue, call: (on, a) => on.queue.ackMany([a.receipt]) },
+  { operation: 'queue.nack', requires: queue, call: (on, a) => on.queue.nack(a.receipt) },
+  { operation: 'queue.extendVisibility', requires: queue, call: (on, a) => on.queue.extendVisibility(a.receipt, 1000) },
+  { operation: 'queue.stats', requires: queue, call: (on) => on.queue.stats('q') },
+  { operation: 'queue.nextVisibleInMs', requires: queue, call: (on) => on.queue.nextVisibleInMs('q') },
+  { operation: 'queue.deadLetters', requires: queue, call: (on) => on.queue.deadLetters('q') },
+  { operation: 'queue.redrive', requires: queue, call: (on, a) => on.queue.redrive('q', [a.messageId]) },
+  { operation: 'queue.purge', requires: queue, call: (on) => on.queue.purge('q') },
+  { operation: 'snapshots.save', requires: snapshots, call: (on) => on.snapshots.save('s', { version: 2, state: { n: 2 } }) },
+  { operation: 'snapshots.load', requires: snapshots, call: (on) => on.snapshots.load('s') },
+  { operation: 'snapshots.delete', requires: snapshots, call: (on) => on.snapshots.delete('s') },
+  { operation: 'checkpoints.get', requires: checkpoints, call: (on) => on.checkpoints.get('c') },
+  { operation: 'checkpoints.list', requires: checkpoints, call: (on) => on.checkpoints.list() },
+  { operation: 'checkpoints.set', requires: checkpoints, call: (on) => on.checkpoints.set('c', 2n) },
+  { operation: 'checkpoints.acquireLease', requires: checkpoints, call: (on) => on.checkpoints.acquireLease('c', { owner: 'o', ttlMs: 60_000 }) },
+  { operation: 'checkpoints.releaseLease', requires: checkpoints, call: (on) => on.checkpoints.releaseLease('c', 'o') },
+  { operation: 'transfer.export', requires: transfer, call: (on) => collect(on.transfer.export()) },
+  { operation: 'transfer.counts', requires: transfer, call: (on) => on.transfer.counts() },
+  { operation: 'transfer.check', requires: transfer, call: (on, a) => on.transfer.check(a.records) },
+  { operation: 'transfer.import', requires: transfer, call: (on, a) => on.transfer.import(a.records) },
+];
+
+/** An iterator of a contract, opened on a store or transaction holding `readPageSize * 3` events in stream `s`. */
+export interface IteratorOpener {
+  /** The operation as its errors must name it. */
+  operation: string;
+  /** The capability it needs. */
+  requires?: (caps: Readonly<Capabilities>) => boolean;
+  /** Opens it; `pageSize` is the store's read page size. */
+  open(on: StoreTransaction, pageSize: number): AsyncIterator<unknown>;
+}
+
+/** The iterators of the contracts: each reads in pages (batches), so that one can be open across a close. */
+export const contractIterators: readonly IteratorOpener[] = [
+  { operation: 'events.readStream', open: (on) => on.events.readStream('s')[Symbol.asyncIterator]() },
+  { operation: 'events.readAll', open: (on) => on.events.readAll()[Symbol.asyncIterator]() },
+  { operation: 'transfer.export', requires: transfer, open: (on, pageSize) => on.transfer.export({ batchSize: pageSize })[Symbol.asyncIterator]() },
+];
+
+/** `queue.nextVisibleInMs` as `queue-next-visible-in-ms`, for case ids. */
+export function slug(operation: string): string {
+  return operation.replace('.', '-').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/**
+ * Asserts that `action` rejects with `CLOSED` and a message that begins with the operation's name and
+ * says what is closed (`queue.ack: the store is closed`, `queue.ack: the transaction is closed`).
+ */
+export async function rejectsClosed(action: () => Promise<unknown>, operation: string, what: 'store' | 'transaction' = 'store'): Promise<void> {
+  const error = await rejects(action, 'CLOSED');
+  assert.ok(
+    error.message.startsWith(`${operation}: `),
+    `the CLOSED error of ${operation} begins with "${operation}: ", but its message is ${show(error.message)}`,
+  );
+  assert.ok(new RegExp(`\\b${what}\\b`).test(error.message), `the CLOSED error of ${operation} says the ${what} is closed: ${show(error.message)}`);
+}
+
+/**
+ * Resumes `iterator`, opened before its store or transaction closed, until it rejects: it may finish
+ * the page in hand, but must then reject with `CLOSED` naming `operation` (and `what` is closed) —
+ * never end as if the data ran out, and never read on.
+ */
+export async function resumeRejectsClosed(
+  iterator: AsyncIterator<unknown>,
+  operation: string,
+  rows: number,
+  what: 'store' | 'transaction' = 'store',
+): Promise<void> {
+  await rejectsClosed(
+    async () => {
+      for (let i = 0; i < rows; i++) if ((await iterator.next()).done) return 'the iterator ended as if the data ran out';
+      return 'the iterator yielded every row';
+    },
+    operation,
+    what,
+  );
+}
+
+/** Cases built from a table: one per row, named by `id`, run by `run`, with the row's capability requirement. */
+export function tableCases<T extends { requires?: (caps: Readonly<Capabilities>) => boolean }>(
+  rows: readonly T[],
+  id: (row: T) => string,
+  run: (row: T) => ConformanceCase['run'],
+): Record<string, Omit<ConformanceCase, 'id' | 'area'>> {
+  return Object.fromEntries(rows.map((row) => [id(row), row.requires === undefined ? { run: run(row) } : { requires: row.requires, run: run(row) }]));
+}
 
 export const lifecycleCases = defineCases('lifecycle', {
+  // Every method of every contract rejects once the store is closed, naming the operation.
+  ...tableCases(
+    contractCalls,
+    (c) => `close.${slug(c.operation)}-rejects`,
+    (c) =>
+      async function run({ store }) {
+        const args = await prepareCalls(store);
+        await store.close();
+        await rejectsClosed(() => c.call(store, args), c.operation);
+      },
+  ),
+  // An iterator open at close() may finish its page, then rejects: it neither hangs nor reads on.
+  ...tableCases(
+    contractIterators,
+    (i) => `close.${slug(i.operation)}-iterator-stops`,
+    (i) =>
+      async function run({ store, settings }) {
+        await store.events.append('s', evts(settings.readPageSize * 3));
+        const iterator = i.open(store, settings.readPageSize);
+        assert.equal((await iterator.next()).done, false);
+        await store.close();
+        await resumeRejectsClosed(iterator, i.operation, settings.readPageSize * 3 + 2);
+      },
+  ),
   'capabilities.declared': {
     async run({ store }) {
       for (const flag of ['transactions', 'snapshots', 'queue', 'checkpoints', 'wakeUps', 'crossProcessWakeUps'] as const) {
@@ -64,6 +239,7 @@ export const lifecycleCases = defineCases('lifecycle', {
         'CLOSED',
       );
       assert.equal(called, false);
+      await rejectsClosed(() => store.transaction(async () => undefined), 'transaction');
     },
   },
   'close.twice-is-fine': {

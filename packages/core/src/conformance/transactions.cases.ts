@@ -1,9 +1,43 @@
-import type { StrataError } from '../errors.js';
+import type { Capabilities } from '../capabilities.js';
+import { isStrataError, type StrataError } from '../errors.js';
+import type { AppendResult } from '../events/types.js';
 import type { StoreTransaction, StrataStore } from '../store.js';
-import { assert, collect, defineCases, evt, evts, fingerprint, rejects, sleep } from './helpers.js';
+import { assert, collect, defineCases, evt, evts, fingerprint, rejects, show, sleep } from './helpers.js';
+import { contractCalls, contractIterators, prepareCalls, rejectsClosed, resumeRejectsClosed, slug, tableCases } from './lifecycle.cases.js';
 import type { CaseContext } from './types.js';
 
 const on = { requires: (c: { transactions: boolean }) => c.transactions };
+
+/** A table's rows, each needing transactions besides its own capability. */
+function withTransactions<T extends { requires?: (caps: Readonly<Capabilities>) => boolean }>(rows: readonly T[]): T[] {
+  return rows.map((row) => ({ ...row, requires: (caps: Readonly<Capabilities>) => caps.transactions && (row.requires?.(caps) ?? true) }));
+}
+
+/** A transaction that committed and one that rolled back, each kept past its end. */
+async function settledTransactions(
+  store: StrataStore,
+  inside: (tx: StoreTransaction) => Promise<void> = async () => undefined,
+): Promise<[string, StoreTransaction][]> {
+  let committed: StoreTransaction | undefined;
+  let rolledBack: StoreTransaction | undefined;
+  await store.transaction(async (tx) => {
+    committed = tx;
+    await inside(tx);
+  });
+  const rollback = new Error('rolled back');
+  await store
+    .transaction(async (tx) => {
+      rolledBack = tx;
+      await inside(tx);
+      throw rollback;
+    })
+    .catch((error: unknown) => assert.equal(error, rollback));
+  assert.ok(committed && rolledBack);
+  return [
+    ['committed', committed],
+    ['rolled back', rolledBack],
+  ];
+}
 
 /** Writes to every contract the adapter offers, inside `tx`. */
 async function writeEverything(ctx: CaseContext, tx: StoreTransaction): Promise<void> {
@@ -88,6 +122,102 @@ function storeCalls(ctx: CaseContext): [string, (store: StrataStore) => Promise<
 }
 
 export const transactionCases = defineCases('transactions', {
+  // Every method of every sub-store of a settled transaction rejects, naming the operation, and writes nothing.
+  ...tableCases(
+    withTransactions(contractCalls),
+    (c) => `settled.${slug(c.operation)}-rejects`,
+    (c) =>
+      async function run(ctx) {
+        const args = await prepareCalls(ctx.store);
+        const before = await fingerprint(ctx);
+        for (const [how, tx] of await settledTransactions(ctx.store)) {
+          await rejectsClosed(() => c.call(tx, args), c.operation, 'transaction').catch((error: unknown) => {
+            throw new assert.AssertionError({ message: `on a transaction that ${how}: ${(error as Error).message}` });
+          });
+        }
+        assert.deepEqual(await fingerprint(ctx), before, 'calls on settled transactions wrote nothing');
+      },
+  ),
+  // An iterator a transaction opened may finish its page after the transaction settled, then rejects.
+  ...tableCases(
+    withTransactions(contractIterators),
+    (i) => `settled.${slug(i.operation)}-iterator-stops`,
+    (i) =>
+      async function run({ store, settings }) {
+        await store.events.append('s', evts(settings.readPageSize * 3));
+        const iterators: AsyncIterator<unknown>[] = [];
+        await settledTransactions(store, async (tx) => {
+          const iterator = i.open(tx, settings.readPageSize);
+          assert.equal((await iterator.next()).done, false);
+          iterators.push(iterator);
+        });
+        for (const iterator of iterators) await resumeRejectsClosed(iterator, i.operation, settings.readPageSize * 3 + 2, 'transaction');
+      },
+  ),
+  'close.calls-waiting-for-it-settle': {
+    // close() while a transaction runs. Calls made before it (waiting for the transaction on adapters that
+    // serialize writes, beside it elsewhere) complete, all of them, or reject with CLOSED; none hangs. A
+    // transaction whose callback had not started by then writes nothing: it rejects with CLOSED. Calls
+    // made after close() reject at once; the open transaction commits or rejects with CLOSED; close()
+    // resolves, twice.
+    ...on,
+    async run({ store, caps, ms }) {
+      const open = holdOpen(store, (tx) => tx.events.append('a', evts(1)));
+      await open.written;
+      let closing: Promise<unknown> | undefined;
+      let started: 'before close()' | 'after close()' | undefined;
+      const calls: [string[], Promise<unknown>][] = [
+        [['events.append'], store.events.append('b', evts(2))],
+        [
+          ['transaction', 'events.append'],
+          store.transaction((tx) => {
+            started = closing === undefined ? 'before close()' : 'after close()';
+            return tx.events.append('c', evts(1));
+          }),
+        ],
+      ];
+      if (caps.queue) calls.push([['queue.send'], store.queue.send('q', [{ body: 1 }, { body: 2 }])]);
+      const outcomes = Promise.all(
+        calls.map(([operations, call]) =>
+          call.then(
+            (value) => ({ operations, value, error: undefined }),
+            (error: unknown) => ({ operations, value: undefined, error }),
+          ),
+        ),
+      );
+      await sleep(ms(20));
+      closing = Promise.all([store.close(), store.close()]);
+      await rejectsClosed(() => store.events.headPosition(), 'events.headPosition');
+      const txError = await within(
+        ms(10_000),
+        open.commit().then(
+          () => undefined,
+          (error: unknown) => error,
+        ),
+        'the transaction open at close()',
+      );
+      if (txError !== undefined)
+        assert.ok(isStrataError(txError, 'CLOSED'), `the transaction open at close() commits or rejects with CLOSED, not ${show(txError)}`);
+      await within(ms(10_000), closing, 'close() while a transaction runs');
+      for (const { operations, value, error } of await within(ms(10_000), outcomes, 'calls waiting at close()')) {
+        const [operation] = operations;
+        if (error === undefined) {
+          if (operation === 'transaction')
+            assert.equal(started, 'before close()', 'a transaction whose callback started after close() was called rejects with CLOSED');
+          if (operation === 'events.append') assert.equal((value as AppendResult).version, 2, 'a waiting append that completed wrote all its events');
+          if (operation === 'queue.send') assert.equal((value as string[]).length, 2, 'a waiting send that completed sent all its messages');
+          continue;
+        }
+        assert.ok(isStrataError(error, 'CLOSED'), `${operation} waiting at close() completes or rejects with CLOSED, not ${show(error)}`);
+        assert.ok(
+          operations.some((o) => error.message.startsWith(`${o}: `)),
+          `the CLOSED error of ${operation} begins with its operation's name: ${show(error.message)}`,
+        );
+      }
+      await store.close();
+      await rejectsClosed(() => store.events.append('d', evts(1)), 'events.append');
+    },
+  },
   'commit.every-contract-visible': {
     ...on,
     async run(ctx) {
@@ -300,7 +430,7 @@ export const transactionCases = defineCases('transactions', {
               rejects(() => call(store), 'VALIDATION'),
               `store.${name} inside the transaction`,
             );
-            assert.ok(error.message.includes(name), `the message names the method ${name}: ${error.message}`);
+            assert.ok(error.message.includes(`store.${name}`), `the message names the method store.${name}: ${error.message}`);
             assert.match(error.message, /\btx\b/, `the message says to use tx: ${error.message}`);
           }
           return 'committed';
@@ -343,6 +473,25 @@ export const transactionCases = defineCases('transactions', {
       assert.equal((await store.events.streamInfo('s'))?.version, 2);
     },
   },
+  'misuse.close-inside-own-transaction-rejects': {
+    // close() from inside the callback would wait for the transaction that waits for it: refused at once,
+    // and the store stays open.
+    ...on,
+    async run({ store, ms }) {
+      const result = await within(
+        ms(10_000),
+        store.transaction(async (tx) => {
+          await tx.events.append('inside', evts(1));
+          const error = await within(ms(2000), rejects(store.close(), 'VALIDATION'), 'store.close inside the transaction');
+          assert.ok(error.message.includes('store.close'), `the message names store.close: ${show(error.message)}`);
+          return 'committed';
+        }),
+        'the transaction',
+      );
+      assert.equal(result, 'committed');
+      assert.equal((await store.events.append('inside', evts(1))).version, 2, 'the store is still open');
+    },
+  },
   'misuse.unrelated-calls-wait-their-turn': {
     ...on,
     async run({ store, ms }) {
@@ -361,13 +510,15 @@ export const transactionCases = defineCases('transactions', {
     async run(ctx) {
       let called = false;
       const before = await fingerprint(ctx);
-      await rejects(
+      const error = await rejects(
         ctx.store.transaction(async () => {
           called = true;
         }),
         'NOT_SUPPORTED',
       );
       assert.equal(called, false);
+      assert.match(error.message, /^transaction\b/, `the message names the operation first: ${show(error.message)}`);
+      assert.ok(error.message.includes('transactions'), `the message names the capability that is off: ${show(error.message)}`);
       assert.deepEqual(await fingerprint(ctx), before);
     },
   },
