@@ -588,15 +588,16 @@ export const eventCases = defineCases('events', {
         [1, n + 5],
       ] as const) {
         for (const limit of [undefined, 1, p, p + 1, 2 * p + 3]) {
+          const bounds = limit === undefined ? { fromVersion, toVersion } : { fromVersion, toVersion, limit };
           const want = range(fromVersion, toVersion);
           const what = `versions ${fromVersion}..${toVersion} limit ${limit}`;
-          const fwd = await collect(store.events.readStream('s', { fromVersion, toVersion, limit }));
+          const fwd = await collect(store.events.readStream('s', bounds));
           assert.deepEqual(
             fwd.map((e) => e.version),
             want.slice(0, limit),
             `forward, ${what}`,
           );
-          const back = await collect(store.events.readStream('s', { fromVersion, toVersion, limit, direction: 'backward' }));
+          const back = await collect(store.events.readStream('s', { ...bounds, direction: 'backward' }));
           assert.deepEqual(
             back.map((e) => e.version),
             want.reverse().slice(0, limit),
@@ -816,8 +817,7 @@ export const eventCases = defineCases('events', {
         ids.map((correlationId) => evt('T', {}, { metadata: { correlationId } })),
       );
       await store.events.append('b', [evt('T', {}, { metadata: { causationId: 'k', userId: 'k' } })]);
-      const correlated = async (correlationId: string) =>
-        (await collect(store.events.readAll({ correlationId }))).map((e) => e.metadata.correlationId);
+      const correlated = async (correlationId: string) => (await collect(store.events.readAll({ correlationId }))).map((e) => e.metadata.correlationId);
       assert.deepEqual(await correlated('k'), ['k'], 'other metadata fields with the same value do not match');
       assert.deepEqual(await correlated('K'), ['K']);
       assert.deepEqual(await correlated('%'), ['%']);
@@ -848,7 +848,11 @@ export const eventCases = defineCases('events', {
         const what = JSON.stringify(filter);
         assert.ok(want.length > p + 1, `the data has more than a page of ${what}`);
         assert.deepEqual(positions(await collect(store.events.readAll(filter))), positions(want), `all of ${what}`);
-        assert.deepEqual(positions(await collect(store.events.readAll({ ...filter, limit: p + 1 }))), positions(want.slice(0, p + 1)), `${what}, limit ${p + 1}`);
+        assert.deepEqual(
+          positions(await collect(store.events.readAll({ ...filter, limit: p + 1 }))),
+          positions(want.slice(0, p + 1)),
+          `${what}, limit ${p + 1}`,
+        );
         const mid = want[p - 1]?.position ?? 0n;
         assert.deepEqual(positions(await collect(store.events.readAll({ ...filter, after: mid }))), positions(want.slice(p)), `${what} after the ${p}th`);
         assert.deepEqual(

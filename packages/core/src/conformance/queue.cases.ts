@@ -710,8 +710,14 @@ export const queueCases = defineCases('queue', {
       const afterStats = Date.now();
       const age = s.oldestReadyAgeMs ?? -1;
       assert.equal(s.ready, 2);
-      assert.ok(age <= afterStats - beforeOldest + SPAN_SLACK_MS, `oldestReadyAgeMs ${age}: the oldest ready message is at most ${afterStats - beforeOldest} ms old`);
-      assert.ok(age >= beforeStats - afterOldest - SPAN_SLACK_MS, `oldestReadyAgeMs ${age}: the oldest ready message is at least ${beforeStats - afterOldest} ms old`);
+      assert.ok(
+        age <= afterStats - beforeOldest + SPAN_SLACK_MS,
+        `oldestReadyAgeMs ${age}: the oldest ready message is at most ${afterStats - beforeOldest} ms old`,
+      );
+      assert.ok(
+        age >= beforeStats - afterOldest - SPAN_SLACK_MS,
+        `oldestReadyAgeMs ${age}: the oldest ready message is at least ${beforeStats - afterOldest} ms old`,
+      );
       await sleep(ms(100));
       const later = (await store.queue.stats('q')).oldestReadyAgeMs ?? -1;
       assert.ok(later >= age + ms(100) - SPAN_SLACK_MS, `oldestReadyAgeMs grows with time (${age} then ${later})`);
@@ -724,7 +730,11 @@ export const queueCases = defineCases('queue', {
       await store.queue.send('q', [{ body: 'b', delayMs: ms(50) }, { body: 'c' }]);
       await store.queue.send('q', { body: 'd', delayMs: ms(100) });
       await sleep(ms(250));
-      assert.deepEqual(bodies(await store.queue.receive('q', { max: 4 })), ['a', 'b', 'c', 'd'], 'messages are received in send order, not by when they became visible');
+      assert.deepEqual(
+        bodies(await store.queue.receive('q', { max: 4 })),
+        ['a', 'b', 'c', 'd'],
+        'messages are received in send order, not by when they became visible',
+      );
     },
   },
   'receipt.stale-error-names-operation': {

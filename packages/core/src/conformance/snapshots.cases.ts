@@ -77,12 +77,18 @@ export const snapshotCases = defineCases('snapshots', {
       await store.snapshots.save('s', { version: 6, state: { a: 2 } });
       const afterNewer = Date.now();
       assertWithin((await store.snapshots.load('s'))?.createdAt, beforeNewer, afterNewer, 'createdAt of a newer snapshot');
-      assert.equal((await store.snapshots.load('s', { maxVersion: 5 }))?.createdAt.getTime(), first?.createdAt.getTime(), 'a newer snapshot leaves the older one');
+      assert.equal(
+        (await store.snapshots.load('s', { maxVersion: 5 }))?.createdAt.getTime(),
+        first?.createdAt.getTime(),
+        'a newer snapshot leaves the older one',
+      );
       await sleep(ms(30));
       const beforeReplace = Date.now();
       await store.snapshots.save('s', { version: 5, state: { a: 3 } });
       const afterReplace = Date.now();
-      assertWithin((await store.snapshots.load('s', { maxVersion: 5 }))?.createdAt, beforeReplace, afterReplace, 'createdAt of a replaced snapshot');
+      const replaced = await store.snapshots.load('s', { maxVersion: 5 });
+      assertWithin(replaced?.createdAt, beforeReplace, afterReplace, 'createdAt of a replaced snapshot');
+      assert.ok((replaced?.createdAt.getTime() ?? 0) > (first?.createdAt.getTime() ?? 0), 'a snapshot saved again at its version has a new createdAt');
     },
   },
   'retention.keeps-newest-k': {
