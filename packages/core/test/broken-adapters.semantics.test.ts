@@ -182,6 +182,58 @@ const broken: Record<string, BrokenAdapter> = {
     },
     mustFail: ['queue.receive.send-order-across-delays'],
   },
+  'ages a delayed message from when it became ready, not from its send': {
+    breakage: (s) => {
+      const due = new Map<string, number>();
+      return breakQueue((q) => ({
+        async send(name, m, o) {
+          const now = Date.now();
+          const list = listOf(m);
+          const ids = await q.send(name, list, o);
+          ids.forEach((id, i) => {
+            due.set(id, now + (list[i]?.delayMs ?? o?.delayMs ?? 0));
+          });
+          return ids;
+        },
+        async stats(name) {
+          const st = await q.stats(name);
+          const now = Date.now();
+          const ready = [...due.values()].filter((t) => t <= now);
+          return { ...st, oldestReadyAgeMs: st.ready > 0 && ready.length > 0 ? now - Math.min(...ready) : st.oldestReadyAgeMs };
+        },
+      }))(s);
+    },
+    mustFail: ['queue.stats.oldest-ready-age-counts-from-send'],
+  },
+  'receives fresh messages before redeliveries': {
+    breakage: breakQueue((q) => ({
+      receive: async (name, o) => (await q.receive(name, { ...o, max: 1000 })).sort((a, b) => a.attempt - b.attempt).slice(0, o?.max ?? 1),
+    })),
+    mustFail: ['queue.receive.redelivery-keeps-its-place'],
+  },
+  'applies the limit of deadLetters in send order': {
+    breakage: (s) => {
+      const sent: string[] = [];
+      return breakQueue((q) => ({
+        async send(name, m, o) {
+          const ids = await q.send(name, m, o);
+          sent.push(...ids);
+          return ids;
+        },
+        async deadLetters(name, o) {
+          const dead = await q.deadLetters(name);
+          const first = new Set(
+            [...dead]
+              .sort((a, b) => sent.indexOf(a.id) - sent.indexOf(b.id))
+              .slice(0, o?.limit ?? 100)
+              .map((d) => d.id),
+          );
+          return dead.filter((d) => first.has(d.id));
+        },
+      }))(s);
+    },
+    mustFail: ['queue.dead-letters.limit-takes-the-first-dead-lettered'],
+  },
   'names no operation in stale-receipt errors': {
     breakage: breakQueue((q) => {
       const vague = (e: { code?: string }) => Promise.reject(e.code === 'STALE_RECEIPT' ? new StaleReceiptError('queue') : e);

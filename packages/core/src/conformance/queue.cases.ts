@@ -418,6 +418,26 @@ export const queueCases = defineCases('queue', {
       assert.deepEqual(await store.queue.deadLetters('other'), []);
     },
   },
+  'dead-letters.limit-takes-the-first-dead-lettered': {
+    // The limit keeps the oldest dead letters by when they were dead-lettered, not by when they were sent.
+    ...on,
+    async run({ store }) {
+      await store.queue.send('q', [{ body: 1 }, { body: 2 }, { body: 3 }]);
+      const ds = await store.queue.receive('q', { max: 3 });
+      for (const d of [...ds].reverse()) {
+        await store.queue.nack(d.receipt, { deadLetter: true });
+        await sleep(5);
+      }
+      assert.deepEqual(
+        (await store.queue.deadLetters('q', { limit: 2 })).map((d) => d.body),
+        [3, 2],
+      );
+      assert.deepEqual(
+        (await store.queue.deadLetters('q', { limit: 1 })).map((d) => d.body),
+        [3],
+      );
+    },
+  },
   'redrive.all': {
     ...on,
     async run({ store }) {
@@ -734,6 +754,46 @@ export const queueCases = defineCases('queue', {
         bodies(await store.queue.receive('q', { max: 4 })),
         ['a', 'b', 'c', 'd'],
         'messages are received in send order, not by when they became visible',
+      );
+    },
+  },
+  'stats.oldest-ready-age-counts-from-send': {
+    // The age of a message that was delayed counts from its send, not from when it became ready.
+    ...on,
+    async run({ store, ms }) {
+      const beforeSend = Date.now();
+      await store.queue.send('q', { body: 1, delayMs: ms(150) });
+      const afterSend = Date.now();
+      await sleep(ms(250));
+      const beforeStats = Date.now();
+      const s = await store.queue.stats('q');
+      const afterStats = Date.now();
+      const age = s.oldestReadyAgeMs ?? -1;
+      assert.equal(s.ready, 1);
+      assert.ok(
+        age >= beforeStats - afterSend - SPAN_SLACK_MS && age <= afterStats - beforeSend + SPAN_SLACK_MS,
+        `oldestReadyAgeMs ${age}: sent ${beforeStats - afterSend}–${afterStats - beforeSend} ms before`,
+      );
+    },
+  },
+  'receive.redelivery-keeps-its-place': {
+    // A message given back (nacked or expired) is received again in its send order, before later messages.
+    ...on,
+    async run({ store, ms }) {
+      await store.queue.send('q', [{ body: 'a' }, { body: 'b' }, { body: 'c' }]);
+      const [a] = await store.queue.receive('q', { visibilityTimeoutMs: 60_000 });
+      const [b] = await store.queue.receive('q', { visibilityTimeoutMs: ms(50) });
+      assert.deepEqual([a?.body, b?.body], ['a', 'b']);
+      await store.queue.nack(a?.receipt ?? '');
+      await sleep(ms(120));
+      const again = await store.queue.receive('q', { max: 3 });
+      assert.deepEqual(
+        again.map((d) => [d.body, d.attempt]),
+        [
+          ['a', 2],
+          ['b', 2],
+          ['c', 1],
+        ],
       );
     },
   },
