@@ -350,7 +350,7 @@ const broken: Record<string, BrokenAdapter> = {
           (o.correlationId === undefined || x.metadata.correlationId === o.correlationId),
       ),
     })),
-    mustFail: ['events.read-all.type-filter-is-exact'],
+    mustFail: ['events.read-all.type-filter-is-exact', 'subscriptions.filter.types-exact-across-pages'],
   },
   'matches correlation ids case-insensitively': {
     breakage: breakEvents((e) => ({
