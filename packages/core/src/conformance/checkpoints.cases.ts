@@ -257,11 +257,12 @@ export const checkpointCases = defineCases('checkpoints', {
   'lease.renewed-by-owner': {
     ...on,
     async run({ store, ms }) {
-      assert.equal(await store.checkpoints.acquireLease('c', { owner: 'one', ttlMs: ms(150) }), true);
-      await sleep(ms(100));
-      assert.equal(await store.checkpoints.acquireLease('c', { owner: 'one', ttlMs: ms(150) }), true);
-      await sleep(ms(100));
-      assert.equal(await store.checkpoints.acquireLease('c', { owner: 'two', ttlMs: ms(150) }), false, 'renewal extended the lease');
+      // Margins of 150 ms either way, for a loaded machine: the first lease alone would have ended, the renewal holds.
+      assert.equal(await store.checkpoints.acquireLease('c', { owner: 'one', ttlMs: ms(400) }), true);
+      await sleep(ms(250));
+      assert.equal(await store.checkpoints.acquireLease('c', { owner: 'one', ttlMs: ms(400) }), true);
+      await sleep(ms(250));
+      assert.equal(await store.checkpoints.acquireLease('c', { owner: 'two', ttlMs: ms(400) }), false, 'renewal extended the lease');
     },
   },
   'lease.taken-over-after-expiry': {
@@ -278,9 +279,9 @@ export const checkpointCases = defineCases('checkpoints', {
     ...on,
     async run({ store, ms }) {
       assert.equal(await store.checkpoints.acquireLease('c', { owner: 'one', ttlMs: 60_000 }), true);
-      assert.equal(await store.checkpoints.acquireLease('c', { owner: 'one', ttlMs: ms(80) }), true);
+      assert.equal(await store.checkpoints.acquireLease('c', { owner: 'one', ttlMs: ms(300) }), true);
       assert.equal(await store.checkpoints.acquireLease('c', { owner: 'two', ttlMs: 60_000 }), false, 'the renewed lease holds');
-      await sleep(ms(160));
+      await sleep(ms(450));
       assert.equal(await store.checkpoints.acquireLease('c', { owner: 'two', ttlMs: 60_000 }), true, 'the renewed lease ended ttlMs after the renewal');
     },
   },
