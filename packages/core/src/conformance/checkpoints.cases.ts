@@ -1,6 +1,7 @@
 import type { ConcurrencyError } from '../errors.js';
 import type { StoreTransaction } from '../store.js';
 import type { Checkpoint } from '../subscriptions/types.js';
+import { assertWithin } from './clock.js';
 import { assert, defineCases, fingerprint, rejects, sleep } from './helpers.js';
 
 const on = { requires: (c: { checkpoints: boolean }) => c.checkpoints };
@@ -39,6 +40,30 @@ export const checkpointCases = defineCases('checkpoints', {
       await store.checkpoints.set('c', 5n);
       await store.checkpoints.set('c', 3n);
       assert.equal((await store.checkpoints.get('c'))?.position, 3n);
+    },
+  },
+  'set.updated-at-is-when-set': {
+    ...on,
+    async run({ store, ms }) {
+      const before = Date.now();
+      await store.checkpoints.set('c', 1n);
+      const after = Date.now();
+      const first = await store.checkpoints.get('c');
+      assertWithin(first?.updatedAt, before, after, 'updatedAt of a new checkpoint');
+      await sleep(ms(30));
+      const beforeMove = Date.now();
+      await store.checkpoints.set('c', 2n, { expected: 1n });
+      const afterMove = Date.now();
+      const moved = await store.checkpoints.get('c');
+      assertWithin(moved?.updatedAt, beforeMove, afterMove, 'updatedAt after a second set');
+      assert.ok((moved?.updatedAt.getTime() ?? 0) > (first?.updatedAt.getTime() ?? 0), 'a second set moves updatedAt');
+      await sleep(ms(30));
+      await rejects(store.checkpoints.set('c', 3n, { expected: 1n }), 'CONCURRENCY');
+      await store.checkpoints.acquireLease('c', { owner: 'one', ttlMs: 60_000 });
+      const kept = await store.checkpoints.get('c');
+      assert.equal(kept?.updatedAt.getTime(), moved?.updatedAt.getTime(), 'a failed set and a lease leave updatedAt');
+      const [listed] = await store.checkpoints.list();
+      assert.equal(listed?.updatedAt.getTime(), moved?.updatedAt.getTime(), 'list reports the same updatedAt');
     },
   },
   'set.expected-null-creates': {
@@ -232,11 +257,12 @@ export const checkpointCases = defineCases('checkpoints', {
   'lease.renewed-by-owner': {
     ...on,
     async run({ store, ms }) {
-      assert.equal(await store.checkpoints.acquireLease('c', { owner: 'one', ttlMs: ms(150) }), true);
-      await sleep(ms(100));
-      assert.equal(await store.checkpoints.acquireLease('c', { owner: 'one', ttlMs: ms(150) }), true);
-      await sleep(ms(100));
-      assert.equal(await store.checkpoints.acquireLease('c', { owner: 'two', ttlMs: ms(150) }), false, 'renewal extended the lease');
+      // Margins of 150 ms either way, for a loaded machine: the first lease alone would have ended, the renewal holds.
+      assert.equal(await store.checkpoints.acquireLease('c', { owner: 'one', ttlMs: ms(400) }), true);
+      await sleep(ms(250));
+      assert.equal(await store.checkpoints.acquireLease('c', { owner: 'one', ttlMs: ms(400) }), true);
+      await sleep(ms(250));
+      assert.equal(await store.checkpoints.acquireLease('c', { owner: 'two', ttlMs: ms(400) }), false, 'renewal extended the lease');
     },
   },
   'lease.taken-over-after-expiry': {
@@ -246,6 +272,17 @@ export const checkpointCases = defineCases('checkpoints', {
       await sleep(ms(120));
       assert.equal(await store.checkpoints.acquireLease('c', { owner: 'two', ttlMs: 60_000 }), true);
       assert.equal(await store.checkpoints.acquireLease('c', { owner: 'one', ttlMs: 60_000 }), false);
+    },
+  },
+  'lease.renewal-counts-from-now': {
+    // A renewal lasts ttlMs from the renewal, even when that ends sooner than the lease it renews.
+    ...on,
+    async run({ store, ms }) {
+      assert.equal(await store.checkpoints.acquireLease('c', { owner: 'one', ttlMs: 60_000 }), true);
+      assert.equal(await store.checkpoints.acquireLease('c', { owner: 'one', ttlMs: ms(300) }), true);
+      assert.equal(await store.checkpoints.acquireLease('c', { owner: 'two', ttlMs: 60_000 }), false, 'the renewed lease holds');
+      await sleep(ms(450));
+      assert.equal(await store.checkpoints.acquireLease('c', { owner: 'two', ttlMs: 60_000 }), true, 'the renewed lease ended ttlMs after the renewal');
     },
   },
   'lease.release': {

@@ -1,5 +1,6 @@
 import type { ConcurrencyError } from '../errors.js';
 import type { StoredEvent } from '../events/types.js';
+import { assertWithin } from './clock.js';
 import { assert, collect, collectGarbage, defineCases, evt, evts, fingerprint, rejects, seed, sleep, uuid } from './helpers.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -143,6 +144,30 @@ export const eventCases = defineCases('events', {
       const t = e?.recordedAt.getTime() ?? 0;
       // Database clocks may differ from ours a little; a minute is generous.
       assert.ok(t >= before - 60_000 && t <= after + 60_000, `recordedAt ${e?.recordedAt.toISOString()} is not now`);
+    },
+  },
+  'append.recorded-at-within-call': {
+    // Tighter than recorded-at-is-now: every timestamp of an append lies within the call's window (± CLOCK_SKEW_MS).
+    async run({ store, ms }) {
+      const before = Date.now();
+      await store.events.append('s', evts(2));
+      const after = Date.now();
+      await sleep(ms(30));
+      const beforeNext = Date.now();
+      await store.events.append('s', evts(1));
+      const afterNext = Date.now();
+      const read = await collect(store.events.readStream('s'));
+      assertWithin(read[0]?.recordedAt, before, after, 'recordedAt of the first event');
+      assertWithin(read[1]?.recordedAt, before, after, 'recordedAt of the second event');
+      assertWithin(read[2]?.recordedAt, beforeNext, afterNext, 'recordedAt of an event of a later append');
+      assert.deepEqual(
+        (await collect(store.events.readAll())).map((e) => e.recordedAt.getTime()),
+        read.map((e) => e.recordedAt.getTime()),
+        'readAll and readStream agree on recordedAt',
+      );
+      const info = await store.events.streamInfo('s');
+      assertWithin(info?.createdAt, before, after, 'createdAt of the stream');
+      assertWithin(info?.updatedAt, beforeNext, afterNext, 'updatedAt of the stream');
     },
   },
   'append.expected-version.any-on-new-stream': {
@@ -549,6 +574,43 @@ export const eventCases = defineCases('events', {
       }
     },
   },
+  'read-stream.bounds-across-pages-both-directions': {
+    async run({ store, settings }) {
+      const p = settings.readPageSize;
+      const n = 3 * p + 2;
+      await store.events.append('s', evts(n));
+      await store.events.append('t', evts(p));
+      const range = (from: number, to: number) => Array.from({ length: Math.max(0, Math.min(to, n) - from + 1) }, (_, i) => from + i);
+      for (const [fromVersion, toVersion] of [
+        [2, 3 * p + 1],
+        [p, p + 1],
+        [p + 1, 2 * p],
+        [1, n + 5],
+      ] as const) {
+        for (const limit of [undefined, 1, p, p + 1, 2 * p + 3]) {
+          const bounds = limit === undefined ? { fromVersion, toVersion } : { fromVersion, toVersion, limit };
+          const want = range(fromVersion, toVersion);
+          const what = `versions ${fromVersion}..${toVersion} limit ${limit}`;
+          const fwd = await collect(store.events.readStream('s', bounds));
+          assert.deepEqual(
+            fwd.map((e) => e.version),
+            want.slice(0, limit),
+            `forward, ${what}`,
+          );
+          const back = await collect(store.events.readStream('s', { ...bounds, direction: 'backward' }));
+          assert.deepEqual(
+            back.map((e) => e.version),
+            want.reverse().slice(0, limit),
+            `backward, ${what}`,
+          );
+          assert.ok(
+            [...fwd, ...back].every((e) => e.streamId === 's'),
+            `only the stream's events, ${what}`,
+          );
+        }
+      }
+    },
+  },
   'read-stream.large-stream-bounded-memory': {
     timeoutMs: 60_000,
     async run({ store, settings }) {
@@ -733,6 +795,72 @@ export const eventCases = defineCases('events', {
         read.map((e) => `${e.streamId}:${e.type}`),
         ['order-1:Placed'],
       );
+    },
+  },
+  'read-all.type-filter-is-exact': {
+    // Types match whole and case-sensitively: no prefix, substring or case-folded matches.
+    async run({ store }) {
+      await store.events.append('a', [evt('Order'), evt('OrderPlaced'), evt('order'), evt('XOrder'), evt('Order '), evt('ORDER'), evt('Orde')]);
+      const typesOf = async (types: string[]) => (await collect(store.events.readAll({ types }))).map((e) => e.type);
+      assert.deepEqual(await typesOf(['Order']), ['Order']);
+      assert.deepEqual(await typesOf(['order']), ['order']);
+      assert.deepEqual(await typesOf(['Orde', 'Placed']), ['Orde']);
+      assert.deepEqual(await typesOf(['Ord']), []);
+      assert.deepEqual(await typesOf(['%', '_rder']), []);
+    },
+  },
+  'read-all.correlation-filter-is-exact': {
+    async run({ store }) {
+      const ids = ['k', 'k1', 'K', 'xk', 'k ', '%'];
+      await store.events.append(
+        'a',
+        ids.map((correlationId) => evt('T', {}, { metadata: { correlationId } })),
+      );
+      await store.events.append('b', [evt('T', {}, { metadata: { causationId: 'k', userId: 'k' } })]);
+      const correlated = async (correlationId: string) => (await collect(store.events.readAll({ correlationId }))).map((e) => e.metadata.correlationId);
+      assert.deepEqual(await correlated('k'), ['k'], 'other metadata fields with the same value do not match');
+      assert.deepEqual(await correlated('K'), ['K']);
+      assert.deepEqual(await correlated('%'), ['%']);
+      assert.deepEqual(await correlated('_'), []);
+    },
+  },
+  'read-all.filtered-pages-in-position-order': {
+    // Filtered reads page like unfiltered ones: the same events as filtering readAll() here, in position order.
+    async run({ store, settings }) {
+      const p = settings.readPageSize;
+      const cycle = ['A', 'Noise', 'B', 'Noise', 'Noise', 'A'];
+      for (let i = 0; i < 30; i++) {
+        const streamId = `s-${i % 3}`;
+        const batch = Array.from({ length: (i % 4) + 3 }, (_, j) =>
+          evt(cycle[(i + j) % cycle.length], { i, j }, (i + j) % 3 === 0 ? { metadata: { correlationId: 'k' } } : {}),
+        );
+        await store.events.append(streamId, batch);
+      }
+      const all = await collect(store.events.readAll());
+      const filters = [{ types: ['B', 'A'] }, { correlationId: 'k' }, { types: ['B', 'A'], correlationId: 'k' }, { types: ['A'], streamPrefix: 's-1' }];
+      for (const filter of filters) {
+        const want = all.filter(
+          (e) =>
+            (filter.types === undefined || filter.types.includes(e.type)) &&
+            (!('correlationId' in filter) || e.metadata.correlationId === filter.correlationId) &&
+            (!('streamPrefix' in filter) || e.streamId.startsWith(filter.streamPrefix)),
+        );
+        const what = JSON.stringify(filter);
+        assert.ok(want.length > p + 1, `the data has more than a page of ${what}`);
+        assert.deepEqual(positions(await collect(store.events.readAll(filter))), positions(want), `all of ${what}`);
+        assert.deepEqual(
+          positions(await collect(store.events.readAll({ ...filter, limit: p + 1 }))),
+          positions(want.slice(0, p + 1)),
+          `${what}, limit ${p + 1}`,
+        );
+        const mid = want[p - 1]?.position ?? 0n;
+        assert.deepEqual(positions(await collect(store.events.readAll({ ...filter, after: mid }))), positions(want.slice(p)), `${what} after the ${p}th`);
+        assert.deepEqual(
+          positions(await collect(store.events.readAll({ ...filter, after: mid - 1n, limit: 2 }))),
+          positions(want.slice(p - 1, p + 1)),
+          `${what} after a position just before the ${p}th, limit 2`,
+        );
+      }
     },
   },
   'read-all.paging-boundaries': {

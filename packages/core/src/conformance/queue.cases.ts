@@ -1,6 +1,7 @@
 import { consume } from '../queue/consume.js';
 import type { Delivery } from '../queue/types.js';
 import { DEAD_LETTER_REASONS } from '../validation.js';
+import { assertWithin, SPAN_SLACK_MS } from './clock.js';
 import { assert, defineCases, eventually, fingerprint, rejects, sleep } from './helpers.js';
 
 const on = { requires: (c: { queue: boolean }) => c.queue };
@@ -417,6 +418,26 @@ export const queueCases = defineCases('queue', {
       assert.deepEqual(await store.queue.deadLetters('other'), []);
     },
   },
+  'dead-letters.limit-takes-the-first-dead-lettered': {
+    // The limit keeps the oldest dead letters by when they were dead-lettered, not by when they were sent.
+    ...on,
+    async run({ store }) {
+      await store.queue.send('q', [{ body: 1 }, { body: 2 }, { body: 3 }]);
+      const ds = await store.queue.receive('q', { max: 3 });
+      for (const d of [...ds].reverse()) {
+        await store.queue.nack(d.receipt, { deadLetter: true });
+        await sleep(5);
+      }
+      assert.deepEqual(
+        (await store.queue.deadLetters('q', { limit: 2 })).map((d) => d.body),
+        [3, 2],
+      );
+      assert.deepEqual(
+        (await store.queue.deadLetters('q', { limit: 1 })).map((d) => d.body),
+        [3],
+      );
+    },
+  },
   'redrive.all': {
     ...on,
     async run({ store }) {
@@ -590,6 +611,268 @@ export const queueCases = defineCases('queue', {
       assert.deepEqual(await store.queue.stats('q'), { ready: 0, inFlight: 0, delayed: 0, deadLettered: 0, oldestReadyAgeMs: null });
       await rejects(store.queue.ack(a?.receipt ?? ''), 'STALE_RECEIPT');
       assert.equal((await store.queue.stats('other')).ready, 1);
+    },
+  },
+  // Timestamps: each lies within the wall-clock window of the call that set it (± CLOCK_SKEW_MS), and
+  // spans between two readings of the store's clock match the spans measured here (± SPAN_SLACK_MS).
+  'timestamps.receive-sets-enqueued-at-and-visible-until': {
+    ...on,
+    async run({ store, ms }) {
+      const beforeSend = Date.now();
+      await store.queue.send('q', { body: 1 });
+      const afterSend = Date.now();
+      await sleep(ms(20));
+      const beforeReceive = Date.now();
+      const [d] = await store.queue.receive('q', { visibilityTimeoutMs: 60_000 });
+      const afterReceive = Date.now();
+      assertWithin(d?.enqueuedAt, beforeSend, afterSend, 'enqueuedAt');
+      assertWithin(d?.visibleUntil, beforeReceive, afterReceive, 'visibleUntil', 60_000);
+      const [e] = await store.queue.send('q', { body: 2 });
+      const beforeShort = Date.now();
+      const [short] = await store.queue.receive('q', { visibilityTimeoutMs: ms(100) });
+      const afterShort = Date.now();
+      assert.equal(short?.id, e);
+      assertWithin(short?.visibleUntil, beforeShort, afterShort, 'visibleUntil of a short timeout', ms(100));
+    },
+  },
+  'timestamps.redelivery-keeps-enqueued-at': {
+    ...on,
+    async run({ store, ms }) {
+      const [id] = await store.queue.send('q', { body: 1 });
+      const [first] = await store.queue.receive('q', { visibilityTimeoutMs: ms(100) });
+      assert.ok(first);
+      await sleep(ms(200));
+      const beforeSecond = Date.now();
+      const [second] = await store.queue.receive('q', { visibilityTimeoutMs: 60_000 });
+      const afterSecond = Date.now();
+      assert.deepEqual([second?.id, second?.attempt], [id, 2]);
+      assert.notEqual(second?.receipt, first.receipt, 'a redelivery has a receipt of its own');
+      assert.equal(second?.enqueuedAt.getTime(), first.enqueuedAt.getTime(), 'a redelivery after a timeout keeps enqueuedAt');
+      assertWithin(second?.visibleUntil, beforeSecond, afterSecond, 'visibleUntil of the redelivery', 60_000);
+      await store.queue.nack(second?.receipt ?? '');
+      const [third] = await store.queue.receive('q', { visibilityTimeoutMs: 60_000 });
+      assert.deepEqual([third?.id, third?.attempt], [id, 3]);
+      assert.equal(third?.enqueuedAt.getTime(), first.enqueuedAt.getTime(), 'a redelivery after a nack keeps enqueuedAt');
+      await store.queue.nack(third?.receipt ?? '', { deadLetter: true });
+      const [dead] = await store.queue.deadLetters('q');
+      assert.equal(dead?.enqueuedAt.getTime(), first.enqueuedAt.getTime(), 'a dead letter keeps enqueuedAt');
+    },
+  },
+  'timestamps.extend-visibility-counts-from-now': {
+    ...on,
+    async run({ store, ms }) {
+      const [id] = await store.queue.send('q', { body: 1 });
+      const [d] = await store.queue.receive('q', { visibilityTimeoutMs: 60_000 });
+      // The new deadline is observable through nextVisibleInMs: the time left until it, by the store's clock.
+      const left = async (extension: number): Promise<void> => {
+        const before = Date.now();
+        await store.queue.extendVisibility(d?.receipt ?? '', extension);
+        const next = await store.queue.nextVisibleInMs('q');
+        const spent = Date.now() - before;
+        assert.ok(
+          next !== null && next <= extension + SPAN_SLACK_MS && next >= extension - spent - SPAN_SLACK_MS,
+          `after extendVisibility(${extension}) the message is visible again in ${next} ms (${spent} ms spent)`,
+        );
+      };
+      await left(120_000);
+      await left(30_000);
+      await left(ms(100));
+      await sleep(ms(200));
+      const [again] = await store.queue.receive('q', { visibilityTimeoutMs: 60_000 });
+      assert.deepEqual([again?.id, again?.attempt], [id, 2], 'a shortened visibility ends when it says');
+      await rejects(store.queue.ack(d?.receipt ?? ''), 'STALE_RECEIPT');
+    },
+  },
+  'timestamps.dead-lettered-at-is-when-dead-lettered': {
+    ...on,
+    async run({ store, ms }) {
+      await store.queue.send('q', [{ body: 'nacked' }, { body: 'exhausted', maxAttempts: 1 }]);
+      const afterSend = Date.now();
+      const [nacked] = await store.queue.receive('q', { visibilityTimeoutMs: 60_000 });
+      const [exhausted] = await store.queue.receive('q', { visibilityTimeoutMs: ms(100) });
+      assert.deepEqual([nacked?.body, exhausted?.body], ['nacked', 'exhausted']);
+      await sleep(ms(200));
+      const beforeNack = Date.now();
+      await store.queue.nack(nacked?.receipt ?? '', { deadLetter: true });
+      const afterNack = Date.now();
+      await sleep(ms(20));
+      const beforeReceive = Date.now();
+      assert.deepEqual(await store.queue.receive('q'), [], 'the expired last attempt is dead-lettered, not delivered');
+      const afterReceive = Date.now();
+      const dead = await store.queue.deadLetters('q');
+      assert.deepEqual(
+        dead.map((x) => x.body),
+        ['nacked', 'exhausted'],
+      );
+      assertWithin(dead[0]?.deadLetteredAt, beforeNack, afterNack, 'deadLetteredAt of a nack to the dead letters');
+      assertWithin(dead[1]?.deadLetteredAt, beforeReceive, afterReceive, 'deadLetteredAt of a message whose attempts ran out');
+      for (const x of dead) {
+        const span = x.deadLetteredAt.getTime() - x.enqueuedAt.getTime();
+        assert.ok(span >= beforeNack - afterSend - SPAN_SLACK_MS, `${x.body}: dead-lettered ${span} ms after it was sent, not when it was sent`);
+      }
+    },
+  },
+  'stats.oldest-ready-age-of-ready-messages-only': {
+    ...on,
+    async run({ store, ms }) {
+      await store.queue.send('q', [{ body: 'in-flight' }, { body: 'dead' }, { body: 'delayed', delayMs: 60_000 }]);
+      const [, dead] = await store.queue.receive('q', { max: 2, visibilityTimeoutMs: 60_000 });
+      await store.queue.nack(dead?.receipt ?? '', { deadLetter: true });
+      await sleep(ms(200));
+      assert.equal((await store.queue.stats('q')).oldestReadyAgeMs, null, 'in-flight, delayed and dead messages have no ready age');
+      const beforeOldest = Date.now();
+      await store.queue.send('q', { body: 'oldest ready' });
+      const afterOldest = Date.now();
+      await sleep(ms(150));
+      await store.queue.send('q', { body: 'newest ready' });
+      const beforeStats = Date.now();
+      const s = await store.queue.stats('q');
+      const afterStats = Date.now();
+      const age = s.oldestReadyAgeMs ?? -1;
+      assert.equal(s.ready, 2);
+      assert.ok(
+        age <= afterStats - beforeOldest + SPAN_SLACK_MS,
+        `oldestReadyAgeMs ${age}: the oldest ready message is at most ${afterStats - beforeOldest} ms old`,
+      );
+      assert.ok(
+        age >= beforeStats - afterOldest - SPAN_SLACK_MS,
+        `oldestReadyAgeMs ${age}: the oldest ready message is at least ${beforeStats - afterOldest} ms old`,
+      );
+      await sleep(ms(100));
+      const later = (await store.queue.stats('q')).oldestReadyAgeMs ?? -1;
+      assert.ok(later >= age + ms(100) - SPAN_SLACK_MS, `oldestReadyAgeMs grows with time (${age} then ${later})`);
+    },
+  },
+  'receive.send-order-across-delays': {
+    ...on,
+    async run({ store, ms }) {
+      await store.queue.send('q', { body: 'a', delayMs: ms(150) });
+      await store.queue.send('q', [{ body: 'b', delayMs: ms(50) }, { body: 'c' }]);
+      await store.queue.send('q', { body: 'd', delayMs: ms(100) });
+      await sleep(ms(250));
+      assert.deepEqual(
+        bodies(await store.queue.receive('q', { max: 4 })),
+        ['a', 'b', 'c', 'd'],
+        'messages are received in send order, not by when they became visible',
+      );
+    },
+  },
+  'stats.oldest-ready-age-counts-from-send': {
+    // The age of a message that was delayed counts from its send, not from when it became ready.
+    ...on,
+    async run({ store, ms }) {
+      const beforeSend = Date.now();
+      await store.queue.send('q', { body: 1, delayMs: ms(150) });
+      const afterSend = Date.now();
+      await sleep(ms(250));
+      const beforeStats = Date.now();
+      const s = await store.queue.stats('q');
+      const afterStats = Date.now();
+      const age = s.oldestReadyAgeMs ?? -1;
+      assert.equal(s.ready, 1);
+      assert.ok(
+        age >= beforeStats - afterSend - SPAN_SLACK_MS && age <= afterStats - beforeSend + SPAN_SLACK_MS,
+        `oldestReadyAgeMs ${age}: sent ${beforeStats - afterSend}–${afterStats - beforeSend} ms before`,
+      );
+    },
+  },
+  'receive.redelivery-keeps-its-place': {
+    // A message given back (nacked or expired) is received again in its send order, before later messages.
+    ...on,
+    async run({ store, ms }) {
+      await store.queue.send('q', [{ body: 'a' }, { body: 'b' }, { body: 'c' }]);
+      const [a] = await store.queue.receive('q', { visibilityTimeoutMs: 60_000 });
+      const [b] = await store.queue.receive('q', { visibilityTimeoutMs: ms(50) });
+      assert.deepEqual([a?.body, b?.body], ['a', 'b']);
+      await store.queue.nack(a?.receipt ?? '');
+      await sleep(ms(120));
+      const again = await store.queue.receive('q', { max: 3 });
+      assert.deepEqual(
+        again.map((d) => [d.body, d.attempt]),
+        [
+          ['a', 2],
+          ['b', 2],
+          ['c', 1],
+        ],
+      );
+    },
+  },
+  'receipt.stale-error-names-operation': {
+    ...on,
+    async run({ store, ms }) {
+      await store.queue.send('q', { body: 1 });
+      const [d] = await store.queue.receive('q', { visibilityTimeoutMs: ms(50) });
+      await sleep(ms(120));
+      const calls: [string, () => Promise<unknown>][] = [
+        ['queue.ack', () => store.queue.ack(d?.receipt ?? '')],
+        ['queue.nack', () => store.queue.nack(d?.receipt ?? '', { deadLetter: true, reason: 'stale' })],
+        ['queue.extendVisibility', () => store.queue.extendVisibility(d?.receipt ?? '', 60_000)],
+      ];
+      for (const [operation, call] of calls) {
+        const error = await rejects(call, 'STALE_RECEIPT');
+        assert.ok(error.message.startsWith(`${operation}:`), `the error names ${operation}: ${error.message}`);
+      }
+      assert.deepEqual(await store.queue.ackMany([d?.receipt ?? '']), { acked: 0, stale: [d?.receipt] });
+      assert.deepEqual(await store.queue.deadLetters('q'), [], 'a stale nack dead-letters nothing');
+      const s = await store.queue.stats('q');
+      assert.deepEqual([s.ready, s.inFlight, s.deadLettered], [1, 0, 0], 'stale receipts change nothing');
+      const [again] = await store.queue.receive('q', { visibilityTimeoutMs: 60_000 });
+      assert.equal(again?.attempt, 2, 'a stale extension did not hide the message nor count as a delivery');
+    },
+  },
+  'nack.reason-kept-to-dead-letter': {
+    // The last reason a nack gave is the dead letter's reason when the attempts later run out at receive.
+    ...on,
+    async run({ store, ms }) {
+      await store.queue.send('q', { body: 1, maxAttempts: 2 });
+      const [first] = await store.queue.receive('q');
+      await store.queue.nack(first?.receipt ?? '', { reason: 'smtp timed out' });
+      const [second] = await store.queue.receive('q', { visibilityTimeoutMs: ms(50) });
+      assert.equal(second?.attempt, 2);
+      await sleep(ms(120));
+      assert.deepEqual(await store.queue.receive('q'), []);
+      const dead = await store.queue.deadLetters('q');
+      assert.deepEqual(
+        dead.map((x) => [x.attempt, x.reason]),
+        [[2, 'smtp timed out']],
+      );
+    },
+  },
+  'dedup.free-after-purge': {
+    // A dedup id lives as long as its message is in the queue: purge deletes the message and frees the id.
+    ...on,
+    async run({ store }) {
+      const [a] = await store.queue.send('q', { body: 'ready', dedupId: 'r' });
+      await store.queue.send('q', [{ body: 'in flight', dedupId: 'f' }]);
+      await store.queue.send('q', { body: 'dead', dedupId: 'd' });
+      const [, flight, dead] = await store.queue.receive('q', { max: 3, visibilityTimeoutMs: 60_000 });
+      assert.equal(flight?.body, 'in flight');
+      await store.queue.nack(dead?.receipt ?? '', { deadLetter: true });
+      assert.equal(await store.queue.purge('q'), 3);
+      const again = await store.queue.send('q', [
+        { body: 'ready again', dedupId: 'r' },
+        { body: 'in flight again', dedupId: 'f' },
+        { body: 'dead again', dedupId: 'd' },
+      ]);
+      assert.equal(new Set(again).size, 3);
+      assert.ok(!again.includes(a ?? ''), 'a purged message id is not returned');
+      assert.deepEqual(bodies(await store.queue.receive('q', { max: 5 })), ['ready again', 'in flight again', 'dead again']);
+    },
+  },
+  'dedup.held-through-redrive': {
+    // A redriven message is in the queue again: its dedup id still answers with its id, until it is acked.
+    ...on,
+    async run({ store }) {
+      const [a] = await store.queue.send('q', { body: 1, dedupId: 'k' });
+      const [d] = await store.queue.receive('q');
+      await store.queue.nack(d?.receipt ?? '', { deadLetter: true });
+      assert.equal(await store.queue.redrive('q'), 1);
+      assert.deepEqual(await store.queue.send('q', { body: 2, dedupId: 'k' }), [a]);
+      const [again] = await store.queue.receive('q', { max: 5 });
+      assert.deepEqual([again?.id, again?.body], [a, 1]);
+      await store.queue.ack(again?.receipt ?? '');
+      const [b] = await store.queue.send('q', { body: 3, dedupId: 'k' });
+      assert.notEqual(b, a);
     },
   },
   'concurrent-receivers-never-share': {

@@ -1,4 +1,5 @@
-import { assert, defineCases, fingerprint, rejects } from './helpers.js';
+import { assertWithin } from './clock.js';
+import { assert, defineCases, fingerprint, rejects, sleep } from './helpers.js';
 
 const on = { requires: (c: { snapshots: boolean }) => c.snapshots };
 
@@ -61,6 +62,33 @@ export const snapshotCases = defineCases('snapshots', {
       const snap = await store.snapshots.load('s');
       assert.deepEqual([snap?.state, snap?.schemaVersion], [{ a: 2 }, 3]);
       assert.equal(await store.snapshots.load('s', { maxVersion: 4 }), null);
+    },
+  },
+  'save.created-at-is-when-saved': {
+    ...on,
+    async run({ store, ms }) {
+      const before = Date.now();
+      await store.snapshots.save('s', { version: 5, state: { a: 1 } });
+      const after = Date.now();
+      const first = await store.snapshots.load('s');
+      assertWithin(first?.createdAt, before, after, 'createdAt of a snapshot');
+      await sleep(ms(30));
+      const beforeNewer = Date.now();
+      await store.snapshots.save('s', { version: 6, state: { a: 2 } });
+      const afterNewer = Date.now();
+      assertWithin((await store.snapshots.load('s'))?.createdAt, beforeNewer, afterNewer, 'createdAt of a newer snapshot');
+      assert.equal(
+        (await store.snapshots.load('s', { maxVersion: 5 }))?.createdAt.getTime(),
+        first?.createdAt.getTime(),
+        'a newer snapshot leaves the older one',
+      );
+      await sleep(ms(30));
+      const beforeReplace = Date.now();
+      await store.snapshots.save('s', { version: 5, state: { a: 3 } });
+      const afterReplace = Date.now();
+      const replaced = await store.snapshots.load('s', { maxVersion: 5 });
+      assertWithin(replaced?.createdAt, beforeReplace, afterReplace, 'createdAt of a replaced snapshot');
+      assert.ok((replaced?.createdAt.getTime() ?? 0) > (first?.createdAt.getTime() ?? 0), 'a snapshot saved again at its version has a new createdAt');
     },
   },
   'retention.keeps-newest-k': {

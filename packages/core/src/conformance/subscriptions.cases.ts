@@ -90,6 +90,29 @@ export const subscriptionCases = defineCases('subscriptions', {
       );
     },
   },
+  'filter.types-exact-across-pages': {
+    // The type filter matches whole names only, in history spanning pages and in live events.
+    async run({ store, settings }) {
+      const p = settings.readPageSize;
+      for (let i = 0; i < 3; i++) {
+        await store.events.append(`s-${i}`, [...evts(p, 'OrderPlaced'), evt('Order', { i }), evt('order'), evt('Orde')]);
+      }
+      const { got, sub } = record((handler) => subscribe(store, { types: ['Order'], handler, ...fast }));
+      await store.events.append('live', [evt('OrderPlaced'), evt('Order', { i: 3 }), evt('ORDER')]);
+      await eventually(() => got.length >= 4, WAIT, '4 Order events');
+      await sleep(30);
+      await sub.stop();
+      assert.deepEqual(
+        got.map((e) => [e.type, (e.data as { i: number }).i]),
+        [
+          ['Order', 0],
+          ['Order', 1],
+          ['Order', 2],
+          ['Order', 3],
+        ],
+      );
+    },
+  },
   'no-gaps-under-concurrent-appends': {
     timeoutMs: 60_000,
     async run({ store }) {
