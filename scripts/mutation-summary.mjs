@@ -18,11 +18,21 @@ if (!(target in TITLES)) throw new Error(`unknown target ${JSON.stringify(target
 if (!existsSync(reportPath)) throw new Error(`${reportPath} not found: run \`pnpm mutation ${target}\` first`);
 const report = JSON.parse(readFileSync(reportPath, 'utf8'));
 
-/** Accepted survivors: `{ file, original, replacement, reason }`, matched on all three (line numbers move). */
+/**
+ * Accepted survivors: `{ file, line, original, replacement, reason }`, matched on the file, the original
+ * and mutated code, and `line`: a piece of the source line the mutant starts on (line numbers move; the
+ * same literal can be equivalent on one line and not on another).
+ */
 const equivalent = JSON.parse(readFileSync(join(root, 'docs/mutation/equivalent.json'), 'utf8')).mutants;
 const squash = (s) => s.replace(/\s+/g, ' ').trim();
 const reasonFor = (s) =>
-  equivalent.find((e) => e.file === s.file && squash(e.original) === squash(s.original) && squash(e.replacement) === squash(s.replacement))?.reason;
+  equivalent.find(
+    (e) =>
+      e.file === s.file &&
+      s.sourceLine.includes(e.line) &&
+      squash(e.original) === squash(s.original) &&
+      squash(e.replacement) === squash(s.replacement),
+  )?.reason;
 
 const columns = ['Killed', 'Timeout', 'Survived', 'NoCoverage', 'CompileError', 'RuntimeError', 'Ignored'];
 const empty = () => Object.fromEntries(columns.map((c) => [c, 0]));
@@ -42,7 +52,16 @@ for (const [file, { source, mutants }] of Object.entries(report.files).sort(([a]
         start.line === end.line
           ? lines[start.line - 1].slice(start.column - 1, end.column - 1)
           : [lines[start.line - 1].slice(start.column - 1), ...lines.slice(start.line, end.line - 1), lines[end.line - 1].slice(0, end.column - 1)].join('\n');
-      const s = { file, line: start.line, column: start.column, status: m.status, mutator: m.mutatorName, original, replacement: m.replacement };
+      const s = {
+        file,
+        line: start.line,
+        column: start.column,
+        sourceLine: lines[start.line - 1],
+        status: m.status,
+        mutator: m.mutatorName,
+        original,
+        replacement: m.replacement,
+      };
       survivors.push({ ...s, reason: reasonFor(s) });
     }
   }
@@ -85,3 +104,13 @@ const out = [
 mkdirSync(dirname(outPath), { recursive: true });
 writeFileSync(outPath, out.join('\n'));
 console.log(`mutation score (${target}): ${score(total)} — ${survivors.length} survivors, ${unaccounted.length} not accounted for; ${outPath}`);
+// The gate: every survivor accounted for, and (on a whole run) the target score.
+const TARGET_SCORE = 90;
+if (unaccounted.length > 0) {
+  console.error(`mutation (${target}): ${unaccounted.length} surviving mutants are neither killed by a conformance case nor listed in docs/mutation/equivalent.json`);
+  process.exitCode = 1;
+}
+if (!partial && !(percent(total) >= TARGET_SCORE)) {
+  console.error(`mutation (${target}): the score ${score(total)} is below the target of ${TARGET_SCORE} %`);
+  process.exitCode = 1;
+}
