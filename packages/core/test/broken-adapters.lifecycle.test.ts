@@ -201,6 +201,41 @@ const broken: Record<string, BrokenAdapter> = {
     },
     mustFail: ['lifecycle.close.twice-is-fine', 'transactions.close.calls-waiting-for-it-settle'],
   },
+  'makes every call wait for a running transaction, then fails it at close() with an unnamed CLOSED': {
+    // Like an adapter with one connection, where every call queues behind the transaction: the waiting
+    // calls must then reject naming their operation.
+    breakage: (s) => {
+      let running: Promise<unknown> = Promise.resolve();
+      let closed = false;
+      const waitThen = (method: (...args: unknown[]) => unknown, args: unknown[]) =>
+        running.then(() => {
+          if (closed) throw new StrataError('CLOSED', 'the store is closed');
+          return method(...args);
+        });
+      const iterators = new Set(contractIterators.map((i) => i.operation));
+      const waiting = mapContracts(s, (part, name, method) =>
+        iterators.has(`${part}.${name}`)
+          ? (...args) =>
+              (async function* () {
+                yield* (await waitThen(method, args)) as AsyncIterable<unknown>;
+              })()
+          : (...args) => waitThen(method, args),
+      );
+      return {
+        ...waiting,
+        transaction: (fn) => {
+          const done = s.transaction(fn);
+          running = done.catch(() => undefined);
+          return done;
+        },
+        close: () => {
+          closed = true;
+          return s.close();
+        },
+      };
+    },
+    mustFail: contractCalls.map((c) => `transactions.close.${slug(c.operation)}-waiting-settles`),
+  },
   'fails calls waiting for a transaction at close() with INTERNAL': {
     breakage: everywhere((part, name, method) => (...args) => {
       const result = method(...args);

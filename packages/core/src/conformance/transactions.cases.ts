@@ -218,6 +218,35 @@ export const transactionCases = defineCases('transactions', {
       await rejectsClosed(() => store.events.append('d', evts(1)), 'events.append');
     },
   },
+  // Every method called while a transaction runs, then close(): it completes, or (on adapters that make
+  // calls wait for the transaction) rejects with CLOSED naming its operation — never anything else, and
+  // never hangs. The same as above, for each method alone.
+  ...tableCases(
+    withTransactions(contractCalls),
+    (c) => `close.${slug(c.operation)}-waiting-settles`,
+    (c) =>
+      async function run({ store, ms }) {
+        const args = await prepareCalls(store);
+        const open = holdOpen(store, (tx) => tx.events.append('held', evts(1)));
+        await open.written;
+        const call = c.call(store, args).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        await sleep(ms(20));
+        const closing = store.close();
+        await within(
+          ms(10_000),
+          open.commit().catch(() => undefined),
+          'the transaction open at close()',
+        );
+        await within(ms(10_000), closing, 'close() while a transaction runs');
+        const error = await within(ms(10_000), call, `${c.operation} waiting at close()`);
+        if (error === undefined) return;
+        assert.ok(isStrataError(error, 'CLOSED'), `${c.operation} waiting at close() completes or rejects with CLOSED, not ${show(error)}`);
+        assert.ok(error.message.startsWith(`${c.operation}: `), `the CLOSED error of ${c.operation} begins with its operation's name: ${show(error.message)}`);
+      },
+  ),
   'commit.every-contract-visible': {
     ...on,
     async run(ctx) {
