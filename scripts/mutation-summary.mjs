@@ -25,14 +25,18 @@ const report = JSON.parse(readFileSync(reportPath, 'utf8'));
  */
 const equivalent = JSON.parse(readFileSync(join(root, 'docs/mutation/equivalent.json'), 'utf8')).mutants;
 const squash = (s) => s.replace(/\s+/g, ' ').trim();
-const reasonFor = (s) =>
-  equivalent.find(
+const used = new Set();
+const reasonFor = (s) => {
+  const entry = equivalent.find(
     (e) =>
       e.file === s.file &&
       s.sourceLine.includes(e.line) &&
       squash(e.original) === squash(s.original) &&
       squash(e.replacement) === squash(s.replacement),
-  )?.reason;
+  );
+  if (entry !== undefined) used.add(entry);
+  return entry?.reason;
+};
 
 const columns = ['Killed', 'Timeout', 'Survived', 'NoCoverage', 'CompileError', 'RuntimeError', 'Ignored'];
 const empty = () => Object.fromEntries(columns.map((c) => [c, 0]));
@@ -104,6 +108,9 @@ const out = [
 mkdirSync(dirname(outPath), { recursive: true });
 writeFileSync(outPath, out.join('\n'));
 console.log(`mutation score (${target}): ${score(total)} — ${survivors.length} survivors, ${unaccounted.length} not accounted for; ${outPath}`);
+// Entries for a mutated file that no survivor matched: the mutant is killed now, or the code moved.
+const stale = equivalent.filter((e) => e.file in report.files && !used.has(e));
+for (const e of stale) console.warn(`docs/mutation/equivalent.json: no survivor matches ${e.file} ${JSON.stringify(e.original)} → ${JSON.stringify(e.replacement)} on a line with ${JSON.stringify(e.line)}`);
 // The gate: every survivor accounted for, and (on a whole run) the target score.
 const TARGET_SCORE = 90;
 if (unaccounted.length > 0) {
