@@ -178,6 +178,14 @@ const broken: Record<string, BrokenAdapter> = {
       })),
     mustFail: ['transfer.import.refuses-a-stored-event-at-another-position'],
   },
+  'reads the whole export when the first batch is asked for': {
+    breakage: (s) =>
+      withTransfer(
+        s,
+        mapExport((batches) => batches),
+      ),
+    mustFail: ['transfer.export.close-mid-export-rejects-the-next-batch'],
+  },
 };
 
 describeBrokenAdapters('broken transfers', broken);

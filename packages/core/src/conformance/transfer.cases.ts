@@ -741,6 +741,19 @@ export const transferCases = defineCases('transfer', {
       assert.deepEqual(await store.transfer.import(records), { written: 0, skipped: 4 });
     },
   },
+  'export.close-mid-export-rejects-the-next-batch': {
+    ...on,
+    async run({ store }) {
+      // Batches are read when asked for: the one asked for after close() is refused, naming the export.
+      await store.transfer.import(sparse());
+      const batches = store.transfer.export({ batchSize: 1 })[Symbol.asyncIterator]();
+      const first = await batches.next();
+      assert.equal(first.done, false);
+      await store.close();
+      const e = await rejects(batches.next(), 'CLOSED');
+      assert.ok(e.message.startsWith('transfer.export'), `the error names the operation: ${JSON.stringify(e.message)}`);
+    },
+  },
   'closed-store-rejects': {
     ...on,
     async run({ store }) {
