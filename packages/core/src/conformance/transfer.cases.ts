@@ -589,7 +589,7 @@ export const transferCases = defineCases('transfer', {
         n++;
         candidates.push({ field: 'body', value, records: [messageRecord({ seq: n, body: text })] });
         n++;
-        candidates.push({ field: 'headers', value, records: [messageRecord({ seq: n, headers: `{"note":"${secret}","v":${value}}` })] });
+        candidates.push({ field: 'headers', value, records: [messageRecord({ seq: n, headers: text })] });
       }
       for (const { field, value, records } of candidates) {
         const record = records[records.length - 1] as StrataRecord;
