@@ -1,6 +1,6 @@
 import type { StrataStore } from '../store.js';
 import { canonicalRecord } from '../transfer/records.js';
-import type { EventRecord, MessageRecord, RecordBatch, RecordKind, StrataRecord, StreamRecord } from '../transfer/types.js';
+import type { CheckpointRecord, EventRecord, MessageRecord, RecordBatch, RecordKind, SnapshotRecord, StrataRecord, StreamRecord } from '../transfer/types.js';
 import { assert, collect, defineCases, fingerprint, rejects, uuid } from './helpers.js';
 import type { CaseContext } from './types.js';
 
@@ -97,6 +97,62 @@ const messageRecord = (over: Partial<MessageRecord> = {}): MessageRecord => ({
   deadLetteredAt: null,
   ...over,
 });
+
+const snapshotRecord = (over: Partial<SnapshotRecord> = {}): SnapshotRecord => ({
+  kind: 'snapshot',
+  streamId: 's',
+  version: 1,
+  state: '{"v":1}',
+  schemaVersion: 1,
+  createdAt: Date.UTC(2020, 0, 3),
+  ...over,
+});
+
+const checkpointRecord = (over: Partial<CheckpointRecord> = {}): CheckpointRecord => ({
+  kind: 'checkpoint',
+  consumer: 'c',
+  position: 1n,
+  updatedAt: Date.UTC(2020, 0, 4),
+  ...over,
+});
+
+/** The messages of an export, in export order. */
+const messagesOf = (records: readonly StrataRecord[]) => records.filter((r): r is MessageRecord => r.kind === 'message');
+
+/**
+ * Several records of every kind, each kind imported out of its key order where the rules allow it
+ * (streams, snapshots, checkpoints), with the order an export must give them back in. Stream ids and
+ * consumers sort differently as text and as numbers; one stream has three snapshots.
+ */
+function manyOfEachKind(): { imported: StrataRecord[]; exported: StrataRecord[] } {
+  const ids = ['s-10', 's-9', 's-2', 's-1', 's-30'];
+  const streams = ids.map((streamId) => streamRecord({ streamId, version: streamId === 's-2' ? 3 : 1 }));
+  const events: EventRecord[] = [];
+  for (const s of streams) {
+    for (let v = 1; v <= s.version; v++) events.push(eventRecord({ streamId: s.streamId, version: v, position: BigInt(events.length * 3 + 1) }));
+  }
+  const snapshots = [
+    snapshotRecord({ streamId: 's-2', version: 2, state: '{"at":2}' }),
+    snapshotRecord({ streamId: 's-9', version: 1 }),
+    snapshotRecord({ streamId: 's-2', version: 3, state: '{"at":3}' }),
+    snapshotRecord({ streamId: 's-10', version: 1 }),
+    snapshotRecord({ streamId: 's-2', version: 1, state: '{"at":1}' }),
+  ];
+  const messages = [2, 5, 9].map((seq) => messageRecord({ seq, queue: seq === 5 ? 'a' : 'q' }));
+  const checkpoints = ['c-b', 'c-a', 'c-10', 'c-9'].map((consumer, i) => checkpointRecord({ consumer, position: BigInt(i + 1) }));
+  const byName =
+    <T>(key: (x: T) => string) =>
+    (a: T, b: T) =>
+      key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
+  const exported: StrataRecord[] = [
+    ...[...streams].sort(byName((s: StreamRecord) => s.streamId)),
+    ...events,
+    ...[...snapshots].sort((a, b) => byName((s: SnapshotRecord) => s.streamId)(a, b) || a.version - b.version),
+    ...messages,
+    ...[...checkpoints].sort(byName((c: CheckpointRecord) => c.consumer)),
+  ];
+  return { imported: [...streams, ...events, ...snapshots, ...messages, ...checkpoints], exported };
+}
 
 /** Three events of stream `s` at sparse positions, after its stream record. */
 const sparse = (): StrataRecord[] => [
@@ -477,6 +533,225 @@ export const transferCases = defineCases('transfer', {
       });
       assert.equal((await collect(store.events.readAll())).length, 3);
       assert.deepEqual(await store.transfer.import(records), { written: 0, skipped: 4 });
+    },
+  },
+  'export.pages-each-kind-by-key': {
+    ...full,
+    async run({ store }) {
+      const { imported, exported } = manyOfEachKind();
+      await store.transfer.import(imported);
+      for (const batchSize of [1, 2, 3, 1000]) {
+        const batches = await collect(store.transfer.export({ batchSize }));
+        for (const b of batches) {
+          assert.ok(b.records.length > 0 && b.records.length <= batchSize, `batches of ${batchSize} hold 1 to ${batchSize} records (got ${b.records.length})`);
+          assert.ok(
+            b.records.every((r) => r.kind === b.kind),
+            'a batch holds records of its kind only',
+          );
+        }
+        assert.deepEqual(canon(batches.flatMap((b) => [...b.records])), canon(exported), `every record once, in key order, in batches of ${batchSize}`);
+        if (batchSize === 1 || batchSize === 1000) continue;
+        // Resuming in the middle of every kind gives the rest of that kind, then the next kinds.
+        for (const [i, b] of batches.entries()) {
+          const rest = await collect(store.transfer.export({ batchSize, after: b.cursor }));
+          assert.deepEqual(
+            canon(rest.flatMap((x) => [...x.records])),
+            canon(exported.slice(batches.slice(0, i + 1).reduce((n, x) => n + x.records.length, 0))),
+            `resuming after batch ${i} (${b.kind}) of ${batchSize}`,
+          );
+        }
+      }
+    },
+  },
+  'check.reports-or-keeps-each-json-field': {
+    ...full,
+    async run({ store }) {
+      // Each JSON field holding a value some databases cannot keep exactly: -0, an integer a double
+      // cannot hold, a number beyond a double's range, a lone surrogate. An adapter either reports the
+      // record, naming it and the field and never the data, or stores the value exactly as given.
+      const secret = 'secret-5500';
+      const values = ['-0', '9007199254740993', '1e400', '"\\ud800"'];
+      let n = 0;
+      const candidates: { field: string; records: StrataRecord[]; value: string }[] = [];
+      for (const value of values) {
+        const text = `{"note":"${secret}","v":${value}}`;
+        for (const field of ['data', 'metadata'] as const) {
+          n++;
+          const streamId = `s-${n}`;
+          candidates.push({
+            field,
+            value,
+            records: [streamRecord({ streamId, version: 1 }), eventRecord({ streamId, position: BigInt(n), [field]: text })],
+          });
+        }
+        n++;
+        candidates.push({ field: 'state', value, records: [snapshotRecord({ streamId: `s-${n}`, state: text })] });
+        n++;
+        candidates.push({ field: 'body', value, records: [messageRecord({ seq: n, body: text })] });
+        n++;
+        candidates.push({ field: 'headers', value, records: [messageRecord({ seq: n, headers: text })] });
+      }
+      for (const { field, value, records } of candidates) {
+        const record = records[records.length - 1] as StrataRecord;
+        const what = `${record.kind}.${field} holding ${value}`;
+        const problems = await store.transfer.check(records);
+        const shown = JSON.stringify(problems, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
+        assert.ok(!shown.includes(secret) && !shown.includes('9007199254740993'), `the report of ${what} carries no data`);
+        if (problems.length > 0 || value.startsWith('"')) {
+          assert.equal(problems.length, 1, `${what}: one problem (got ${shown})`);
+          const [p] = problems;
+          assert.equal(p?.kind, record.kind, `${what}: the problem names the record's kind`);
+          assert.equal(p?.field, field, `${what}: the problem names the field`);
+          assert.ok(typeof p?.reason === 'string' && p.reason.length > 0, `${what}: the problem gives a reason`);
+          assert.ok(typeof p?.key === 'string' && p.key.length > 0, `${what}: the problem names the record`);
+          if (record.kind === 'event') assert.deepEqual([p?.streamId, p?.version, p?.position], [record.streamId, record.version, record.position], what);
+          if (record.kind === 'snapshot') assert.deepEqual([p?.streamId, p?.version], [record.streamId, record.version], what);
+          const e = await rejects(store.transfer.import(records), 'VALIDATION');
+          assert.ok(!e.message.includes(secret), `the refusal of ${what} carries no data`);
+        } else {
+          await store.transfer.import(records);
+          const stored = (await exportAll(store)).filter((r) => canonicalRecord(r) === canonicalRecord(record));
+          assert.equal(stored.length, 1, `${what}: not reported, so stored exactly as given`);
+        }
+      }
+    },
+  },
+  'import.rejects-what-is-not-an-array': {
+    ...on,
+    async run(ctx) {
+      const { store } = ctx;
+      const before = await fingerprint(ctx);
+      for (const value of ['records', { length: 1, 0: streamRecord() }, null, 42, streamRecord()]) {
+        for (const call of [() => store.transfer.check(value as never), () => store.transfer.import(value as never)]) {
+          const e = await rejects(call, 'VALIDATION');
+          assert.ok(e.message.startsWith('records '), `the error names the argument first: ${JSON.stringify(e.message)}`);
+          assert.ok(e.message.length > 'records '.length, 'the error says what is wrong');
+        }
+      }
+      assert.deepEqual(await fingerprint(ctx), before);
+      assert.deepEqual(await store.transfer.counts(), { stream: 0, event: 0, snapshot: 0, message: 0, checkpoint: 0 });
+    },
+  },
+  'import.messages-keep-seq-and-dedup-ids': {
+    requires: (c) => c.transfer && c.queue,
+    async run({ store }) {
+      const imported = [
+        messageRecord({ seq: 3 }),
+        messageRecord({ seq: 5, dedupId: 'd-1' }),
+        messageRecord({ seq: 8, dedupId: 'd-2' }),
+        messageRecord({ seq: 9 }),
+        messageRecord({ seq: 12, queue: 'other', dedupId: 'd-1' }),
+      ];
+      assert.deepEqual(await store.transfer.import(imported), { written: 5, skipped: 0 });
+      // The dedup ids hold after the import, each for its own message and queue.
+      assert.deepEqual(await store.queue.send('q', { body: 'again', dedupId: 'd-1' }), [imported[1]?.id]);
+      assert.deepEqual(await store.queue.send('q', { body: 'again', dedupId: 'd-2' }), [imported[2]?.id]);
+      assert.deepEqual(await store.queue.send('other', { body: 'again', dedupId: 'd-1' }), [imported[4]?.id]);
+      // A message sent afterwards gets a larger seq than every imported one.
+      const [sent] = await store.queue.send('q', { body: 'after' });
+      const messages = messagesOf(await exportAll(store));
+      assert.deepEqual(
+        messages.map((m) => m.id),
+        [...imported.map((m) => m.id), sent],
+        'the message sent after the import comes last',
+      );
+      const top = messages[messages.length - 1]?.seq ?? 0;
+      assert.ok(top > 12, `the seq of the message sent after the import (${top}) is after 12`);
+      const counts = await store.transfer.counts();
+      // A seq not after the stored ones, and a dedup id stored on another message of the queue, are refused.
+      for (const [what, record] of [
+        ['a seq between stored ones', messageRecord({ seq: 10 })],
+        ['a seq below the stored ones', messageRecord({ seq: 1 })],
+        ['the dedup id of another message of its queue', messageRecord({ seq: top + 10, dedupId: 'd-2' })],
+      ] as const) {
+        await rejects(store.transfer.import([record]), 'VALIDATION').catch((error: unknown) => {
+          throw new Error(`${what}: ${String(error)}`);
+        });
+      }
+      assert.deepEqual(await store.transfer.counts(), counts, 'a refused import writes nothing');
+      // A new dedup id, another queue's dedup id, and none are all fine.
+      const more = [
+        messageRecord({ seq: top + 1, dedupId: 'd-3' }),
+        messageRecord({ seq: top + 2, queue: 'third', dedupId: 'd-2' }),
+        messageRecord({ seq: top + 3 }),
+      ];
+      assert.deepEqual(await store.transfer.import(more), { written: 3, skipped: 0 });
+      assert.deepEqual(await store.transfer.import([...imported, ...more]), { written: 0, skipped: 8 });
+      assert.deepEqual(await store.queue.send('q', { body: 'again', dedupId: 'd-3' }), [more[0]?.id]);
+    },
+  },
+  'import.snapshots-load-latest-first': {
+    requires: (c) => c.transfer && c.snapshots,
+    async run({ store }) {
+      await store.transfer.import([...sparse(), snapshotRecord({ version: 2, state: '{"at":2}' })]);
+      await store.transfer.import([snapshotRecord({ version: 3, state: '{"at":3}' }), snapshotRecord({ version: 1, state: '{"at":1}' })]);
+      assert.deepEqual((await store.snapshots.load('s'))?.state, { at: 3 }, 'the latest snapshot loads');
+      assert.deepEqual((await store.snapshots.load('s', { maxVersion: 2 }))?.state, { at: 2 });
+      assert.deepEqual((await store.snapshots.load('s', { maxVersion: 1 }))?.state, { at: 1 });
+      const snapshots = (await exportAll(store)).filter((r): r is SnapshotRecord => r.kind === 'snapshot');
+      assert.deepEqual(
+        snapshots.map((x) => x.version),
+        [1, 2, 3],
+      );
+    },
+  },
+  'import.after-a-rolled-back-import': {
+    requires: (c) => c.transfer && c.transactions,
+    async run({ store }) {
+      // Stream s at version 3 holds two events; an import of its third rolls back, another one follows.
+      const [stream, first, second] = sparse();
+      await store.transfer.import([stream as StrataRecord, first as StrataRecord, second as StrataRecord]);
+      await assert.rejects(
+        store.transaction(async (tx) => {
+          await tx.transfer.import([eventRecord({ position: 30n, version: 3, type: 'Draft' })]);
+          throw new Error('roll back');
+        }),
+        /roll back/,
+      );
+      assert.deepEqual(await store.transfer.import([eventRecord({ position: 40n, version: 3, type: 'Kept' })]), { written: 1, skipped: 0 });
+      const read = await collect(store.events.readStream('s'));
+      assert.deepEqual(
+        read.map((e) => [e.version, e.position, e.type]),
+        [
+          [1, 10n, 'Imported'],
+          [2, 20n, 'Imported'],
+          [3, 40n, 'Kept'],
+        ],
+      );
+      assert.deepEqual(
+        (await collect(store.events.readAll())).map((e) => e.position),
+        [10n, 20n, 40n],
+      );
+    },
+  },
+  'import.refuses-a-stored-event-at-another-position': {
+    ...on,
+    async run(ctx) {
+      const { store } = ctx;
+      const records = sparse();
+      await store.transfer.import(records);
+      const before = await fingerprint(ctx);
+      const second = records[2] as EventRecord;
+      // The same event, moved to a free position below or above the head: a conflict, not a skip.
+      for (const position of [15n, 2000n]) {
+        const e = await rejects(store.transfer.import([{ ...second, position }]), 'VALIDATION');
+        assert.match(e.message, new RegExp(`position ${position}`));
+      }
+      assert.deepEqual(await fingerprint(ctx), before);
+      assert.deepEqual(await store.transfer.import(records), { written: 0, skipped: 4 });
+    },
+  },
+  'export.close-mid-export-rejects-the-next-batch': {
+    ...on,
+    async run({ store }) {
+      // Batches are read when asked for: the one asked for after close() is refused, naming the export.
+      await store.transfer.import(sparse());
+      const batches = store.transfer.export({ batchSize: 1 })[Symbol.asyncIterator]();
+      const first = await batches.next();
+      assert.equal(first.done, false);
+      await store.close();
+      const e = await rejects(batches.next(), 'CLOSED');
+      assert.ok(e.message.startsWith('transfer.export'), `the error names the operation: ${JSON.stringify(e.message)}`);
     },
   },
   'closed-store-rejects': {
