@@ -238,7 +238,11 @@ export class ValidationError extends StrataError {
   }
 }
 
-/** The store (or a finished transaction) was used after it was closed. Code `CLOSED`. */
+/**
+ * The store (or a finished transaction) was used after it was closed. Code `CLOSED`. Its message begins
+ * with the operation and a colon (`queue.ack: the store is closed`); the conformance suite holds
+ * adapters to that, so throw this class rather than an error of your own.
+ */
 export class StoreClosedError extends StrataError {
   /**
    * @param operation - the operation that was attempted, such as `events.append`

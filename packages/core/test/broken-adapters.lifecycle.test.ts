@@ -236,6 +236,22 @@ const broken: Record<string, BrokenAdapter> = {
     },
     mustFail: contractCalls.map((c) => `transactions.close.${slug(c.operation)}-waiting-settles`),
   },
+  'resolves calls interrupted by close() as if they had done their work': {
+    breakage: everywhere((part, name, method) => (...args) => {
+      const result = method(...args);
+      if (!(result instanceof Promise) || !['events.append', 'queue.send', 'checkpoints.acquireLease'].includes(`${part}.${name}`)) return result;
+      return result.catch((error: unknown) => {
+        if (isStrataError(error, 'CLOSED')) return undefined;
+        throw error;
+      });
+    }),
+    mustFail: [
+      'transactions.close.events-append-waiting-settles',
+      'transactions.close.queue-send-waiting-settles',
+      'transactions.close.checkpoints-acquire-lease-waiting-settles',
+      'transactions.close.calls-waiting-for-it-settle',
+    ],
+  },
   'fails calls waiting for a transaction at close() with INTERNAL': {
     breakage: everywhere((part, name, method) => (...args) => {
       const result = method(...args);

@@ -142,7 +142,11 @@ const broken: Record<string, BrokenAdapter> = {
   "lists the store's committed checkpoints inside a transaction": {
     breakage: (s) => ({
       ...s,
-      transaction: (fn) => s.transaction((tx) => fn({ ...tx, checkpoints: { ...tx.checkpoints, list: () => s.checkpoints.list() } })),
+      // What was committed when the transaction began (read before it: the store itself refuses calls inside it).
+      transaction: async (fn) => {
+        const committed = await s.checkpoints.list();
+        return s.transaction((tx) => fn({ ...tx, checkpoints: { ...tx.checkpoints, list: async () => committed } }));
+      },
     }),
     mustFail: ['checkpoints.list.in-transaction'],
   },

@@ -31,6 +31,18 @@ describe('the sibling option of the conformance suite', () => {
     expect(legacy.requires?.(createMemoryStore().capabilities, { sibling: false, expectsCapabilities: false })).toBe(true);
   });
 
+  it("lets a runner of its own call every case's requires(caps) without the run: the cases that need a sibling do not apply", () => {
+    const caps = createMemoryStore().capabilities;
+    const needing = conformanceCases.filter(
+      (c) =>
+        c.requires?.(caps, { sibling: true, expectsCapabilities: true }) === true &&
+        c.requires?.(caps, { sibling: false, expectsCapabilities: false }) === false,
+    );
+    expect(needing.length).toBeGreaterThan(5);
+    for (const c of conformanceCases) expect(() => c.requires?.(caps), c.id).not.toThrow();
+    for (const c of needing) expect(c.requires?.(caps), c.id).toBe(false);
+  });
+
   it('closes every sibling after the case, before the first store is torn down, whether the case passes or fails', async () => {
     for (const fails of [false, true]) {
       const log: string[] = [];
@@ -57,6 +69,33 @@ describe('the sibling option of the conformance suite', () => {
       else await run;
       expect(log).toEqual(['case ran', 'sibling closed', 'sibling closed', 'store torn down']);
     }
+  });
+
+  it('closes a sibling, and tears down a second store, that open only after their case timed out', async () => {
+    const log: string[] = [];
+    const slow = <T>(value: T) => new Promise<T>((resolve) => setTimeout(() => resolve(value), 400));
+    const testCase: ConformanceCase = {
+      id: 'events.sibling.harness-late',
+      area: 'events',
+      async run(ctx) {
+        await Promise.all([ctx.sibling(), ctx.another()]);
+      },
+    };
+    let calls = 0;
+    const run = runCase(testCase, {
+      name: 'late',
+      timeoutMs: 100,
+      factory: (settings) => (++calls === 1 ? createMemoryStore(settings) : slow(createMemoryStore(settings))),
+      teardown: async (store) => {
+        log.push(calls > 1 && log.includes('store torn down') ? 'second store torn down' : 'store torn down');
+        await store.close();
+      },
+      sibling: (store) => slow(recorded(log)(store)),
+    });
+    await expect(run).rejects.toThrow(/events\.sibling\.harness-late timed out after 100 ms/);
+    expect(log).toEqual(['store torn down']);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(log.sort()).toEqual(['second store torn down', 'sibling closed', 'store torn down']);
   });
 
   it('hands the sibling factory the store of the case and the run settings', async () => {

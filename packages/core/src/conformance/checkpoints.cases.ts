@@ -257,12 +257,13 @@ export const checkpointCases = defineCases('checkpoints', {
   'lease.renewed-by-owner': {
     ...on,
     async run({ store, ms }) {
-      // Margins of 150 ms either way, for a loaded machine: the first lease alone would have ended, the renewal holds.
-      assert.equal(await store.checkpoints.acquireLease('c', { owner: 'one', ttlMs: ms(400) }), true);
-      await sleep(ms(250));
-      assert.equal(await store.checkpoints.acquireLease('c', { owner: 'one', ttlMs: ms(400) }), true);
-      await sleep(ms(250));
-      assert.equal(await store.checkpoints.acquireLease('c', { owner: 'two', ttlMs: ms(400) }), false, 'renewal extended the lease');
+      // The check comes 1100 ms or more after the first lease began (it has ended, however fast the machine)
+      // and about 400 ms into the renewal's 1000 (a stall of up to 600 ms leaves it holding).
+      assert.equal(await store.checkpoints.acquireLease('c', { owner: 'one', ttlMs: ms(1000) }), true);
+      await sleep(ms(700));
+      assert.equal(await store.checkpoints.acquireLease('c', { owner: 'one', ttlMs: ms(1000) }), true);
+      await sleep(ms(400));
+      assert.equal(await store.checkpoints.acquireLease('c', { owner: 'two', ttlMs: ms(1000) }), false, 'renewal extended the lease');
     },
   },
   'lease.taken-over-after-expiry': {
@@ -279,9 +280,9 @@ export const checkpointCases = defineCases('checkpoints', {
     ...on,
     async run({ store, ms }) {
       assert.equal(await store.checkpoints.acquireLease('c', { owner: 'one', ttlMs: 60_000 }), true);
-      assert.equal(await store.checkpoints.acquireLease('c', { owner: 'one', ttlMs: ms(300) }), true);
+      assert.equal(await store.checkpoints.acquireLease('c', { owner: 'one', ttlMs: ms(1000) }), true);
       assert.equal(await store.checkpoints.acquireLease('c', { owner: 'two', ttlMs: 60_000 }), false, 'the renewed lease holds');
-      await sleep(ms(450));
+      await sleep(ms(1300));
       assert.equal(await store.checkpoints.acquireLease('c', { owner: 'two', ttlMs: 60_000 }), true, 'the renewed lease ended ttlMs after the renewal');
     },
   },

@@ -47,11 +47,12 @@ export function appliesTo(testCase: ConformanceCase, caps: Readonly<Capabilities
 }
 
 /**
- * Tears a store down within {@link TEARDOWN_TIMEOUT_MS}; when the case already failed, a failing
- * teardown is swallowed (the case's own failure wins), else it fails the case.
+ * Tears a store down by `deadline` (the teardowns of a case share one {@link TEARDOWN_TIMEOUT_MS});
+ * when the case already failed, a failing teardown is swallowed (the case's own failure wins), else it
+ * fails the case.
  */
-async function boundedTeardown(teardown: () => void | Promise<void>, failed: boolean, message: () => string): Promise<void> {
-  const done = within(Promise.resolve().then(teardown), TEARDOWN_TIMEOUT_MS, message);
+async function boundedTeardown(teardown: () => void | Promise<void>, failed: boolean, deadline: number, message: () => string): Promise<void> {
+  const done = within(Promise.resolve().then(teardown), Math.max(0, deadline - Date.now()), message);
   if (failed) await done.catch(() => undefined);
   else await done;
 }
@@ -69,28 +70,49 @@ export async function runCase(testCase: ConformanceCase, options: ConformanceOpt
   let store: StrataStore | undefined;
   const others: StrataStore[] = [];
   const siblings: StrataStore[] = [];
+  // A store that arrives after the case settled (its factory outlived the timeout) is torn down on
+  // arrival, so that a timed-out case leaks no connection; its failure has nowhere to go.
+  let settled = false;
+  const keep = async (opening: StrataStore | Promise<StrataStore>, into: (s: StrataStore) => void, drop: (s: StrataStore) => unknown): Promise<StrataStore> => {
+    const opened = await opening;
+    if (settled) {
+      Promise.resolve()
+        .then(() => drop(opened))
+        .catch(() => undefined);
+      throw new Error(`conformance case ${testCase.id} had already ended when this store opened; it was closed`);
+    }
+    into(opened);
+    return opened;
+  };
+  const teardown = teardownOf(options);
   const work = (async () => {
-    store = await options.factory(settings);
-    const first = store;
+    const first = await keep(
+      options.factory(settings),
+      (s) => (store = s),
+      (s) => teardown(s),
+    );
     await testCase.run({
-      store,
-      caps: store.capabilities,
+      store: first,
+      caps: first.capabilities,
       settings,
-      probes: options.probes?.(store),
+      probes: options.probes?.(first),
       ms: (d) => Math.round(d * scale),
       expectedCapabilities: Object.freeze({ ...options.capabilities }),
-      async another() {
-        const other = await options.factory(settings);
-        others.push(other);
-        return other;
-      },
+      another: () =>
+        keep(
+          options.factory(settings),
+          (s) => others.push(s),
+          (s) => teardown(s),
+        ),
       async sibling() {
         if (options.sibling === undefined) {
           throw new Error(`conformance case ${testCase.id} asked for a sibling store, but the run has no sibling option (the case must require run.sibling)`);
         }
-        const sibling = await options.sibling(first, settings);
-        siblings.push(sibling);
-        return sibling;
+        return keep(
+          options.sibling(first, settings),
+          (s) => siblings.push(s),
+          (s) => s.close(),
+        );
       },
     });
   })();
@@ -105,28 +127,34 @@ export async function runCase(testCase: ConformanceCase, options: ConformanceOpt
     failed = true;
     throw error;
   } finally {
+    settled = true;
+    const deadline = Date.now() + TEARDOWN_TIMEOUT_MS;
+    const late = () => `did not settle within the ${TEARDOWN_TIMEOUT_MS} ms a case's teardowns have`;
     // Siblings first: they share the first store's data, which its teardown may drop.
     for (const sibling of siblings) {
       await boundedTeardown(
         () => sibling.close(),
         failed,
-        () => `closing a sibling store after conformance case ${testCase.id} did not settle within ${TEARDOWN_TIMEOUT_MS} ms`,
+        deadline,
+        () => `closing a sibling store after conformance case ${testCase.id} ${late()}`,
       );
     }
     // Bounded like the main store's; a failure is the case's only when the case passed.
     for (const other of others) {
       await boundedTeardown(
-        () => teardownOf(options)(other),
+        () => teardown(other),
         failed,
-        () => `the teardown of a second store after conformance case ${testCase.id} did not settle within ${TEARDOWN_TIMEOUT_MS} ms`,
+        deadline,
+        () => `the teardown of a second store after conformance case ${testCase.id} ${late()}`,
       );
     }
     if (store !== undefined) {
       const main = store;
       await boundedTeardown(
-        () => teardownOf(options)(main),
+        () => teardown(main),
         failed,
-        () => `the teardown after conformance case ${testCase.id} did not settle within ${TEARDOWN_TIMEOUT_MS} ms`,
+        deadline,
+        () => `the teardown after conformance case ${testCase.id} ${late()}`,
       );
     }
   }

@@ -32,7 +32,7 @@ export function isSettingsCase(testCase: ConformanceCase): boolean {
  */
 export const settingsCases = defineCases('lifecycle', {
   'settings.capabilities-as-expected': {
-    requires: (_caps, run) => run.expectsCapabilities,
+    requires: (_caps, run) => run?.expectsCapabilities === true,
     async run({ caps, expectedCapabilities }) {
       const wrong = Object.entries(expectedCapabilities)
         .filter(([flag, expected]) => caps[flag as keyof typeof caps] !== expected)

@@ -18,8 +18,8 @@ const WAIT = 10_000;
 /** Requires a sibling, and `caps` to pass `more`. */
 const sibling =
   (more: (caps: Readonly<Capabilities>) => boolean = () => true) =>
-  (caps: Readonly<Capabilities>, run: Readonly<RunFeatures>) =>
-    run.sibling && more(caps);
+  (caps: Readonly<Capabilities>, run?: Readonly<RunFeatures>) =>
+    run?.sibling === true && more(caps);
 
 const where = (events: StoredEvent[]) => events.map((e) => `${e.streamId}#${e.version}@${e.position}:${e.id}`);
 
