@@ -22,7 +22,7 @@ export default {
   reporters: ['html', 'json', 'clear-text', 'progress'],
   htmlReporter: { fileName: 'docs/mutation/memory/index.html' },
   // The JSON report (inputs of scripts/mutation-summary.mjs, with per-test coverage) is not committed.
-  jsonReporter: { fileName: 'reports/mutation/memory.json' },
+  jsonReporter: { fileName: process.env.STRATA_MUTATION_JSON ?? 'reports/mutation/memory.json' },
   tempDirName: '.stryker-tmp',
   cleanTempDir: 'always',
 };

@@ -14,5 +14,5 @@ export default {
   tsconfigFile: 'packages/sqlite/tsconfig.json',
   mutate: ['packages/sqlite/src/**/*.ts', '!packages/sqlite/src/migrations.generated.ts', '!packages/sqlite/src/index.ts'],
   htmlReporter: { fileName: 'docs/mutation/sqlite/index.html' },
-  jsonReporter: { fileName: 'reports/mutation/sqlite.json' },
+  jsonReporter: { fileName: process.env.STRATA_MUTATION_JSON ?? 'reports/mutation/sqlite.json' },
 };

@@ -154,6 +154,28 @@ const broken: Record<string, BrokenAdapter> = {
     breakage: breakList((c) => () => c.list().catch(() => [])),
     mustFail: ['checkpoints.list.after-close', 'checkpoints.list.after-transaction-settled', 'lifecycle.close.checkpoints-reject'],
   },
+  "reads only committed events in a transaction's readAll": {
+    breakage: (s) => ({
+      ...s,
+      // What was committed when the transaction began (read before it: the store itself refuses calls inside it).
+      transaction: async (fn) => {
+        const committed: StoredEvent[] = [];
+        for await (const e of s.events.readAll()) committed.push(e);
+        return s.transaction((tx) =>
+          fn({
+            ...tx,
+            events: {
+              ...tx.events,
+              async *readAll(o) {
+                for (const e of committed) if (o?.after === undefined || e.position > o.after) yield e;
+              },
+            },
+          }),
+        );
+      },
+    }),
+    mustFail: ['transactions.reads-own-appends-after-committed-events'],
+  },
   'does not roll back transactions': {
     breakage: (s) => ({ ...s, transaction: (fn) => fn(s) }),
     mustFail: ['transactions.rollback.on-throw-leaves-nothing', 'transactions.rollback.on-concurrency-error-inside'],

@@ -322,6 +322,35 @@ export const transactionCases = defineCases('transactions', {
       assert.ok((all[1]?.position ?? 0n) > (all[0]?.position ?? 0n));
     },
   },
+  'reads-own-appends-after-committed-events': {
+    // readAll inside a transaction: the committed events, then the transaction's own appends after them, in
+    // position order, across pages and from a position among them (found by mutation testing).
+    ...on,
+    async run({ store, settings }) {
+      const committed = settings.readPageSize + 3;
+      await store.events.append('a', evts(committed));
+      await store.transaction(async (tx) => {
+        await tx.events.append('b', evts(2));
+        const all = await collect(tx.events.readAll());
+        assert.deepEqual(
+          all.map((e) => `${e.streamId}#${e.version}`),
+          [...Array.from({ length: committed }, (_, i) => `a#${i + 1}`), 'b#1', 'b#2'],
+          'the committed events, then the transaction’s own',
+        );
+        const positions = all.map((e) => e.position);
+        assert.ok(
+          positions.every((p, i) => i === 0 || p > (positions[i - 1] as bigint)),
+          'in position order',
+        );
+        const head = all[committed - 1]?.position ?? 0n;
+        assert.deepEqual(
+          (await collect(tx.events.readAll({ after: head }))).map((e) => `${e.streamId}#${e.version}`),
+          ['b#1', 'b#2'],
+          'after the last committed event: only the transaction’s own',
+        );
+      });
+    },
+  },
   'reads-own-writes': {
     ...on,
     async run(ctx) {
