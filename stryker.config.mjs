@@ -22,6 +22,7 @@ export default {
   reporters: ['html', 'json', 'clear-text', 'progress'],
   htmlReporter: { fileName: 'docs/mutation/memory/index.html' },
   // The JSON report (inputs of scripts/mutation-summary.mjs, with per-test coverage) is not committed.
+  // biome-ignore lint/suspicious/noUndeclaredEnvVars: set by scripts/mutation.mjs for partial runs, not a turbo task input
   jsonReporter: { fileName: process.env.STRATA_MUTATION_JSON ?? 'reports/mutation/memory.json' },
   tempDirName: '.stryker-tmp',
   cleanTempDir: 'always',

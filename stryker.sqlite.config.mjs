@@ -14,5 +14,6 @@ export default {
   tsconfigFile: 'packages/sqlite/tsconfig.json',
   mutate: ['packages/sqlite/src/**/*.ts', '!packages/sqlite/src/migrations.generated.ts', '!packages/sqlite/src/index.ts'],
   htmlReporter: { fileName: 'docs/mutation/sqlite/index.html' },
+  // biome-ignore lint/suspicious/noUndeclaredEnvVars: set by scripts/mutation.mjs for partial runs, not a turbo task input
   jsonReporter: { fileName: process.env.STRATA_MUTATION_JSON ?? 'reports/mutation/sqlite.json' },
 };

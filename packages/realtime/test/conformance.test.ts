@@ -50,7 +50,8 @@ await options.teardown?.(probe);
 
 const selected = conformanceCases.filter(
   (c) =>
-    (c.id.includes('.sibling.') || c.area === 'subscriptions' || c.id.startsWith('lifecycle.wake-ups.')) && (c.requires === undefined || c.requires(caps, { sibling: true, expectsCapabilities: false })),
+    (c.id.includes('.sibling.') || c.area === 'subscriptions' || c.id.startsWith('lifecycle.wake-ups.')) &&
+    (c.requires === undefined || c.requires(caps, { sibling: true, expectsCapabilities: false })),
 );
 
 describe(`${options.name} conformance (sibling, subscription and wake-up cases)`, () => {

@@ -163,7 +163,6 @@ export const transactionCases = defineCases('transactions', {
     async run({ store, caps, ms }) {
       const open = holdOpen(store, (tx) => tx.events.append('a', evts(1)));
       await open.written;
-      let closing: Promise<unknown> | undefined;
       const calls: [string[], Promise<unknown>][] = [
         [['events.append'], store.events.append('b', evts(2))],
         [['transaction', 'events.append'], store.transaction((tx) => tx.events.append('c', evts(1)))],
@@ -178,7 +177,7 @@ export const transactionCases = defineCases('transactions', {
         ),
       );
       await sleep(ms(20));
-      closing = Promise.all([store.close(), store.close()]);
+      const closing = Promise.all([store.close(), store.close()]);
       await rejectsClosed(() => store.events.headPosition(), 'events.headPosition');
       const txError = await within(
         ms(10_000),
