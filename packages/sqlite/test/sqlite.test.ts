@@ -1,4 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -86,6 +90,26 @@ describe('createSqliteStore', () => {
     const journal = JSON.parse(readFileSync(new URL('drizzle/meta/_journal.json', root), 'utf8')) as { entries: { idx: number; tag: string }[] };
     expect(MIGRATIONS.map((m) => [m.idx, m.tag])).toEqual(journal.entries.map((e) => [e.idx, e.tag]));
     for (const m of MIGRATIONS) expect(migrationHash(m.sql)).toBe(migrationHash(readFileSync(new URL(`drizzle/${m.tag}.sql`, root), 'utf8')));
+  });
+
+  it('declares in src/schema.ts exactly what the shipped migrations create (drizzle-kit finds nothing to generate)', { timeout: 60_000 }, async () => {
+    const pkg = fileURLToPath(new URL('../', import.meta.url));
+    // A copy of drizzle/, so that a drift would write its new migration there, not into the package.
+    const scratch = mkdtempSync(join(pkg, '.drizzle-check-'));
+    try {
+      cpSync(join(pkg, 'drizzle'), join(scratch, 'drizzle'), { recursive: true });
+      const out = relative(pkg, join(scratch, 'drizzle')); // drizzle-kit resolves --out against the working directory
+      const { stdout, stderr } = await promisify(execFile)(
+        'pnpm',
+        ['exec', 'drizzle-kit', 'generate', '--dialect', 'sqlite', '--schema', 'src/schema.ts', '--out', out],
+        {
+          cwd: pkg,
+        },
+      );
+      expect(`${stdout}${stderr}`).toMatch(/No schema changes/);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
   });
 
   it('refuses to go on when an applied migration was edited', async () => {

@@ -26,6 +26,9 @@ import type { ConformanceArea, ConformanceCase, ConformanceOptions } from './typ
 
 export * from './check.js';
 
+/** The test that fails, with the factory's error, when the factory cannot make the store the suite asks it for first. */
+const FACTORY_TEST = 'the factory makes a store';
+
 function register(options: ConformanceOptions, areas: readonly ConformanceArea[]): void {
   const known = options.knownFailures ?? {};
   const ids = new Set(conformanceCases.map((c) => c.id));
@@ -33,8 +36,17 @@ function register(options: ConformanceOptions, areas: readonly ConformanceArea[]
     if (!ids.has(id)) throw new Error(`knownFailures names ${JSON.stringify(id)}, which is not a conformance case`);
   }
   describe(`${options.name} conformance`, async () => {
-    // Capabilities pick the cases, so ask a store for them before registering any test.
-    const caps = await capabilitiesOf(options);
+    // Capabilities pick the cases, so ask a store for them before registering any test. A factory that
+    // cannot make one fails a named test (with its error), rather than the collection of the file.
+    let caps: Awaited<ReturnType<typeof capabilitiesOf>>;
+    try {
+      caps = await capabilitiesOf(options);
+    } catch (error) {
+      it(FACTORY_TEST, () => {
+        throw error;
+      });
+      return;
+    }
     const applies = (c: ConformanceCase) => appliesTo(c, caps, options);
     const settingsProblems: string[] = [];
     // Our bound on the case (and its teardown) fires before vitest's, so its message names the case.

@@ -6,7 +6,7 @@ import type { Delivery } from '../queue/types.js';
 import type { StrataStore } from '../store.js';
 import { subscribe } from '../subscriptions/subscribe.js';
 import type { ChangeNotice } from '../subscriptions/types.js';
-import { assert, collect, defineCases, eventually, evts, rejects, show } from './helpers.js';
+import { assert, collect, defineCases, eventually, evts, rejects, show, sleep } from './helpers.js';
 import type { RunFeatures } from './types.js';
 
 // What must hold between two stores on the same data (ConformanceOptions.sibling): what one commits,
@@ -306,6 +306,55 @@ const lifecycleCases = defineCases('lifecycle', {
             "the first store's wake-up on the sibling's send",
           );
         }
+      } finally {
+        stop();
+      }
+    },
+  },
+  'sibling.cross-process-wake-ups-outlive-a-leaving-listener': {
+    requires: sibling((c) => c.crossProcessWakeUps),
+    async run(ctx) {
+      const { store } = ctx;
+      const other = await ctx.sibling();
+      const stayed: ChangeNotice[] = [];
+      const leaving = store.wakeUps.onChange(() => undefined);
+      const stop = store.wakeUps.onChange((n) => stayed.push(n));
+      try {
+        // One listener leaving must not stop what the others are told of other connections' commits.
+        leaving();
+        await other.events.append('still-woken', evts(1));
+        await eventually(
+          () => stayed.some((n) => n.kind === 'resync' || (n.kind === 'events' && n.streamId === 'still-woken')),
+          ctx.ms(5_000),
+          "the remaining listener's wake-up on the sibling's append after another listener left",
+        );
+      } finally {
+        stop();
+      }
+    },
+  },
+  'sibling.cross-process-wake-ups-after-a-double-unsubscribe': {
+    requires: sibling((c) => c.crossProcessWakeUps),
+    async run(ctx) {
+      const { store } = ctx;
+      const other = await ctx.sibling();
+      const first: ChangeNotice[] = [];
+      const stopFirst = store.wakeUps.onChange((n) => first.push(n));
+      // Unsubscribing twice is harmless: it neither counts twice nor stops the next listener's wake-ups.
+      stopFirst();
+      stopFirst();
+      const second: ChangeNotice[] = [];
+      const stop = store.wakeUps.onChange((n) => second.push(n));
+      try {
+        // Let whatever the subscriptions started or stopped settle first, so the commit below comes after it.
+        await sleep(ctx.ms(100));
+        await other.events.append('woken-again', evts(1));
+        await eventually(
+          () => second.some((n) => n.kind === 'resync' || (n.kind === 'events' && n.streamId === 'woken-again')),
+          ctx.ms(5_000),
+          "a new listener's wake-up on the sibling's append after an earlier listener unsubscribed twice",
+        );
+        assert.ok(!first.some((n) => n.kind === 'events' && n.streamId === 'woken-again'), 'a listener that unsubscribed was still told of a commit');
       } finally {
         stop();
       }
