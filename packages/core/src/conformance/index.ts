@@ -33,8 +33,18 @@ function register(options: ConformanceOptions, areas: readonly ConformanceArea[]
     if (!ids.has(id)) throw new Error(`knownFailures names ${JSON.stringify(id)}, which is not a conformance case`);
   }
   describe(`${options.name} conformance`, async () => {
-    // Capabilities pick the cases, so ask a store for them before registering any test.
-    const caps = await capabilitiesOf(options);
+    // Capabilities pick the cases, so ask a store for them before registering any test. A factory that
+    // fails then becomes one failing test: an error while collecting would leave a runner with no test
+    // that failed (mutation testing counts that as a pass).
+    let caps: Awaited<ReturnType<typeof capabilitiesOf>>;
+    try {
+      caps = await capabilitiesOf(options);
+    } catch (error) {
+      it('the factory returns a store', () => {
+        throw error;
+      });
+      return;
+    }
     const applies = (c: ConformanceCase) => appliesTo(c, caps, options);
     const settingsProblems: string[] = [];
     // Our bound on the case (and its teardown) fires before vitest's, so its message names the case.
