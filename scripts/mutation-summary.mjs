@@ -1,7 +1,8 @@
 // Writes docs/mutation/<target>.md from the JSON report of a `pnpm mutation` run
 // (reports/mutation/<target>.json): the score table per file and every surviving mutant (file:line,
 // mutator, original and mutated code) with the reason it is accepted, taken from
-// docs/mutation/equivalent.json; survivors with no reason there are listed as "not accounted for".
+// docs/mutation/equivalent.json; survivors with no reason there are listed as "not accounted for". Mutants in
+// code marked out of the suite's reach (`// Stryker disable … : reason`, status Ignored) are grouped by reason.
 // `pnpm mutation` runs it after Stryker; alone: `node scripts/mutation-summary.mjs memory|sqlite [--partial]`.
 // With --partial (a run of some files only) the summary goes to reports/mutation/<target>-partial.md;
 // with --merge the partial run's files replace theirs in reports/mutation/<target>.json first.
@@ -54,6 +55,8 @@ const empty = () => Object.fromEntries(columns.map((c) => [c, 0]));
 const rows = [];
 const total = empty();
 const survivors = [];
+/** Mutants Stryker ignored: code marked out of the suite's reach (`// Stryker disable … : reason`), by reason. */
+const ignored = new Map();
 
 for (const [file, { source, mutants }] of Object.entries(report.files).sort(([a], [b]) => a.localeCompare(b))) {
   const counts = empty();
@@ -61,6 +64,15 @@ for (const [file, { source, mutants }] of Object.entries(report.files).sort(([a]
   for (const m of mutants) {
     counts[m.status] = (counts[m.status] ?? 0) + 1;
     total[m.status] = (total[m.status] ?? 0) + 1;
+    if (m.status === 'Ignored') {
+      const reason = (m.statusReason ?? 'no reason given').replace(/^Ignored because of excluded mutation "[^"]*"\.?\s*/, '');
+      const group = ignored.get(reason) ?? { count: 0, places: new Map() };
+      group.count++;
+      const lines = group.places.get(file) ?? new Set();
+      lines.add(m.location.start.line);
+      group.places.set(file, lines);
+      ignored.set(reason, group);
+    }
     if (m.status === 'Survived' || m.status === 'NoCoverage') {
       const { start, end } = m.location;
       const original =
@@ -91,6 +103,19 @@ const percent = (c) => {
   return valid === 0 ? Number.NaN : (100 * detected) / valid;
 };
 const score = (c) => (Number.isNaN(percent(c)) ? 'n/a' : `${percent(c).toFixed(2)} %`);
+/** The same, counting the mutants marked out of the suite's reach as not detected. */
+const scoreOfAll = (c) => score({ ...c, Survived: c.Survived + c.Ignored });
+/** `a–b, c` from a set of line numbers. */
+const ranges = (set) => {
+  const sorted = [...set].sort((a, b) => a - b);
+  const out = [];
+  for (const n of sorted) {
+    const last = out.at(-1);
+    if (last !== undefined && n <= last[1] + 3) last[1] = n;
+    else out.push([n, n]);
+  }
+  return out.map(([a, b]) => (a === b ? `${a}` : `${a}–${b}`)).join(', ');
+};
 const oneLine = (s) => `\`${squash(s).replace(/`/g, "'").slice(0, 90).replace(/\|/g, '\\|')}\``;
 const unaccounted = survivors.filter((s) => s.reason === undefined);
 
@@ -105,14 +130,33 @@ const out = [
           .join(', ')}.`
   }`,
   '',
-  `**Score ${score(total)}**; ${survivors.length} survivors, ${survivors.length - unaccounted.length} of them accounted for as equivalent in [equivalent.json](equivalent.json)${unaccounted.length > 0 ? `, **${unaccounted.length} not accounted for**` : ''}.`,
+  `**Score ${score(total)}**; ${survivors.length} survivors, ${survivors.length - unaccounted.length} of them accounted for as equivalent in [equivalent.json](equivalent.json)${unaccounted.length > 0 ? `, **${unaccounted.length} not accounted for**` : ''}.${
+    total.Ignored === 0
+      ? ''
+      : ` ${total.Ignored} more mutants are in code marked out of the suite's reach (listed below, with the tests that cover it instead); counting them as survivors, the score over every mutant is ${scoreOfAll(total)}.`
+  }`,
   '',
-  '| File | Score | Killed | Timeout | Survived | No coverage | Compile error (not counted) | Runtime error (not counted) |',
-  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  "| File | Score | Killed | Timeout | Survived | No coverage | Out of the suite's reach (not counted) | Compile error (not counted) | Runtime error (not counted) |",
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...[...rows, ['**All files**', total]].map(
-    ([file, c]) => `| ${file} | ${score(c)} | ${c.Killed} | ${c.Timeout} | ${c.Survived} | ${c.NoCoverage} | ${c.CompileError} | ${c.RuntimeError} |`,
+    ([file, c]) => `| ${file} | ${score(c)} | ${c.Killed} | ${c.Timeout} | ${c.Survived} | ${c.NoCoverage} | ${c.Ignored} | ${c.CompileError} | ${c.RuntimeError} |`,
   ),
   '',
+  ...(ignored.size === 0
+    ? []
+    : [
+        `## Out of the suite's reach (${total.Ignored})`,
+        '',
+        'Code that no use of the contracts on a healthy database runs, or whose only effect no contract states, marked in the source with `// Stryker disable … : reason`. Stryker does not count these mutants.',
+        '',
+        '| Mutants | Where (lines) | Why |',
+        '| ---: | --- | --- |',
+        ...[...ignored].map(
+          ([reason, g]) =>
+            `| ${g.count} | ${[...g.places].map(([f, lines]) => `${f.replace(/^packages\//, '')}: ${ranges(lines)}`).join('; ')} | ${reason.replace(/\|/g, '\\|')} |`,
+        ),
+        '',
+      ]),
   `## Surviving mutants (${survivors.length})`,
   '',
   '| Where | Status | Mutator | Original | Mutated | Why it is accepted |',

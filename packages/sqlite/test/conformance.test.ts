@@ -16,7 +16,8 @@ runConformance({
 });
 
 // File-backed, in WAL mode: a fresh file per case. A sibling is a second store on the same file (its
-// own connection, as another process would open it), so the cases between two stores run too.
+// own connection, as another process would open it, finding the migrations applied), so the cases
+// between two stores run too.
 const dir = mkdtempSync(join(tmpdir(), 'strata-sqlite-conformance-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
@@ -32,7 +33,7 @@ runConformance({
   sibling: (store, settings) => {
     const file = files.get(store);
     if (file === undefined) throw new Error('not a store of this run');
-    return createSqliteStore(file, { ...settings, synchronous: 'normal', migrate: false });
+    return createSqliteStore(file, { ...settings, synchronous: 'normal' });
   },
   probes,
   capabilities: { transactions: true, snapshots: true, queue: true, checkpoints: true, wakeUps: true, crossProcessWakeUps: true, transfer: true },

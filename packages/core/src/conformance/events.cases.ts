@@ -1,4 +1,4 @@
-import type { ConcurrencyError } from '../errors.js';
+import type { ConcurrencyError, EventIdConflictError } from '../errors.js';
 import type { StoredEvent } from '../events/types.js';
 import { assertWithin } from './clock.js';
 import { assert, collect, collectGarbage, defineCases, evt, evts, fingerprint, rejects, seed, sleep, uuid } from './helpers.js';
@@ -353,6 +353,20 @@ export const eventCases = defineCases('events', {
       await store.events.append('a', [evt('A', {}, { id })]);
       await rejects(store.events.append('b', [evt('A', {}, { id })]), 'EVENT_ID_CONFLICT');
       assert.equal(await store.events.streamInfo('b'), null);
+    },
+  },
+  'append.idempotent.conflict-names-the-id-when-some-events-have-none': {
+    // Found by mutation testing: a batch where only some events carry ids is still checked against the
+    // stored ids, and the conflict names the stored id (not only a constraint failure of the batch).
+    async run({ store }) {
+      const known = evt('A', { a: 1 }, { id: uuid() });
+      await store.events.append('a', [known]);
+      const elsewhere = await rejects(store.events.append('b', [known, evt('B')]), 'EVENT_ID_CONFLICT');
+      assert.equal((elsewhere as EventIdConflictError).eventId, known.id);
+      const changed = await rejects(store.events.append('a', [{ ...known, data: { a: 2 } }, evt('B')]), 'EVENT_ID_CONFLICT');
+      assert.equal((changed as EventIdConflictError).eventId, known.id);
+      assert.equal(await store.events.streamInfo('b'), null);
+      assert.equal((await store.events.streamInfo('a'))?.version, 1);
     },
   },
   'append.idempotent.partial-overlap-rejected': {

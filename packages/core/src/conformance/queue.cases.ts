@@ -355,6 +355,23 @@ export const queueCases = defineCases('queue', {
       assert.equal(dead[0]?.reason, DEAD_LETTER_REASONS.attemptsExhausted);
     },
   },
+  'max-attempts.receive-fills-max-past-exhausted': {
+    // Found by mutation testing: a message whose attempts ran out is dead-lettered by the receive that
+    // finds it, and that receive still hands out exactly `max` of the deliverable messages behind it.
+    ...on,
+    async run({ store, ms }) {
+      await store.queue.send('q', [{ body: 'once', maxAttempts: 1 }, { body: 'b' }, { body: 'c' }, { body: 'd' }]);
+      assert.deepEqual(bodies(await store.queue.receive('q', { visibilityTimeoutMs: ms(40) })), ['once']);
+      await sleep(ms(80));
+      assert.deepEqual(bodies(await store.queue.receive('q', { max: 2, visibilityTimeoutMs: 60_000 })), ['b', 'c']);
+      const dead = await store.queue.deadLetters('q');
+      assert.deepEqual(
+        dead.map((d) => [d.body, d.attempt, d.reason]),
+        [['once', 1, DEAD_LETTER_REASONS.attemptsExhausted]],
+      );
+      assert.deepEqual(bodies(await store.queue.receive('q', { max: 10, visibilityTimeoutMs: 60_000 })), ['d']);
+    },
+  },
   'max-attempts.per-message': {
     ...on,
     async run({ store }) {

@@ -385,6 +385,26 @@ export const transferCases = defineCases('transfer', {
       assert.equal(next.version, 4);
     },
   },
+  'import.finds-correlation-ids-spelled-with-escapes': {
+    // Found by mutation testing: imported metadata is JSON text, which may spell the key `correlationId`
+    // (or its value) with `\u` escapes; the imported event is found by its correlation id all the same.
+    ...on,
+    async run({ store }) {
+      await store.transfer.import([
+        streamRecord({ version: 3 }),
+        eventRecord({ position: 1n, version: 1, type: 'EscapedKey', metadata: '{"correlation\\u0049d":"c-1"}' }),
+        eventRecord({ position: 2n, version: 2, type: 'EscapedValue', metadata: '{"correlationId":"c\\u002d1"}' }),
+        eventRecord({ position: 3n, version: 3, type: 'Other', metadata: '{"note":"caf\\u00e9","causationId":"c-1"}' }),
+      ]);
+      assert.deepEqual(
+        (await collect(store.events.readAll({ correlationId: 'c-1' }))).map((e) => [e.type, e.metadata.correlationId]),
+        [
+          ['EscapedKey', 'c-1'],
+          ['EscapedValue', 'c-1'],
+        ],
+      );
+    },
+  },
   'export.orders-positions-and-seqs-as-numbers': {
     ...full,
     async run({ store }) {
