@@ -34,3 +34,13 @@ export function strataProject(name: string, overrides: UserWorkspaceConfig['test
     },
   };
 }
+
+/**
+ * The vitest project of a package whose tests share the run's PostgreSQL server (one per project, or
+ * `DATABASE_URL`). Its files run one at a time: gap-safe reads stop at the oldest transaction running
+ * anywhere on the server, in any database, so a file that holds a transaction open on purpose would hold
+ * back the reads of every other file's cases.
+ */
+export function serverProject(name: string, overrides: UserWorkspaceConfig['test'] = {}): UserWorkspaceConfig {
+  return strataProject(name, { globalSetup: [postgresGlobalSetup], fileParallelism: false, ...overrides });
+}

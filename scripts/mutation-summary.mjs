@@ -139,7 +139,8 @@ const out = [
   "| File | Score | Killed | Timeout | Survived | No coverage | Out of the suite's reach (not counted) | Compile error (not counted) | Runtime error (not counted) |",
   '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...[...rows, ['**All files**', total]].map(
-    ([file, c]) => `| ${file} | ${score(c)} | ${c.Killed} | ${c.Timeout} | ${c.Survived} | ${c.NoCoverage} | ${c.Ignored} | ${c.CompileError} | ${c.RuntimeError} |`,
+    ([file, c]) =>
+      `| ${file} | ${score(c)} | ${c.Killed} | ${c.Timeout} | ${c.Survived} | ${c.NoCoverage} | ${c.Ignored} | ${c.CompileError} | ${c.RuntimeError} |`,
   ),
   '',
   ...(ignored.size === 0

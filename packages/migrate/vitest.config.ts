@@ -1,4 +1,4 @@
 import { defineProject } from 'vitest/config';
-import { postgresGlobalSetup, strataProject } from '../../vitest.shared.ts';
+import { serverProject } from '../../vitest.shared.ts';
 
-export default defineProject(strataProject('migrate', { globalSetup: [postgresGlobalSetup], testTimeout: 120_000 }));
+export default defineProject(serverProject('migrate', { testTimeout: 120_000 }));

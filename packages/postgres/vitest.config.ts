@@ -1,4 +1,4 @@
 import { defineProject } from 'vitest/config';
-import { postgresGlobalSetup, strataProject } from '../../vitest.shared.ts';
+import { serverProject } from '../../vitest.shared.ts';
 
-export default defineProject(strataProject('postgres', { globalSetup: [postgresGlobalSetup] }));
+export default defineProject(serverProject('postgres'));

@@ -153,5 +153,6 @@ describeBrokenAdapters(
       mustFail: ['lifecycle.sibling.cross-process-wake-ups-after-a-double-unsubscribe'],
     },
   },
-  { sibling: sameDatabase, intact: crossProcess },
+  // The wake-up cases fail by waiting out their bound: a fifth of it (1 s) is plenty for the memory store.
+  { sibling: sameDatabase, intact: crossProcess, timeScale: 0.2 },
 );

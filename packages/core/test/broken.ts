@@ -33,6 +33,11 @@ export interface BrokenTableOptions {
    * makes true, such as cross-process wake-ups). @defaultValue the store as it is
    */
   intact?: Breakage;
+  /**
+   * The suite's `timeScale` for the broken adapters (not the intact store): below 1 where their cases fail
+   * by waiting out a bound (a wake-up that never comes), so the table does not spend seconds per case. @defaultValue 1
+   */
+  timeScale?: number;
 }
 
 /**
@@ -48,6 +53,7 @@ export function describeBrokenAdapters(title: string, broken: Record<string, Bro
           factory: (settings) => breakage(createMemoryStore({ ...settings, ...memory })),
           teardown: () => undefined,
           ...(sibling === undefined ? {} : { sibling }),
+          ...(table.timeScale === undefined ? {} : { timeScale: table.timeScale }),
         };
         const outcomes = await checkConformance(options, (c) => mustFail.includes(c.id));
         expect(outcomes.map((o) => o.id).sort()).toEqual([...new Set(mustFail)].sort());

@@ -51,7 +51,7 @@ function toEvent(r: EventRow): StoredEvent {
     version: r.v,
     position: BigInt(r.p),
     type: r.type,
-    // Stryker disable all: the names `parseJson` gives stored JSON it cannot parse, which takes a corrupted database file: no correct use of the contracts on a healthy database gets there (no SQLite adapter test covers it)
+    // Stryker disable all: the names `parseJson` gives stored JSON it cannot parse, which takes a corrupted database file: no correct use of the contracts on a healthy database gets there (errors.test.ts covers it)
     data: parseJson(r.data, `event ${r.id} of stream ${JSON.stringify(r.s)}`),
     metadata: parseJson<EventMetadata>(r.metadata, `event ${r.id} of stream ${JSON.stringify(r.s)}`),
     // Stryker restore all

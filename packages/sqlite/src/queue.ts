@@ -113,7 +113,7 @@ export function sqliteQueue(ctx: SqliteContext): MessageQueue {
             out.push({
               id: r.id,
               queue: o.queue,
-              // Stryker disable all: the names `parseJson` gives stored JSON it cannot parse, which takes a corrupted database file: no correct use of the contracts on a healthy database gets there (no SQLite adapter test covers it)
+              // Stryker disable all: the names `parseJson` gives stored JSON it cannot parse, which takes a corrupted database file: no correct use of the contracts on a healthy database gets there (errors.test.ts covers it)
               body: parseJson(r.body, `message ${r.id} of queue ${JSON.stringify(o.queue)}`),
               headers: parseJson<MessageHeaders>(r.headers, `message ${r.id} of queue ${JSON.stringify(o.queue)}`),
               // Stryker restore all
@@ -227,7 +227,7 @@ export function sqliteQueue(ctx: SqliteContext): MessageQueue {
         (r): DeadLetter => ({
           id: r.id,
           queue: name,
-          // Stryker disable all: the names `parseJson` gives stored JSON it cannot parse, which takes a corrupted database file: no correct use of the contracts on a healthy database gets there (no SQLite adapter test covers it)
+          // Stryker disable all: the names `parseJson` gives stored JSON it cannot parse, which takes a corrupted database file: no correct use of the contracts on a healthy database gets there (errors.test.ts covers it)
           body: parseJson(r.body, `message ${r.id} of queue ${JSON.stringify(name)}`),
           headers: parseJson<MessageHeaders>(r.headers, `message ${r.id} of queue ${JSON.stringify(name)}`),
           // Stryker restore all

@@ -4,8 +4,12 @@ import { type JsonValue, SerializationError } from '@strata/core';
 export function parseJson<T = JsonValue>(text: string, what: string): T {
   try {
     return JSON.parse(text) as T;
-  } catch (cause) {
-    // Stryker disable next-line all: only stored JSON that cannot be parsed gets here, which comes from a corrupted database file, never from a correct use of the contracts on a healthy database (no SQLite adapter test covers it)
-    throw new SerializationError(`${what}: stored JSON cannot be parsed`, { cause });
+  } catch (error) {
+    // Stryker disable all: only stored JSON that cannot be parsed gets here, which takes a corrupted database file, never a use of the contracts on a healthy database (errors.test.ts covers it)
+    // Not the parser's error as the cause: V8 quotes the start of text that does not begin like JSON in
+    // its message, and stored text is payload. Only where parsing stopped is kept.
+    const at = error instanceof SyntaxError ? /position (\d+)/.exec(error.message)?.[1] : undefined;
+    throw new SerializationError(`${what}: stored JSON cannot be parsed${at === undefined ? '' : ` (at character ${at})`}`);
+    // Stryker restore all
   }
 }

@@ -36,7 +36,7 @@ export function sqliteSnapshots(ctx: SqliteContext): SnapshotStore {
       return {
         streamId: o.streamId,
         version: row.version,
-        // Stryker disable next-line all: the names `parseJson` gives stored JSON it cannot parse, which takes a corrupted database file: no correct use of the contracts on a healthy database gets there (no SQLite adapter test covers it)
+        // Stryker disable next-line all: the names `parseJson` gives stored JSON it cannot parse, which takes a corrupted database file: no correct use of the contracts on a healthy database gets there (errors.test.ts covers it)
         state: parseJson(row.state, `snapshot of stream ${JSON.stringify(o.streamId)}`),
         schemaVersion: row.schema_version,
         createdAt: new Date(row.created_at),

@@ -67,4 +67,39 @@ describe('errors that used to mislead', () => {
     }
     await store.close();
   });
+
+  it('stored JSON that no longer parses (a corrupted file) is SERIALIZATION, naming the row but none of its text', async () => {
+    const client = new Database(':memory:');
+    const store = await createSqliteStore(client);
+    await store.events.append('order-1', [{ type: 'Placed', data: { secret: 'payload-text' } }]);
+    await store.queue.send('mail', { body: { secret: 'payload-text' } });
+    await store.snapshots.save('order-1', { version: 1, state: { secret: 'payload-text' } });
+    // V8 quotes the start of text that does not begin like JSON in its SyntaxError: the cause must not carry it.
+    client.exec("UPDATE strata_events SET data = 'payload-text}'");
+    client.exec('UPDATE strata_queue_messages SET headers = \'{"secret": "payload-text"\'');
+    client.exec('UPDATE strata_snapshots SET state = \'{"secret": "payload-text"\'');
+    const failures: unknown[] = [];
+    const attempt = async (fn: () => Promise<unknown>) => {
+      try {
+        await fn();
+        failures.push(undefined);
+      } catch (error) {
+        failures.push(error);
+      }
+    };
+    await attempt(async () => {
+      for await (const _ of store.events.readStream('order-1'));
+    });
+    await attempt(() => store.queue.receive('mail'));
+    await attempt(() => store.snapshots.load('order-1'));
+    const messages = failures.map((e) => (isStrataError(e) ? [e.code, e.message] : ['not a StrataError', String(e)]));
+    expect(messages).toEqual([
+      ['SERIALIZATION', expect.stringMatching(/^event [0-9a-f-]{36} of stream "order-1": stored JSON cannot be parsed( \(at character \d+\))?$/)],
+      ['SERIALIZATION', expect.stringMatching(/^message [0-9a-f-]{36} of queue "mail": stored JSON cannot be parsed( \(at character \d+\))?$/)],
+      ['SERIALIZATION', expect.stringMatching(/^snapshot of stream "order-1": stored JSON cannot be parsed( \(at character \d+\))?$/)],
+    ]);
+    for (const e of failures) expect(leaksOf(e, 'payload-text')).toEqual([]);
+    await store.close();
+    client.close();
+  });
 });
