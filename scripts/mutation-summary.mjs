@@ -47,7 +47,7 @@ const reasonFor = (s) => {
     (e) => e.file === s.file && s.sourceLine.includes(e.line) && squash(e.original) === squash(s.original) && squash(e.replacement) === squash(s.replacement),
   );
   if (entry !== undefined) used.add(entry);
-  return entry?.reason;
+  return entry;
 };
 
 const columns = ['Killed', 'Timeout', 'Survived', 'NoCoverage', 'CompileError', 'RuntimeError', 'Ignored'];
@@ -55,8 +55,19 @@ const empty = () => Object.fromEntries(columns.map((c) => [c, 0]));
 const rows = [];
 const total = empty();
 const survivors = [];
-/** Mutants Stryker ignored: code marked out of the suite's reach (`// Stryker disable … : reason`), by reason. */
+/**
+ * Mutants out of the suite's reach, by reason: those Stryker ignored (`// Stryker disable … : reason` in the
+ * source) and those listed in equivalent.json with `"outOfReach": true`.
+ */
 const ignored = new Map();
+const ignore = (reason, file, m) => {
+  const group = ignored.get(reason) ?? { count: 0, places: new Map() };
+  group.count++;
+  const lines = group.places.get(file) ?? new Set();
+  lines.add(m.location.start.line);
+  group.places.set(file, lines);
+  ignored.set(reason, group);
+};
 
 for (const [file, { source, mutants }] of Object.entries(report.files).sort(([a], [b]) => a.localeCompare(b))) {
   const counts = empty();
@@ -64,15 +75,7 @@ for (const [file, { source, mutants }] of Object.entries(report.files).sort(([a]
   for (const m of mutants) {
     counts[m.status] = (counts[m.status] ?? 0) + 1;
     total[m.status] = (total[m.status] ?? 0) + 1;
-    if (m.status === 'Ignored') {
-      const reason = (m.statusReason ?? 'no reason given').replace(/^Ignored because of excluded mutation "[^"]*"\.?\s*/, '');
-      const group = ignored.get(reason) ?? { count: 0, places: new Map() };
-      group.count++;
-      const lines = group.places.get(file) ?? new Set();
-      lines.add(m.location.start.line);
-      group.places.set(file, lines);
-      ignored.set(reason, group);
-    }
+    if (m.status === 'Ignored') ignore((m.statusReason ?? 'no reason given').replace(/^Ignored because of excluded mutation "[^"]*"\.?\s*/, ''), file, m);
     if (m.status === 'Survived' || m.status === 'NoCoverage') {
       const { start, end } = m.location;
       const original =
@@ -90,7 +93,18 @@ for (const [file, { source, mutants }] of Object.entries(report.files).sort(([a]
         original,
         replacement: m.replacement,
       };
-      survivors.push({ ...s, reason: reasonFor(s) });
+      const entry = reasonFor(s);
+      // Listed as out of the suite's reach (code that no comment can mark, such as a catch block's own
+      // braces): counted like the mutants Stryker ignores, not as a survivor.
+      if (entry?.outOfReach === true) {
+        counts[m.status]--;
+        total[m.status]--;
+        counts.Ignored++;
+        total.Ignored++;
+        ignore(entry.reason, file, m);
+        continue;
+      }
+      survivors.push({ ...s, reason: entry?.reason });
     }
   }
   rows.push([file, counts]);
@@ -148,7 +162,7 @@ const out = [
     : [
         `## Out of the suite's reach (${total.Ignored})`,
         '',
-        'Code that no use of the contracts on a healthy database runs, or whose only effect no contract states, marked in the source with `// Stryker disable … : reason`. Stryker does not count these mutants.',
+        'Code that no use of the contracts on a healthy database runs (driver and file failures, corrupted data, the adapter\'s own options, declarations the adapter does not run), marked in the source with `// Stryker disable … : reason` or, where no comment can mark it (a catch block\'s own braces), listed in [equivalent.json](equivalent.json) with `"outOfReach": true`. These mutants are not counted in the score; the headline also gives the score counting them as survivors.',
         '',
         '| Mutants | Where (lines) | Why |',
         '| ---: | --- | --- |',

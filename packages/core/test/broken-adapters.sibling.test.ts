@@ -100,6 +100,61 @@ const countsRepeatedUnsubscribes: Breakage = (s) => {
   });
 };
 
+/** Cross-process wake-ups that start only a moment after the listener subscribed, dropping what was committed meanwhile. */
+const startsLate: Breakage = (s) => {
+  const broken: StrataStore = {
+    ...s,
+    capabilities: Object.freeze({ ...s.capabilities, crossProcessWakeUps: true }),
+    wakeUps: {
+      onChange(listener) {
+        const since = Date.now();
+        return s.wakeUps.onChange((notice) => (Date.now() - since > 300 ? listener(notice) : undefined));
+      },
+    },
+  };
+  databaseOf.set(broken, s);
+  return broken;
+};
+
+/** Nacks in flight on any connection to a database, as a poller that only looks for new rows would miss them. */
+const nacking = new WeakMap<StrataStore, { n: number }>();
+function nacksOf(database: StrataStore): { n: number } {
+  let count = nacking.get(database);
+  if (count === undefined) nacking.set(database, (count = { n: 0 }));
+  return count;
+}
+
+/** Cross-process wake-ups that announce new events and messages but not a nack made through another connection. */
+const missesForeignNacks: Breakage = (s) => {
+  const broken: StrataStore = {
+    ...s,
+    capabilities: Object.freeze({ ...s.capabilities, crossProcessWakeUps: true }),
+    wakeUps: { onChange: (listener) => s.wakeUps.onChange((notice) => (nacksOf(s).n > 0 ? undefined : listener(notice))) },
+  };
+  databaseOf.set(broken, s);
+  return broken;
+};
+
+/** The sibling of {@link missesForeignNacks}: its nacks are counted while they run. */
+const countingNacks: SiblingFactory = (store) => {
+  const database = databaseOf.get(store) ?? store;
+  const connection = connectionTo(database);
+  return {
+    ...connection,
+    queue: {
+      ...connection.queue,
+      async nack(receipt, options) {
+        nacksOf(database).n++;
+        try {
+          return await connection.queue.nack(receipt, options);
+        } finally {
+          nacksOf(database).n--;
+        }
+      },
+    },
+  };
+};
+
 describeBrokenAdapters(
   'broken adapters: two stores on the same data',
   {
@@ -120,6 +175,8 @@ describeBrokenAdapters(
         'lifecycle.sibling.cross-process-wake-ups',
         'lifecycle.sibling.cross-process-wake-ups-outlive-a-leaving-listener',
         'lifecycle.sibling.cross-process-wake-ups-after-a-double-unsubscribe',
+        'lifecycle.sibling.cross-process-wake-ups-while-the-store-is-busy',
+        'queue.sibling.nack-wakes-the-other-store',
       ],
     },
     'claims a message on one connection without holding it (the other receives it too)': {
@@ -147,6 +204,15 @@ describeBrokenAdapters(
     "stops noticing other connections' commits for every listener when one of them leaves": {
       breakage: stoppedByAnyLeaver,
       mustFail: ['lifecycle.sibling.cross-process-wake-ups-outlive-a-leaving-listener'],
+    },
+    "starts listening for other connections' commits late, missing what they commit meanwhile": {
+      breakage: startsLate,
+      mustFail: ['lifecycle.sibling.cross-process-wake-ups-while-the-store-is-busy'],
+    },
+    'does not announce a nack made through another connection (only new events and messages)': {
+      breakage: missesForeignNacks,
+      sibling: countingNacks,
+      mustFail: ['queue.sibling.nack-wakes-the-other-store'],
     },
     "counts a repeated unsubscribe, so the next listener is never told of other connections' commits": {
       breakage: countsRepeatedUnsubscribes,

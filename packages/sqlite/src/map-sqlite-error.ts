@@ -9,7 +9,7 @@ import {
   StrataError,
 } from '@strata/core';
 
-// Stryker disable all: out of the conformance suite's reach. This file runs only when better-sqlite3 throws (a closed or vanished file, a lock held past the busy timeout, a full disk, a missing schema), which no use of the contracts on a healthy database causes; packages/sqlite/test/errors.test.ts and connection-loss.test.ts cover it.
+// Stryker disable all: out of the conformance suite's reach: the mapping of better-sqlite3's own errors (a closed or vanished file, a lock held past the busy timeout, a full disk, a missing schema), which no use of the contracts on a healthy database causes; Strata's own errors only pass through it unchanged. packages/sqlite/test/errors.test.ts and connection-loss.test.ts cover it.
 
 /** What better-sqlite3 throws (a `TypeError`) for any call on a connection that has been closed. */
 const CLOSED_MESSAGE = 'The database connection is not open';

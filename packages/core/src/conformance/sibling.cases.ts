@@ -115,6 +115,30 @@ const eventCases = defineCases('events', {
 const onQueue = sibling((c) => c.queue);
 
 const queueCases = defineCases('queue', {
+  'sibling.nack-wakes-the-other-store': {
+    requires: sibling((c) => c.queue && c.crossProcessWakeUps),
+    async run(ctx) {
+      const { store } = ctx;
+      const other = await ctx.sibling();
+      await store.queue.send('nacked-across', { body: 1 });
+      const [d] = await other.queue.receive('nacked-across', { visibilityTimeoutMs: 60_000 });
+      assert.ok(d !== undefined, 'the sibling received the message');
+      const notices: ChangeNotice[] = [];
+      const stop = store.wakeUps.onChange((n) => notices.push(n));
+      try {
+        // A nack makes the message ready again without a new message: a consumer of the first store waiting
+        // on this queue must hear of it, not find it at its next poll.
+        await other.queue.nack(d.receipt);
+        await eventually(
+          () => notices.some((n) => n.kind === 'resync' || (n.kind === 'queue' && n.queue === 'nacked-across')),
+          ctx.ms(5_000),
+          "the first store's wake-up on the sibling's nack",
+        );
+      } finally {
+        stop();
+      }
+    },
+  },
   'sibling.claims-are-exclusive': {
     requires: onQueue,
     async run(ctx) {
@@ -306,6 +330,29 @@ const lifecycleCases = defineCases('lifecycle', {
             "the first store's wake-up on the sibling's send",
           );
         }
+      } finally {
+        stop();
+      }
+    },
+  },
+  'sibling.cross-process-wake-ups-while-the-store-is-busy': {
+    requires: sibling((c) => c.crossProcessWakeUps),
+    async run(ctx) {
+      const { store } = ctx;
+      const other = await ctx.sibling();
+      const notices: ChangeNotice[] = [];
+      // Calls queued on the store when the listener subscribes: whatever starts the listening may wait for
+      // them, and what the other store commits meanwhile must still be announced.
+      const busy = Array.from({ length: 200 }, () => store.events.headPosition());
+      const stop = store.wakeUps.onChange((n) => notices.push(n));
+      try {
+        await other.events.append('woken-while-busy', evts(1));
+        await Promise.all(busy);
+        await eventually(
+          () => notices.some((n) => n.kind === 'resync' || (n.kind === 'events' && n.streamId === 'woken-while-busy')),
+          ctx.ms(5_000),
+          "the wake-up on the sibling's append made while the store was busy with earlier calls",
+        );
       } finally {
         stop();
       }
