@@ -92,7 +92,9 @@ export interface QueueNotice {
 
 /**
  * Where a store announces committed changes, in process (an emitter), over LISTEN/NOTIFY, or not at
- * all (then consumers poll). Notices may be lost or coalesced; readers always re-read the store.
+ * all (then consumers poll). Notices are hints: they may be lost or coalesced, and one may come for
+ * nothing new (a duplicate, or a `resync` after a change the source cannot name); readers always re-read
+ * the store.
  */
 export interface WakeUpSource {
   /** Calls `listener` after each committed change; returns a function that stops it. */
