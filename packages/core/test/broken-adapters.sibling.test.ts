@@ -119,8 +119,8 @@ const startsLate: Breakage = (s) => {
 /** Nacks in flight on any connection to a database, as a poller that only looks for new rows would miss them. */
 const nacking = new WeakMap<StrataStore, { n: number }>();
 function nacksOf(database: StrataStore): { n: number } {
-  let count = nacking.get(database);
-  if (count === undefined) nacking.set(database, (count = { n: 0 }));
+  const count = nacking.get(database) ?? { n: 0 };
+  nacking.set(database, count);
   return count;
 }
 
