@@ -1,4 +1,4 @@
-import { createMemoryStore, type StrataStore, silentWakeUps, withWakeUps } from '../src/index.js';
+import { createMemoryStore, type StrataStore, silentWakeUps, type WakeUpSource, withWakeUps } from '../src/index.js';
 import { type Breakage, describeBrokenAdapters, type SiblingFactory } from './broken.js';
 
 // The cases between two stores on the same data (`*.sibling.*`). The memory adapter keeps its tables
@@ -19,6 +19,16 @@ const sameDatabase: SiblingFactory = (store) => connectionTo(databaseOf.get(stor
 /** Declares the wake-ups that the shared emitter makes true: every commit through any connection. */
 const crossProcess: Breakage = (s) => withWakeUps(s, silentWakeUps, { crossProcess: true });
 
+/**
+ * A connection to `s`'s database that declares cross-process wake-ups and gives `onChange` for them
+ * (and `more`, the parts it changes besides).
+ */
+function connectionWithWakeUps(s: StrataStore, onChange: WakeUpSource['onChange'], more: Partial<StrataStore> = {}): StrataStore {
+  const broken: StrataStore = { ...s, ...more, capabilities: Object.freeze({ ...s.capabilities, crossProcessWakeUps: true }), wakeUps: { onChange } };
+  databaseOf.set(broken, s);
+  return broken;
+}
+
 /** Counts the calls in flight on the store object's contracts and `transaction()`, to tell its own commits from others'. */
 function ownCommitsOnly(s: StrataStore): StrataStore {
   let inFlight = 0;
@@ -38,18 +48,13 @@ function ownCommitsOnly(s: StrataStore): StrataStore {
     }) as F;
   const tracked = <T extends object>(contract: T): T =>
     Object.fromEntries(Object.entries(contract).map(([k, v]) => [k, typeof v === 'function' ? track(v as (...args: never[]) => unknown, contract) : v])) as T;
-  const broken: StrataStore = {
-    ...s,
-    capabilities: Object.freeze({ ...s.capabilities, crossProcessWakeUps: true }),
+  return connectionWithWakeUps(s, (listener) => s.wakeUps.onChange((notice) => (inFlight > 0 ? listener(notice) : undefined)), {
     events: tracked(s.events),
     queue: tracked(s.queue),
     snapshots: tracked(s.snapshots),
     checkpoints: tracked(s.checkpoints),
     transaction: track(s.transaction, s),
-    wakeUps: { onChange: (listener) => s.wakeUps.onChange((notice) => (inFlight > 0 ? listener(notice) : undefined)) },
-  };
-  databaseOf.set(broken, s);
-  return broken;
+  });
 }
 
 /** How a cross-process adapter starts and stops the poller that notices other connections' commits. */
@@ -61,22 +66,14 @@ interface Poller {
 
 /** Declares cross-process wake-ups whose notices pass only while `poller` says it runs. */
 function polled(s: StrataStore, poller: Poller): StrataStore {
-  const broken: StrataStore = {
-    ...s,
-    capabilities: Object.freeze({ ...s.capabilities, crossProcessWakeUps: true }),
-    wakeUps: {
-      onChange(listener) {
-        poller.subscribed();
-        const off = s.wakeUps.onChange((notice) => (poller.running() ? listener(notice) : undefined));
-        return () => {
-          off();
-          poller.unsubscribed();
-        };
-      },
-    },
-  };
-  databaseOf.set(broken, s);
-  return broken;
+  return connectionWithWakeUps(s, (listener) => {
+    poller.subscribed();
+    const off = s.wakeUps.onChange((notice) => (poller.running() ? listener(notice) : undefined));
+    return () => {
+      off();
+      poller.unsubscribed();
+    };
+  });
 }
 
 /** A poller that the first listener to leave stops for every listener. */
@@ -101,20 +98,11 @@ const countsRepeatedUnsubscribes: Breakage = (s) => {
 };
 
 /** Cross-process wake-ups that start only a moment after the listener subscribed, dropping what was committed meanwhile. */
-const startsLate: Breakage = (s) => {
-  const broken: StrataStore = {
-    ...s,
-    capabilities: Object.freeze({ ...s.capabilities, crossProcessWakeUps: true }),
-    wakeUps: {
-      onChange(listener) {
-        const since = Date.now();
-        return s.wakeUps.onChange((notice) => (Date.now() - since > 300 ? listener(notice) : undefined));
-      },
-    },
-  };
-  databaseOf.set(broken, s);
-  return broken;
-};
+const startsLate: Breakage = (s) =>
+  connectionWithWakeUps(s, (listener) => {
+    const since = Date.now();
+    return s.wakeUps.onChange((notice) => (Date.now() - since > 300 ? listener(notice) : undefined));
+  });
 
 /** Nacks in flight on any connection to a database, as a poller that only looks for new rows would miss them. */
 const nacking = new WeakMap<StrataStore, { n: number }>();
@@ -125,15 +113,8 @@ function nacksOf(database: StrataStore): { n: number } {
 }
 
 /** Cross-process wake-ups that announce new events and messages but not a nack made through another connection. */
-const missesForeignNacks: Breakage = (s) => {
-  const broken: StrataStore = {
-    ...s,
-    capabilities: Object.freeze({ ...s.capabilities, crossProcessWakeUps: true }),
-    wakeUps: { onChange: (listener) => s.wakeUps.onChange((notice) => (nacksOf(s).n > 0 ? undefined : listener(notice))) },
-  };
-  databaseOf.set(broken, s);
-  return broken;
-};
+const missesForeignNacks: Breakage = (s) =>
+  connectionWithWakeUps(s, (listener) => s.wakeUps.onChange((notice) => (nacksOf(s).n > 0 ? undefined : listener(notice))));
 
 /** The sibling of {@link missesForeignNacks}: its nacks are counted while they run. */
 const countingNacks: SiblingFactory = (store) => {

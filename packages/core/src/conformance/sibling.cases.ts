@@ -7,7 +7,7 @@ import type { StrataStore } from '../store.js';
 import { subscribe } from '../subscriptions/subscribe.js';
 import type { ChangeNotice } from '../subscriptions/types.js';
 import { assert, collect, defineCases, eventually, evts, rejects, show, sleep } from './helpers.js';
-import type { RunFeatures } from './types.js';
+import type { CaseContext, RunFeatures } from './types.js';
 
 // What must hold between two stores on the same data (ConformanceOptions.sibling): what one commits,
 // the other reads; claims, compare-and-sets and leases exclude across them; and, where the adapter says
@@ -20,6 +20,16 @@ const sibling =
   (more: (caps: Readonly<Capabilities>) => boolean = () => true) =>
   (caps: Readonly<Capabilities>, run?: Readonly<RunFeatures>) =>
     run?.sibling === true && more(caps);
+
+/**
+ * Waits (up to 5 s, scaled) until `notices` announce `what` — an append to a stream, or messages of a
+ * queue — or say to read everything again (a resync, which is always a valid answer).
+ */
+function wokenBy(ctx: CaseContext, notices: readonly ChangeNotice[], what: { streamId: string } | { queue: string }, message: string): Promise<void> {
+  const names = (n: ChangeNotice) =>
+    n.kind === 'resync' || ('streamId' in what ? n.kind === 'events' && n.streamId === what.streamId : n.kind === 'queue' && n.queue === what.queue);
+  return eventually(() => notices.some(names), ctx.ms(5_000), message);
+}
 
 const where = (events: StoredEvent[]) => events.map((e) => `${e.streamId}#${e.version}@${e.position}:${e.id}`);
 
@@ -129,11 +139,7 @@ const queueCases = defineCases('queue', {
         // A nack makes the message ready again without a new message: a consumer of the first store waiting
         // on this queue must hear of it, not find it at its next poll.
         await other.queue.nack(d.receipt);
-        await eventually(
-          () => notices.some((n) => n.kind === 'resync' || (n.kind === 'queue' && n.queue === 'nacked-across')),
-          ctx.ms(5_000),
-          "the first store's wake-up on the sibling's nack",
-        );
+        await wokenBy(ctx, notices, { queue: 'nacked-across' }, "the first store's wake-up on the sibling's nack");
       } finally {
         stop();
       }
@@ -316,19 +322,11 @@ const lifecycleCases = defineCases('lifecycle', {
       const stop = store.wakeUps.onChange((n) => notices.push(n));
       try {
         await other.events.append('woken', evts(1));
-        await eventually(
-          () => notices.some((n) => n.kind === 'resync' || (n.kind === 'events' && n.streamId === 'woken')),
-          ctx.ms(5_000),
-          "the first store's wake-up on the sibling's append",
-        );
+        await wokenBy(ctx, notices, { streamId: 'woken' }, "the first store's wake-up on the sibling's append");
         if (caps.queue) {
-          const seen = notices.length;
+          notices.length = 0; // only what the send brings
           await other.queue.send('woken-q', { body: 1 });
-          await eventually(
-            () => notices.slice(seen).some((n) => n.kind === 'resync' || (n.kind === 'queue' && n.queue === 'woken-q')),
-            ctx.ms(5_000),
-            "the first store's wake-up on the sibling's send",
-          );
+          await wokenBy(ctx, notices, { queue: 'woken-q' }, "the first store's wake-up on the sibling's send");
         }
       } finally {
         stop();
@@ -348,11 +346,7 @@ const lifecycleCases = defineCases('lifecycle', {
       try {
         await other.events.append('woken-while-busy', evts(1));
         await Promise.all(busy);
-        await eventually(
-          () => notices.some((n) => n.kind === 'resync' || (n.kind === 'events' && n.streamId === 'woken-while-busy')),
-          ctx.ms(5_000),
-          "the wake-up on the sibling's append made while the store was busy with earlier calls",
-        );
+        await wokenBy(ctx, notices, { streamId: 'woken-while-busy' }, "the wake-up on the sibling's append made while the store was busy with earlier calls");
       } finally {
         stop();
       }
@@ -370,11 +364,7 @@ const lifecycleCases = defineCases('lifecycle', {
         // One listener leaving must not stop what the others are told of other connections' commits.
         leaving();
         await other.events.append('still-woken', evts(1));
-        await eventually(
-          () => stayed.some((n) => n.kind === 'resync' || (n.kind === 'events' && n.streamId === 'still-woken')),
-          ctx.ms(5_000),
-          "the remaining listener's wake-up on the sibling's append after another listener left",
-        );
+        await wokenBy(ctx, stayed, { streamId: 'still-woken' }, "the remaining listener's wake-up on the sibling's append after another listener left");
       } finally {
         stop();
       }
@@ -396,9 +386,10 @@ const lifecycleCases = defineCases('lifecycle', {
         // Let whatever the subscriptions started or stopped settle first, so the commit below comes after it.
         await sleep(ctx.ms(100));
         await other.events.append('woken-again', evts(1));
-        await eventually(
-          () => second.some((n) => n.kind === 'resync' || (n.kind === 'events' && n.streamId === 'woken-again')),
-          ctx.ms(5_000),
+        await wokenBy(
+          ctx,
+          second,
+          { streamId: 'woken-again' },
           "a new listener's wake-up on the sibling's append after an earlier listener unsubscribed twice",
         );
         assert.ok(!first.some((n) => n.kind === 'events' && n.streamId === 'woken-again'), 'a listener that unsubscribed was still told of a commit');
