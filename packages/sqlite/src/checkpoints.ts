@@ -7,7 +7,6 @@ const SQL = {
   list: 'SELECT consumer, CAST(position AS TEXT) AS p, updated_at FROM strata_checkpoints ORDER BY consumer COLLATE BINARY',
   upsert: `INSERT INTO strata_checkpoints (consumer, position, updated_at) VALUES (?, ?, ?)
            ON CONFLICT (consumer) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at`,
-  update: 'UPDATE strata_checkpoints SET position = ?, updated_at = ? WHERE consumer = ?',
   lease: 'SELECT owner, expires_at FROM strata_consumer_leases WHERE consumer = ?',
   takeLease: `INSERT INTO strata_consumer_leases (consumer, owner, expires_at) VALUES (?, ?, ?)
               ON CONFLICT (consumer) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at`,
@@ -39,8 +38,7 @@ export function sqliteCheckpoints(ctx: SqliteContext): CheckpointStore {
         const row = current(o.consumer);
         const actual = row === undefined ? null : BigInt(row.p);
         if (o.expected !== undefined && o.expected !== actual) throw ConcurrencyError.forCheckpoint(o.consumer, o.expected, actual);
-        if (row === undefined) S.get(SQL.upsert).run(o.consumer, o.position, Date.now());
-        else S.get(SQL.update).run(o.position, Date.now(), o.consumer);
+        S.get(SQL.upsert).run(o.consumer, o.position, Date.now());
       });
     },
 

@@ -41,7 +41,7 @@ const SQL = {
 };
 
 function readStreamSql(backward: boolean, asOf: boolean): string {
-  return `SELECT ${COLUMNS} FROM strata_events WHERE stream_id = ? AND version >= ? AND version <= ?${asOf ? ' AND recorded_at <= ?' : ''} ORDER BY version ${backward ? 'DESC' : 'ASC'} LIMIT ?`;
+  return `SELECT ${COLUMNS} FROM strata_events WHERE stream_id = ? AND version >= ? AND version <= ?${asOf ? ' AND recorded_at <= ?' : ''} ORDER BY version${backward ? ' DESC' : ''} LIMIT ?`;
 }
 
 function toEvent(r: EventRow): StoredEvent {
@@ -94,7 +94,6 @@ export function sqliteEvents(ctx: SqliteContext): EventStore {
         let last = 0n;
         for (const e of input.events) {
           version++;
-          const correlation = typeof e.metadata.correlationId === 'string' ? e.metadata.correlationId : null;
           const position = insert.run(
             input.streamId,
             version,
@@ -103,7 +102,7 @@ export function sqliteEvents(ctx: SqliteContext): EventStore {
             e.schemaVersion,
             JSON.stringify(e.data),
             JSON.stringify(e.metadata),
-            correlation,
+            e.metadata.correlationId, // validated: a string, or undefined, which binds as NULL
             now,
           ).lastInsertRowid as bigint;
           if (first === 0n) first = position;
@@ -124,7 +123,7 @@ export function sqliteEvents(ctx: SqliteContext): EventStore {
       let remaining = o.limit;
       let lo = o.fromVersion;
       let hi = o.toVersion;
-      while (remaining > 0 && lo <= hi) {
+      while (remaining > 0) {
         const n = Math.min(pageSize, remaining);
         const params: unknown[] = [o.streamId, lo, hi];
         if (o.asOf !== undefined) params.push(o.asOf.getTime());

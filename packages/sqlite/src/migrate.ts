@@ -37,7 +37,8 @@ export function migrate(client: BetterSqlite3.Database): MigrateResult {
               throw new MigrationError(`migration ${m.tag} was applied with different content (hash ${previous.hash}, shipped ${hash})`);
             continue;
           }
-          for (const statement of m.sql.split('--> statement-breakpoint')) if (statement.trim() !== '') client.exec(statement);
+          // exec() runs every statement of the file; drizzle-kit's breakpoints are SQL comments.
+          client.exec(m.sql);
           client.prepare('INSERT INTO __strata_migrations (id, tag, hash, applied_at) VALUES (?, ?, ?, ?)').run(m.idx, m.tag, hash, Date.now());
           applied.push(m.tag);
         }

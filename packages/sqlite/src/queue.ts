@@ -100,11 +100,11 @@ export function sqliteQueue(ctx: SqliteContext): MessageQueue {
         for (;;) {
           const want = o.max - out.length;
           const rows = S.get(SQL.ready).all(o.queue, now, want) as ReadyRow[];
-          let exhausted = 0;
+          let deadLettered = false;
           for (const r of rows) {
             if (r.attempt >= r.max_attempts) {
               S.get(SQL.exhaust).run(r.reason ?? DEAD_LETTER_REASONS.attemptsExhausted, now, r.seq);
-              exhausted++;
+              deadLettered = true;
               continue;
             }
             const receipt = randomId();
@@ -124,8 +124,9 @@ export function sqliteQueue(ctx: SqliteContext): MessageQueue {
               visibleUntil: new Date(visibleUntil),
             });
           }
-          // Messages whose attempts ran out were dead-lettered instead: look for more to deliver.
-          if (exhausted === 0 || rows.length < want || out.length >= o.max) return out;
+          // Messages whose attempts ran out were dead-lettered instead of delivered: look for more to deliver
+          // (after a short page, the look finds nothing).
+          if (!deadLettered) return out;
         }
       });
     },
@@ -247,7 +248,8 @@ export function sqliteQueue(ctx: SqliteContext): MessageQueue {
         const now = Date.now();
         const moved =
           wanted === undefined ? S.get(SQL.redriveAll).run(now, name).changes : S.get(SQL.redriveSome).run(now, name, JSON.stringify(wanted)).changes;
-        if (moved > 0) announce({ kind: 'queue', queue: name });
+        // A hint: when nothing moved, a woken worker looks and finds nothing.
+        announce({ kind: 'queue', queue: name });
         return moved;
       });
     },

@@ -295,7 +295,7 @@ interface Stored {
 
 const snapshotKey = (streamId: string, version: number) => JSON.stringify([streamId, version]);
 
-/** Reads what {@link plan} needs about `records`: one query per kind present (two for events and messages). */
+/** Reads what {@link plan} needs about `records`: one query per kind (two for events and messages). */
 function lookUp(S: Statements, records: readonly StrataRecord[]): Stored {
   const by = { stream: [], event: [], snapshot: [], message: [], checkpoint: [] } as {
     stream: StreamRecord[];
@@ -305,50 +305,35 @@ function lookUp(S: Statements, records: readonly StrataRecord[]): Stored {
     checkpoint: CheckpointRecord[];
   };
   for (const r of records) (by[r.kind] as StrataRecord[]).push(r);
-  const stored: Stored = {
-    streams: new Map(),
-    head: 0n,
-    events: [],
-    snapshots: new Map(),
-    maxSeq: 0,
-    messages: [],
-    checkpoints: new Map(),
-  };
+  // One look-up per kind, even for a kind the batch lacks: an empty list finds nothing at the cost of an
+  // indexed query, which is cheaper to reason about than a guard per kind.
   const streamIds = new Set([...by.stream.map((r) => r.streamId), ...by.event.map((r) => r.streamId)]);
-  if (streamIds.size > 0) {
-    const rows = S.get(SQL.streams).all(JSON.stringify([...streamIds])) as (Omit<StreamRow, 'version'> & {
-      version: number | null;
-      last_version: number | null;
-    })[];
-    for (const r of rows) {
-      stored.streams.set(r.stream_id, { record: r.version === null ? undefined : streamRecord(r as StreamRow), lastVersion: r.last_version ?? 0 });
-    }
-  }
-  if (by.event.length > 0) {
-    stored.head = BigInt((S.get(SQL.head).get() as { h: string }).h);
-    // Only positions up to the head can be stored; the rest of a fresh import looks up event ids alone.
-    const positions = by.event.filter((r) => r.position <= stored.head).map((r) => r.position.toString());
-    const rows = S.get(SQL.events).all(`[${positions.join(',')}]`, JSON.stringify(by.event.map((r) => r.id))) as EventRow[];
-    stored.events = rows.map(eventRecord);
-  }
-  if (by.snapshot.length > 0) {
-    const rows = S.get(SQL.snapshots).all(JSON.stringify(by.snapshot.map((r) => [r.streamId, r.version]))) as SnapshotRow[];
-    for (const r of rows) stored.snapshots.set(snapshotKey(r.stream_id, r.version), snapshotRecord(r));
-  }
-  if (by.message.length > 0) {
-    stored.maxSeq = (S.get(SQL.maxSeq).get() as { m: number }).m;
-    const rows = S.get(SQL.messages).all(
-      JSON.stringify(by.message.map((r) => r.id)),
-      JSON.stringify(by.message.flatMap((r) => (r.receipt === null ? [] : [r.receipt]))),
-      JSON.stringify(by.message.flatMap((r) => (r.dedupId === null ? [] : [[r.queue, r.dedupId]]))),
-    ) as MessageRow[];
-    stored.messages = rows.map(messageRecord);
-  }
-  if (by.checkpoint.length > 0) {
-    const rows = S.get(SQL.checkpoints).all(JSON.stringify(by.checkpoint.map((r) => r.consumer))) as CheckpointRow[];
-    for (const r of rows) stored.checkpoints.set(r.consumer, checkpointRecord(r));
-  }
-  return stored;
+  const streamRows = S.get(SQL.streams).all(JSON.stringify([...streamIds])) as (Omit<StreamRow, 'version'> & {
+    version: number | null;
+    last_version: number | null;
+  })[];
+  const head = BigInt((S.get(SQL.head).get() as { h: string }).h);
+  // Only positions up to the head can be stored; the rest of a fresh import looks up event ids alone.
+  const positions = by.event.filter((r) => r.position <= head).map((r) => r.position.toString());
+  const eventRows = S.get(SQL.events).all(`[${positions.join(',')}]`, JSON.stringify(by.event.map((r) => r.id))) as EventRow[];
+  const snapshotRows = S.get(SQL.snapshots).all(JSON.stringify(by.snapshot.map((r) => [r.streamId, r.version]))) as SnapshotRow[];
+  const messageRows = S.get(SQL.messages).all(
+    JSON.stringify(by.message.map((r) => r.id)),
+    JSON.stringify(by.message.flatMap((r) => (r.receipt === null ? [] : [r.receipt]))),
+    JSON.stringify(by.message.flatMap((r) => (r.dedupId === null ? [] : [[r.queue, r.dedupId]]))),
+  ) as MessageRow[];
+  const checkpointRows = S.get(SQL.checkpoints).all(JSON.stringify(by.checkpoint.map((r) => r.consumer))) as CheckpointRow[];
+  return {
+    streams: new Map(
+      streamRows.map((r) => [r.stream_id, { record: r.version === null ? undefined : streamRecord(r as StreamRow), lastVersion: r.last_version ?? 0 }]),
+    ),
+    head,
+    events: eventRows.map(eventRecord),
+    snapshots: new Map(snapshotRows.map((r) => [snapshotKey(r.stream_id, r.version), snapshotRecord(r)])),
+    maxSeq: (S.get(SQL.maxSeq).get() as { m: number }).m,
+    messages: messageRows.map(messageRecord),
+    checkpoints: new Map(checkpointRows.map((r) => [r.consumer, checkpointRecord(r)])),
+  };
 }
 
 /** The look-up in the shape core's {@link planImport} decides on. */

@@ -127,7 +127,7 @@ describe('a connection closed under the store', () => {
 });
 
 describe('the cross-process change poll', () => {
-  it('reports its failures once and its recovery once, while subscriptions go on polling', async () => {
+  it('reports a failing poll once, not at every poll', async () => {
     const logger = recordingLogger();
     const store = await createSqliteStore(tempFile('poll.db'), { logger, changePollIntervalMs: 5 });
     onTestFinished(() => store.close());
@@ -136,15 +136,10 @@ describe('the cross-process change poll', () => {
     onTestFinished(() => sub.stop());
     await store.events.append('before', [{ type: 'A', data: {} }]);
     await waitFor(() => seen.length === 1, 'the first event');
-    // Break what the poll reads, from another connection (as a botched manual migration would).
-    const other = new Database(store.client.name);
-    other.exec('ALTER TABLE strata_events RENAME TO strata_events_away');
+    // The application closes the connection it lent the store: every poll fails from now on.
+    store.client.close();
     await waitFor(() => logger.lines.some((l) => /looking for commits of other processes failed/.test(l.message)), 'the failure to be reported');
-    other.exec('ALTER TABLE strata_events_away RENAME TO strata_events');
-    other.close();
-    await waitFor(() => logger.lines.some((l) => /works again/.test(l.message)), 'the recovery to be reported');
-    expect(logger.lines.filter((l) => /failed/.test(l.message))).toHaveLength(1);
-    await store.events.append('after', [{ type: 'A', data: {} }]);
-    await waitFor(() => seen.length === 2, 'the event after the recovery');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(logger.lines.filter((l) => /looking for commits of other processes failed/.test(l.message))).toHaveLength(1);
   });
 });
