@@ -1,4 +1,5 @@
-import { type Delivery, EventIdConflictError, type MessageQueue, type StrataRecord, type StrataStore } from '../src/index.js';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { type Delivery, EventIdConflictError, type MessageQueue, type StrataRecord, type StrataStore, ValidationError } from '../src/index.js';
 import { type BrokenAdapter, describeBrokenAdapters } from './broken.js';
 
 // The gaps the mutation run of the SQLite adapter found, each as the memory adapter with the same bug as
@@ -27,6 +28,20 @@ const dropEscapedCorrelation = (r: StrataRecord): StrataRecord => {
 };
 
 const broken: Record<string, BrokenAdapter> = {
+  'refuses a call inside a callback as misuse before saying the store is closed': {
+    // The mutant that drops the SQLite transaction()'s first closed check: the misuse check answers first.
+    breakage: (s) => {
+      const inside = new AsyncLocalStorage<true>();
+      return {
+        ...s,
+        transaction: (fn) =>
+          inside.getStore() === true
+            ? Promise.reject(new ValidationError('store.transaction', "was called inside the same store's transaction() callback"))
+            : s.transaction((tx) => inside.run(true, () => fn(tx))),
+      };
+    },
+    mustFail: ['transactions.misuse.closed-store-says-closed-inside-a-callback'],
+  },
   'stops a receive at the messages it dead-letters (fewer than max)': {
     // The mutant `if (true) return out` of the SQLite receive loop: no second look past exhausted messages.
     breakage: withDeadLettered(async (_queue, _name, _options, got, deadLettered) => got.slice(0, got.length - deadLettered)),

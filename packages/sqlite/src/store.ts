@@ -46,7 +46,7 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** `PRAGMA synchronous`: `'full'` survives power loss; `'normal'` (safe in WAL mode) is faster. @defaultValue `'full'` */
   synchronous?: 'full' | 'normal';
-  /** How often to look for commits by other processes (`PRAGMA data_version`) while the store is open; in-memory databases are not polled. @defaultValue 100 */
+  /** How often to look for commits by other processes (`PRAGMA data_version`), from the first wake-up listener until the store closes; in-memory databases are not polled. @defaultValue 100 */
   changePollIntervalMs?: number;
   /** Events fetched per internal page by `readStream` and `readAll`. @defaultValue 500 */
   readPageSize?: number;
@@ -338,6 +338,8 @@ function sqliteStore(
     },
 
     transaction<T>(fn: (tx: StoreTransaction<AnySqliteDatabase>) => Promise<T>): Promise<T> {
+      // A closed store says so first, even to a call from inside a transaction callback (as every method does).
+      if (closed) return Promise.reject(new StoreClosedError('transaction'));
       return scope.admit('transaction', () =>
         mutex.run(async () => {
           if (closed) throw new StoreClosedError('transaction');
@@ -430,10 +432,11 @@ function sqliteStore(
 
 /**
  * Announces commits made through this store at once, and commits made by other connections or
- * processes with a `resync`, noticed by polling `PRAGMA data_version` (it changes whenever another
- * connection commits) from the moment the store opens until it closes. Polling from the start keeps the
- * baseline current, so no commit of another process can fall between a listener subscribing and the
- * first look. An in-memory or temporary database has no other connection, so it is never polled.
+ * processes once anyone listens, noticed by polling `PRAGMA data_version` (it changes whenever another
+ * connection commits). The baseline is `data_version` as the store opened, so a commit of another
+ * process made before the first listener came is announced at the first poll, never missed; polling
+ * then goes on until the store closes (or the application closes the connection it lent the store). An
+ * in-memory or temporary database has no other connection, so it is never polled.
  */
 function crossProcessWakeUps(
   client: BetterSqlite3.Database,
@@ -444,35 +447,75 @@ function crossProcessWakeUps(
   logger: StrataLogger,
 ): WakeUpSource & { stop(): void } {
   // Stryker disable all: out of the suite's reach: only the logger sees it (connection-loss.test.ts)
-  let reported = false;
-  /** Subscribers poll on their own as a backstop, so a failing look is reported once and retried at every poll. */
+  let failing = false;
+  /** Subscribers poll on their own as a backstop, so a failing look is reported, once, and retried. */
   const reportFailure = (error: unknown) => {
-    if (reported) return;
-    reported = true;
+    if (failing) return;
+    failing = true;
     const code = (error as { code?: unknown } | null)?.code;
     logger.warn('strata: looking for commits of other processes failed; retrying at every poll', { code: typeof code === 'string' ? code : undefined });
   };
   // Stryker restore all
   const dataVersion = () => client.pragma('data_version', { simple: true }) as number;
+  const look = () => {
+    const row = client.prepare('SELECT CAST(position AS TEXT) AS p, stream_id AS s, type FROM strata_events ORDER BY position DESC LIMIT 1').get() as
+      | { p: string; s: string; type: string }
+      | undefined;
+    const queues = client.prepare('SELECT queue, max(seq) AS m FROM strata_queue_messages WHERE seq > ? GROUP BY queue').all(seq) as {
+      queue: string;
+      m: number;
+    }[];
+    return { row, queues };
+  };
+  // The baseline: `data_version` now; the first look after another connection's commit announces the last
+  // event and every queue with messages (hints, so one announced again does no harm).
   let version = dataVersion();
+  let head = 0n;
+  let seq = 0;
+  let timer: ReturnType<typeof setInterval> | undefined;
   const poll = () =>
     mutex.run(() => {
-      // A poll queued before close() ran: there is nothing left to tell.
-      // Stryker disable next-line ConditionalExpression: out of the suite's reach: without it, a poll queued behind close() reads the closed connection and only the logger sees the failure
-      if (isClosed()) return;
+      if (isClosed() || !client.open) {
+        // Closed (a poll queued behind close(), or the application closed the connection it lent the
+        // store): there is nothing left to tell.
+        clearInterval(timer);
+        return;
+      }
       const now = dataVersion();
+      // Stryker disable all: out of the suite's reach: only the logger sees it (connection-loss.test.ts)
+      if (failing) {
+        failing = false;
+        logger.info('strata: looking for commits of other processes works again');
+      }
+      // Stryker restore all
       if (now === version) return;
       version = now;
-      // Another connection committed: an append, a send, a nack, a redrive, a checkpoint. Whoever waits
-      // reads again, at most once per poll.
-      emitter.emit({ kind: 'resync' });
+      const { row, queues } = look();
+      let told = false;
+      if (row !== undefined && BigInt(row.p) > head) {
+        head = BigInt(row.p);
+        emitter.emit({ kind: 'events', streamId: row.s, type: row.type, position: head });
+        told = true;
+      }
+      for (const q of queues) {
+        seq = Math.max(seq, q.m);
+        emitter.emit({ kind: 'queue', queue: q.queue });
+        told = true;
+      }
+      // Another connection committed what neither a new event nor a new message shows (a nack, a redrive,
+      // a delay that ended early, a checkpoint): whoever waits reads again, at most once per poll.
+      if (!told) emitter.emit({ kind: 'resync' });
     });
   const file = (client.pragma('database_list') as { name: string; file: string }[]).find((d) => d.name === 'main')?.file ?? '';
-  const timer = file === '' ? undefined : setInterval(() => void poll().catch(reportFailure), pollMs);
-  timer?.unref();
   return {
     onClose: (listener) => emitter.onClose(listener),
-    onChange: (listener) => emitter.onChange(listener),
+    onChange(listener) {
+      if (timer === undefined && file !== '' && !isClosed()) {
+        timer = setInterval(() => void poll().catch(reportFailure), pollMs);
+        timer.unref();
+      }
+      return emitter.onChange(listener);
+    },
     stop: () => clearInterval(timer),
   };
 }

@@ -127,7 +127,7 @@ describe('a connection closed under the store', () => {
 });
 
 describe('the cross-process change poll', () => {
-  it('reports a failing poll once, not at every poll', async () => {
+  it('reports its failures once and its recovery once, while subscriptions go on polling', async () => {
     const logger = recordingLogger();
     const store = await createSqliteStore(tempFile('poll.db'), { logger, changePollIntervalMs: 5 });
     onTestFinished(() => store.close());
@@ -136,10 +136,33 @@ describe('the cross-process change poll', () => {
     onTestFinished(() => sub.stop());
     await store.events.append('before', [{ type: 'A', data: {} }]);
     await waitFor(() => seen.length === 1, 'the first event');
-    // The application closes the connection it lent the store: every poll fails from now on.
-    store.client.close();
+    // Break what the poll reads, from another connection (as a botched manual migration would).
+    const other = new Database(store.client.name);
+    other.exec('ALTER TABLE strata_events RENAME TO strata_events_away');
     await waitFor(() => logger.lines.some((l) => /looking for commits of other processes failed/.test(l.message)), 'the failure to be reported');
+    other.exec('ALTER TABLE strata_events_away RENAME TO strata_events');
+    other.close();
+    await waitFor(() => logger.lines.some((l) => /works again/.test(l.message)), 'the recovery to be reported');
+    expect(logger.lines.filter((l) => /failed/.test(l.message))).toHaveLength(1);
+    await store.events.append('after', [{ type: 'A', data: {} }]);
+    await waitFor(() => seen.length === 2, 'the event after the recovery');
+  });
+
+  it('stops quietly when the application closes the connection it lent the store', async () => {
+    const logger = recordingLogger();
+    const client = new Database(tempFile('lent.db'));
+    const store = await createSqliteStore(client, { logger, changePollIntervalMs: 5 });
+    onTestFinished(() => store.close());
+    const seen: string[] = [];
+    const off = store.wakeUps.onChange((n) => void seen.push(n.kind));
+    onTestFinished(off);
+    const other = new Database(client.name);
+    onTestFinished(() => void other.close());
+    other.exec("INSERT INTO strata_checkpoints (consumer, position, updated_at) VALUES ('c', 1, 0)");
+    await waitFor(() => seen.length > 0, "the wake-up for the other connection's commit");
+    client.close();
     await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(logger.lines.filter((l) => /looking for commits of other processes failed/.test(l.message))).toHaveLength(1);
+    // A closed connection never reopens: no failure to report, no retry.
+    expect(logger.lines.filter((l) => /looking for commits/.test(l.message))).toEqual([]);
   });
 });

@@ -545,6 +545,43 @@ export const transactionCases = defineCases('transactions', {
       assert.equal((await store.events.append('inside', evts(1))).version, 2, 'the store is still open');
     },
   },
+  'misuse.closed-store-says-closed-inside-a-callback': {
+    // The store is closed from elsewhere while a callback runs: a call on the store from inside the callback
+    // meets a closed store first, and says CLOSED as every call after close() does, not the misuse error of
+    // an open store. The transaction itself still completes: close() waits for it.
+    ...on,
+    async run({ store, ms }) {
+      let closing: Promise<void> | undefined;
+      let startClosing = () => undefined as void;
+      // Made before the transaction, so close() runs outside the callback's context.
+      const elsewhere = new Promise<void>((resolve) => {
+        startClosing = resolve;
+      }).then(() => {
+        closing = store.close();
+      });
+      const result = await within(
+        ms(10_000),
+        store.transaction(async (tx) => {
+          await tx.events.append('inside', evts(1));
+          startClosing();
+          await elsewhere;
+          await within(
+            ms(2000),
+            rejects(
+              store.transaction(async () => undefined),
+              'CLOSED',
+            ),
+            'store.transaction inside, once closed',
+          );
+          await within(ms(2000), rejects(store.events.append('s', evts(1)), 'CLOSED'), 'store.events.append inside, once closed');
+          return 'committed';
+        }),
+        'the transaction',
+      );
+      assert.equal(result, 'committed');
+      await within(ms(10_000), closing ?? Promise.reject(new Error('close() was never called')), 'close()');
+    },
+  },
   'misuse.unrelated-calls-wait-their-turn': {
     ...on,
     async run({ store, ms }) {
