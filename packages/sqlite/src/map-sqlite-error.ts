@@ -13,6 +13,7 @@ import {
 const CLOSED_MESSAGE = 'The database connection is not open';
 
 /** Result codes (and their extended forms) of a database file that cannot be opened, read or written. */
+// Stryker disable next-line StringLiteral: out of the conformance suite's reach: an unusable file (CANTOPEN, READONLY, IOERR, NOTADB, FULL) takes a damaged disk or a file moved under the store, which no hook of the suite causes; errors.test.ts and connection-loss.test.ts cover it
 const UNUSABLE_PREFIXES = ['SQLITE_CANTOPEN', 'SQLITE_READONLY', 'SQLITE_IOERR', 'SQLITE_NOTADB', 'SQLITE_FULL'];
 
 /**
@@ -23,7 +24,6 @@ const UNUSABLE_PREFIXES = ['SQLITE_CANTOPEN', 'SQLITE_READONLY', 'SQLITE_IOERR',
 export function isSqliteConnectionLoss(error: unknown): boolean {
   // Stryker disable next-line all: out of the conformance suite's reach: a Strata error gets here only from the rollback after a failed transaction on a handle still open (store.ts), whose error is reported instead; connection-loss.test.ts covers it
   if (isStrataError(error)) return error.code === 'CONNECTION';
-  // Stryker disable next-line ConditionalExpression: out of the conformance suite's reach: the only TypeError better-sqlite3 raises under the contracts is the closed handle's (the faults cases close it)
   if (error instanceof TypeError && error.message === CLOSED_MESSAGE) return true;
   const code = (error as { code?: unknown } | null)?.code;
   // Stryker disable next-line all: out of the conformance suite's reach: an unusable file (CANTOPEN, READONLY, IOERR, NOTADB, FULL) takes a damaged disk or a file moved under the store, which no hook of the suite causes; errors.test.ts and connection-loss.test.ts cover it
@@ -72,9 +72,7 @@ export function mapSqliteError(error: unknown, subject: ErrorSubject, options: {
     );
   }
   // Stryker restore all
-  // Stryker disable next-line ConditionalExpression: out of the conformance suite's reach: the closed handle and a held lock are the only driver failures the suite causes, and the lock was mapped above
   if (isSqliteConnectionLoss(error)) {
-    // Stryker disable next-line ConditionalExpression: out of the conformance suite's reach: a loss with a result code (an unusable file) takes a damaged disk or a moved file (connection-loss.test.ts)
     const closed = code === undefined;
     // A file moved or deleted under the connection (SQLITE_READONLY_DBMOVED) stays so until it is reopened.
     // Stryker disable next-line ConditionalExpression,EqualityOperator,StringLiteral: out of the conformance suite's reach: a file moved or deleted under the store (connection-loss.test.ts)

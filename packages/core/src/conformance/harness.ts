@@ -240,7 +240,7 @@ export function explainFailure(error: unknown, settingsProblems: readonly string
 
 /**
  * Runs the cases that apply to the adapter (by its capabilities, and by what the run offers: a
- * sibling store), one after the other, and reports
+ * sibling store, the `faults` hooks), one after the other, and reports
  * each outcome instead of throwing. The cases that check that the factory applied the suite's settings
  * run first; when one fails, the failures after it say so. Each case is bounded by its timeout (see
  * {@link ConformanceOptions.timeoutMs}), so a call that never settles fails its case instead of hanging

@@ -161,7 +161,7 @@ export interface ConformanceFaults {
 
 /**
  * What a run offers beyond the adapter's capabilities, for the cases that need more than one store on
- * the same data (see {@link ConformanceCase.requires}).
+ * the same data or a way to make the database fail (see {@link ConformanceCase.requires}).
  */
 export interface RunFeatures {
   /** The run can open a sibling store ({@link ConformanceOptions.sibling} was given). */
@@ -223,7 +223,8 @@ export interface ConformanceCase {
   area: ConformanceArea;
   /**
    * Which adapters it applies to, by capability and by what the run offers (`run.sibling`: a second
-   * store on the same data can be opened); all when absent. A case that does not apply is not run.
+   * store on the same data can be opened; `run.connectionLoss`, `run.writeLock`: the `faults` hooks); all
+   * when absent. A case that does not apply is not run.
    * A runner of its own that passes no `run` (written before it existed) gets none of the cases that
    * need what a run offers.
    */
