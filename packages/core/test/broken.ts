@@ -19,6 +19,8 @@ export interface BrokenAdapter {
   memory?: Partial<MemoryStoreOptions>;
   /** How it opens a sibling store, when not the table's (see {@link BrokenTableOptions.sibling}). */
   sibling?: SiblingFactory;
+  /** How the run makes its database fail, when not the table's (see {@link BrokenTableOptions.faults}). */
+  faults?: ConformanceOptions['faults'];
 }
 
 /** Options of a table of broken adapters. */
@@ -38,6 +40,11 @@ export interface BrokenTableOptions {
    * by waiting out a bound (a wake-up that never comes), so the table does not spend seconds per case. @defaultValue 1
    */
   timeScale?: number;
+  /**
+   * How the run makes the database of every adapter of the table, and of the intact memory store, fail
+   * (the suite's `faults` option), for tables of the `faults` cases. @defaultValue none
+   */
+  faults?: ConformanceOptions['faults'];
 }
 
 /**
@@ -46,13 +53,14 @@ export interface BrokenTableOptions {
  */
 export function describeBrokenAdapters(title: string, broken: Record<string, BrokenAdapter>, table: BrokenTableOptions = {}): void {
   describe(title, () => {
-    for (const [name, { breakage, mustFail, memory, sibling = table.sibling }] of Object.entries(broken)) {
+    for (const [name, { breakage, mustFail, memory, sibling = table.sibling, faults = table.faults }] of Object.entries(broken)) {
       it(`fails an adapter that ${name}`, async () => {
         const options: ConformanceOptions = {
           name,
           factory: (settings) => breakage(createMemoryStore({ ...settings, ...memory })),
           teardown: () => undefined,
           ...(sibling === undefined ? {} : { sibling }),
+          ...(faults === undefined ? {} : { faults }),
           ...(table.timeScale === undefined ? {} : { timeScale: table.timeScale }),
         };
         const outcomes = await checkConformance(options, (c) => mustFail.includes(c.id));
@@ -69,6 +77,7 @@ export function describeBrokenAdapters(title: string, broken: Record<string, Bro
         name: 'intact',
         factory: (settings) => intact(createMemoryStore(settings)),
         ...(table.sibling === undefined ? {} : { sibling: table.sibling }),
+        ...(table.faults === undefined ? {} : { faults: table.faults }),
       };
       const outcomes = await checkConformance(options, (c) => ids.includes(c.id));
       expect(outcomes.filter((o) => !o.passed).map((o) => `${o.id}: ${String(o.error)}`)).toEqual([]);

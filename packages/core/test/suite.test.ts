@@ -17,7 +17,18 @@ describe('the conformance suite', () => {
 
   it('covers every area', () => {
     const areas = new Set(conformanceCases.map((c) => c.area));
-    expect([...areas].sort()).toEqual(['checkpoints', 'events', 'lifecycle', 'queue', 'snapshots', 'subscriptions', 'transactions', 'transfer', 'validation']);
+    expect([...areas].sort()).toEqual([
+      'checkpoints',
+      'events',
+      'faults',
+      'lifecycle',
+      'queue',
+      'snapshots',
+      'subscriptions',
+      'transactions',
+      'transfer',
+      'validation',
+    ]);
   });
 
   it('has a NOT_SUPPORTED case for every optional contract', () => {

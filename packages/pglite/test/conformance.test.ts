@@ -1,5 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
-import { runConformance } from '@strata/core/conformance';
+import type { StrataStore } from '@strata/core';
+import { runConformance, runFaultConformance } from '@strata/core/conformance';
 import { afterAll } from 'vitest';
 import { createPgliteStore, type PgliteStore } from '../src/index.js';
 
@@ -21,4 +22,32 @@ runConformance({
   probes: (store) => ({ counts: () => (store as PgliteStore).rowCounts() }),
   capabilities: { transactions: true, snapshots: true, queue: true, checkpoints: true, wakeUps: true, crossProcessWakeUps: false, transfer: true },
   sibling: (store, settings) => createPgliteStore({ ...settings, pglite, schema: (store as PgliteStore).schema, migrate: false }),
+});
+
+// A lost connection: the application closes the PGlite instance under the store, which no retry can
+// fix. Each case gets an instance of its own, closed by the case. PGlite is one connection in process:
+// no other session can hold its write lock, so there is no holdWriteLock.
+const instances = new WeakMap<StrataStore, PGlite>();
+runFaultConformance({
+  name: 'pglite, closed under the store',
+  factory: async (settings) => {
+    const own = await PGlite.create();
+    const store = await createPgliteStore({ ...settings, pglite: own, schema: 'faults' });
+    instances.set(store, own);
+    return store;
+  },
+  teardown: async (store) => {
+    await store.close();
+    const own = instances.get(store);
+    if (own !== undefined && !own.closed) await own.close();
+  },
+  probes: (store) => ({ counts: () => (store as PgliteStore).rowCounts() }),
+  faults: {
+    loseConnection: {
+      kind: 'permanent',
+      cut: async (store) => {
+        await instances.get(store)?.close();
+      },
+    },
+  },
 });

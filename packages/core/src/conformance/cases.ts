@@ -1,5 +1,6 @@
 import { checkpointCases } from './checkpoints.cases.js';
 import { eventCases } from './events.cases.js';
+import { faultCases } from './faults.cases.js';
 import { lifecycleCases } from './lifecycle.cases.js';
 import { queueCases } from './queue.cases.js';
 import { settingsCases } from './settings.cases.js';
@@ -27,5 +28,6 @@ export const conformanceCases: readonly ConformanceCase[] = Object.freeze([
   ...transferCases,
   ...validationCases,
   ...lifecycleCases,
+  ...faultCases,
   ...siblingCases,
 ]);

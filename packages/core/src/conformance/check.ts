@@ -28,6 +28,7 @@ export {
   type CaseContext,
   type ConformanceArea,
   type ConformanceCase,
+  type ConformanceFaults,
   type ConformanceOptions,
   type ConformanceSettings,
   DEFAULT_SETTINGS,

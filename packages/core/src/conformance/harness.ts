@@ -38,7 +38,12 @@ const teardownOf = (options: ConformanceOptions) => options.teardown ?? ((s: Str
 
 /** What a run offers beyond the adapter's capabilities. */
 export function runFeaturesOf(options: ConformanceOptions): Readonly<RunFeatures> {
-  return Object.freeze({ sibling: options.sibling !== undefined, expectsCapabilities: options.capabilities !== undefined });
+  return Object.freeze({
+    sibling: options.sibling !== undefined,
+    expectsCapabilities: options.capabilities !== undefined,
+    writeLock: options.faults?.holdWriteLock !== undefined,
+    ...(options.faults?.loseConnection === undefined ? {} : { connectionLoss: options.faults.loseConnection.kind }),
+  });
 }
 
 /** Whether a case applies to an adapter with `caps` in the run described by `options`. */
@@ -70,6 +75,8 @@ export async function runCase(testCase: ConformanceCase, options: ConformanceOpt
   let store: StrataStore | undefined;
   const others: StrataStore[] = [];
   const siblings: StrataStore[] = [];
+  // Write locks a case left held, released before anything is torn down.
+  const locks: (() => Promise<void>)[] = [];
   // A store that arrives after the case settled (its factory outlived the timeout) is torn down on
   // arrival, so that a timed-out case leaks no connection; its failure has nowhere to go.
   let settled = false;
@@ -114,6 +121,33 @@ export async function runCase(testCase: ConformanceCase, options: ConformanceOpt
           (s) => s.close(),
         );
       },
+      async loseConnection() {
+        const hook = options.faults?.loseConnection;
+        if (hook === undefined) {
+          throw new Error(
+            `conformance case ${testCase.id} asked to lose the connection, but the run has no faults.loseConnection (the case must require run.connectionLoss)`,
+          );
+        }
+        await hook.cut(first);
+        return hook.kind;
+      },
+      async holdWriteLock() {
+        const hook = options.faults?.holdWriteLock;
+        if (hook === undefined) {
+          throw new Error(
+            `conformance case ${testCase.id} asked to hold the write lock, but the run has no faults.holdWriteLock (the case must require run.writeLock)`,
+          );
+        }
+        const release = await hook(first);
+        let released = false;
+        const once = async () => {
+          if (released) return;
+          released = true;
+          await release();
+        };
+        locks.push(once);
+        return once;
+      },
     });
   })();
   let failed = false;
@@ -130,6 +164,10 @@ export async function runCase(testCase: ConformanceCase, options: ConformanceOpt
     settled = true;
     const deadline = Date.now() + TEARDOWN_TIMEOUT_MS;
     const late = () => `did not settle within the ${TEARDOWN_TIMEOUT_MS} ms a case's teardowns have`;
+    // A write lock still held would make the teardowns wait on it.
+    for (const release of locks) {
+      await boundedTeardown(release, failed, deadline, () => `releasing the write lock after conformance case ${testCase.id} ${late()}`);
+    }
     // Siblings first: they share the first store's data, which its teardown may drop.
     for (const sibling of siblings) {
       await boundedTeardown(
@@ -202,7 +240,7 @@ export function explainFailure(error: unknown, settingsProblems: readonly string
 
 /**
  * Runs the cases that apply to the adapter (by its capabilities, and by what the run offers: a
- * sibling store), one after the other, and reports
+ * sibling store, the `faults` hooks), one after the other, and reports
  * each outcome instead of throwing. The cases that check that the factory applied the suite's settings
  * run first; when one fails, the failures after it say so. Each case is bounded by its timeout (see
  * {@link ConformanceOptions.timeoutMs}), so a call that never settles fails its case instead of hanging

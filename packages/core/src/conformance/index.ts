@@ -88,6 +88,7 @@ const ALL_AREAS: readonly ConformanceArea[] = [
   'transfer',
   'validation',
   'lifecycle',
+  'faults',
 ];
 
 /** Registers every applicable case as a vitest test, grouped by area. */
@@ -133,6 +134,11 @@ export function runTransferConformance(options: ConformanceOptions): void {
 /** Registers the validation table. */
 export function runValidationConformance(options: ConformanceOptions): void {
   register(options, ['validation']);
+}
+
+/** Registers the fault cases (a lost connection, a held write lock; see {@link ConformanceOptions.faults}). */
+export function runFaultConformance(options: ConformanceOptions): void {
+  register(options, ['faults']);
 }
 
 /** Registers the lifecycle cases (close, capabilities, wake-ups). */

@@ -2,7 +2,17 @@ import type { Capabilities } from '../capabilities.js';
 import type { StrataStore } from '../store.js';
 
 /** The areas of the suite; each has its own runner. */
-export type ConformanceArea = 'events' | 'snapshots' | 'queue' | 'checkpoints' | 'transactions' | 'subscriptions' | 'transfer' | 'validation' | 'lifecycle';
+export type ConformanceArea =
+  | 'events'
+  | 'snapshots'
+  | 'queue'
+  | 'checkpoints'
+  | 'transactions'
+  | 'subscriptions'
+  | 'transfer'
+  | 'validation'
+  | 'lifecycle'
+  | 'faults';
 
 /** Settings the suite asks the factory to apply to every store it creates. */
 export interface ConformanceSettings {
@@ -98,17 +108,73 @@ export interface ConformanceOptions {
    * ```
    */
   sibling?: (store: StrataStore, settings: ConformanceSettings) => StrataStore | Promise<StrataStore>;
+  /**
+   * Ways to make the database fail under a store, so that the cases of the `faults` area check what a
+   * lost connection and a held write lock do to it: a typed, bounded error naming the operation and its
+   * stream, queue or consumer (never a payload value), and nothing half-written. Each hook acts on a
+   * store from the factory. The cases of a hook that is not given do not apply (like those of a
+   * capability the adapter lacks); leave out a hook the adapter cannot offer honestly.
+   *
+   * @example
+   * ```ts
+   * runConformance({
+   *   name: 'my adapter (file)',
+   *   factory: (settings) => openMyStore(freshFile(), { ...settings, busyTimeoutMs: 150 }),
+   *   faults: {
+   *     loseConnection: { kind: 'permanent', cut: async (store) => (store as MyStore).client.close() },
+   *     holdWriteLock: async (store) => {
+   *       const other = openRawConnection((store as MyStore).file);
+   *       other.exec('BEGIN IMMEDIATE');
+   *       return async () => other.close();
+   *     },
+   *   },
+   * })
+   * ```
+   */
+  faults?: ConformanceFaults;
+}
+
+/** How a run makes the database fail under a store ({@link ConformanceOptions.faults}). */
+export interface ConformanceFaults {
+  /**
+   * Cuts the store off from its database, as a crashed server, a killed session or the application
+   * closing the handle would. `kind` says what must follow:
+   * - `'permanent'`: the store can never work again (SQLite's handle closed); every later call fails with
+   *   `CONNECTION`, `retryable: false`, and `close()` still resolves.
+   * - `'transient'`: the adapter may recover (a pool reconnecting); every call fails with a retryable
+   *   `CONNECTION` (or `TIMEOUT`) error or succeeds, and within a few retries it works again.
+   */
+  loseConnection?: {
+    /** Whether the store can recover from the loss. */
+    kind: 'permanent' | 'transient';
+    /** Cuts `store` off; resolves once its connection is gone. */
+    cut: (store: StrataStore) => Promise<void>;
+  };
+  /**
+   * Makes another connection hold the database's write lock, and resolves to a function releasing it.
+   * While it is held, the store's writes must fail with `TIMEOUT`, `retryable: true`, within the store's
+   * own bounded wait (configure it short in the factory: 100–250 ms), and its reads must still work. The
+   * harness releases a lock the case left held before it tears the store down.
+   */
+  holdWriteLock?: (store: StrataStore) => Promise<() => Promise<void>>;
 }
 
 /**
  * What a run offers beyond the adapter's capabilities, for the cases that need more than one store on
- * the same data (see {@link ConformanceCase.requires}).
+ * the same data or a way to make the database fail (see {@link ConformanceCase.requires}).
  */
 export interface RunFeatures {
   /** The run can open a sibling store ({@link ConformanceOptions.sibling} was given). */
   sibling: boolean;
   /** The run names the capabilities the adapter is meant to declare ({@link ConformanceOptions.capabilities}). */
   expectsCapabilities: boolean;
+  /**
+   * How the run can cut a store off from its database ({@link ConformanceFaults.loseConnection}); absent
+   * when it cannot (and from runners written before it existed).
+   */
+  connectionLoss?: 'permanent' | 'transient';
+  /** The run can make another connection hold the write lock ({@link ConformanceFaults.holdWriteLock}). @defaultValue false */
+  writeLock?: boolean;
 }
 
 /** What a case receives. */
@@ -136,6 +202,17 @@ export interface CaseContext {
    * Rejects when the run offers no sibling, so only cases whose `requires` asks for one may call it.
    */
   sibling(): Promise<StrataStore>;
+  /**
+   * Cuts `store` off from its database ({@link ConformanceFaults.loseConnection}). Rejects when the run
+   * offers no such hook, so only cases whose `requires` asks for `run.connectionLoss` may call it.
+   * Resolves to the kind of loss the run declares.
+   */
+  loseConnection(): Promise<'permanent' | 'transient'>;
+  /**
+   * Makes another connection hold the write lock ({@link ConformanceFaults.holdWriteLock}); resolves to
+   * its release. Rejects when the run offers no such hook (the case must require `run.writeLock`).
+   */
+  holdWriteLock(): Promise<() => Promise<void>>;
 }
 
 /** One conformance case: data, turned into a test by the runner. */
@@ -146,7 +223,8 @@ export interface ConformanceCase {
   area: ConformanceArea;
   /**
    * Which adapters it applies to, by capability and by what the run offers (`run.sibling`: a second
-   * store on the same data can be opened); all when absent. A case that does not apply is not run.
+   * store on the same data can be opened; `run.connectionLoss`, `run.writeLock`: the `faults` hooks); all
+   * when absent. A case that does not apply is not run.
    * A runner of its own that passes no `run` (written before it existed) gets none of the cases that
    * need what a run offers.
    */
