@@ -185,13 +185,27 @@ const everyCall = [
   'checkpoints-get',
   'checkpoints-set',
   'checkpoints-acquire-lease',
+  'queue-ack-many',
+  'queue-next-visible-in-ms',
+  'queue-redrive',
+  'snapshots-delete',
+  'checkpoints-list',
+  'checkpoints-release-lease',
+  'transfer-export',
+  'transfer-counts',
+  'transfer-import',
   'transaction',
 ];
 const lost = (ids: string[]) => ids.map((id) => `faults.lost-connection.${id}`);
 const locked = (ids: string[]) => ids.map((id) => `faults.write-lock.${id}-times-out`);
 const lockedWrites = ['events-append', 'queue-send', 'snapshots-save', 'checkpoints-set', 'transaction'];
 /** The calls given a stream, queue or consumer name, which their errors must repeat. */
-const named = everyCall.filter((id) => !/^(events-read-all|events-head-position|queue-ack|queue-nack|queue-extend-visibility|transaction)$/.test(id));
+const named = everyCall.filter(
+  (id) =>
+    !/^(events-read-all|events-head-position|queue-ack|queue-ack-many|queue-nack|queue-extend-visibility|checkpoints-list|transfer-export|transfer-counts|transfer-import|transaction)$/.test(
+      id,
+    ),
+);
 /** The calls carrying a payload. */
 const carrying = ['events-append', 'queue-send', 'snapshots-save'];
 

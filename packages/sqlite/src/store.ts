@@ -295,7 +295,7 @@ function sqliteStore(
             if (!locked) checkFile(subject);
             result = atomically(() => fn((n) => notices.push(n)));
           } catch (error) {
-            // Stryker disable next-line all: out of the suite's reach: says whether a write may have applied, which only an I/O error at commit makes uncertain
+            // Stryker disable next-line BooleanLiteral: out of the suite's reach: says whether a write may have applied, which only an I/O error at commit makes uncertain
             throw fail(error, subject, !locked);
           }
           // Only a committed write says the database is usable again (reads work on a vanished file).
@@ -343,12 +343,10 @@ function sqliteStore(
       return scope.admit('transaction', () =>
         mutex.run(async () => {
           if (closed) throw new StoreClosedError('transaction');
-          // Stryker disable next-line all: out of the suite's reach: runs only when better-sqlite3 throws (errors.test.ts, connection-loss.test.ts)
           const subject = { operation: 'transaction' };
           try {
             client.exec('BEGIN IMMEDIATE');
           } catch (error) {
-            // Stryker disable next-line all: out of the suite's reach: runs only when better-sqlite3 throws (errors.test.ts, connection-loss.test.ts)
             throw fail(error, subject);
           }
           const notices: ChangeNotice[] = [];

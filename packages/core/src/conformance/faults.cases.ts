@@ -61,6 +61,7 @@ const queue = (c: Readonly<Capabilities>) => c.queue;
 const snapshots = (c: Readonly<Capabilities>) => c.snapshots;
 const checkpoints = (c: Readonly<Capabilities>) => c.checkpoints;
 const transactions = (c: Readonly<Capabilities>) => c.transactions;
+const transfer = (c: Readonly<Capabilities>) => c.transfer;
 
 const marked = () => evt('Marked', { secret: MARKER }, { metadata: { note: MARKER } });
 
@@ -84,7 +85,7 @@ const transaction: FaultCall = {
   call: (s) => s.transaction((tx) => tx.events.append(STREAM, [marked()])),
 };
 
-/** Every method of every contract, and `transaction()`. */
+/** Every method of every contract that reaches the database (`transfer.check` only validates records: it may answer without a connection), and `transaction()`. */
 const everyCall: Readonly<Record<string, FaultCall>> = {
   'events-append': append,
   'events-read-stream': { operations: ['events.readStream'], subject: STREAM, call: (s) => collect(s.events.readStream(STREAM)) },
@@ -108,6 +109,24 @@ const everyCall: Readonly<Record<string, FaultCall>> = {
     subject: CONSUMER,
     requires: checkpoints,
     call: (s) => s.checkpoints.acquireLease(CONSUMER, { owner: OWNER, ttlMs: 60_000 }),
+  },
+  'queue-ack-many': { operations: ['queue.ackMany'], requires: queue, call: (s, a) => s.queue.ackMany([a.receipt]) },
+  'queue-next-visible-in-ms': { operations: ['queue.nextVisibleInMs'], subject: QUEUE, requires: queue, call: (s) => s.queue.nextVisibleInMs(QUEUE) },
+  'queue-redrive': { operations: ['queue.redrive'], subject: QUEUE, requires: queue, call: (s) => s.queue.redrive(QUEUE) },
+  'snapshots-delete': { operations: ['snapshots.delete'], subject: STREAM, requires: snapshots, call: (s) => s.snapshots.delete(STREAM) },
+  'checkpoints-list': { operations: ['checkpoints.list'], requires: checkpoints, call: (s) => s.checkpoints.list() },
+  'checkpoints-release-lease': {
+    operations: ['checkpoints.releaseLease'],
+    subject: CONSUMER,
+    requires: checkpoints,
+    call: (s) => s.checkpoints.releaseLease(CONSUMER, OWNER),
+  },
+  'transfer-export': { operations: ['transfer.export'], requires: transfer, call: (s) => collect(s.transfer.export()) },
+  'transfer-counts': { operations: ['transfer.counts'], requires: transfer, call: (s) => s.transfer.counts() },
+  'transfer-import': {
+    operations: ['transfer.import'],
+    requires: transfer,
+    call: (s) => s.transfer.import([{ kind: 'checkpoint', consumer: `${CONSUMER}-imported`, position: 1n, updatedAt: Date.now() }]),
   },
   transaction,
 };

@@ -121,11 +121,18 @@ export interface ConformanceOptions {
    *   name: 'my adapter (file)',
    *   factory: (settings) => openMyStore(freshFile(), { ...settings, busyTimeoutMs: 150 }),
    *   faults: {
-   *     loseConnection: { kind: 'permanent', cut: async (store) => (store as MyStore).client.close() },
+   *     loseConnection: {
+   *       kind: 'permanent',
+   *       cut: async (store) => {
+   *         (store as MyStore).client.close();
+   *       },
+   *     },
    *     holdWriteLock: async (store) => {
    *       const other = openRawConnection((store as MyStore).file);
    *       other.exec('BEGIN IMMEDIATE');
-   *       return async () => other.close();
+   *       return async () => {
+   *         other.close();
+   *       };
    *     },
    *   },
    * })
