@@ -46,7 +46,7 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** `PRAGMA synchronous`: `'full'` survives power loss; `'normal'` (safe in WAL mode) is faster. @defaultValue `'full'` */
   synchronous?: 'full' | 'normal';
-  /** How often to look for commits by other processes (`PRAGMA data_version`), from the first wake-up listener until the store closes; in-memory databases are not polled. @defaultValue 100 */
+  /** How often to look for commits by other processes (`PRAGMA data_version`), from the first wake-up listener until the store closes. @defaultValue 100 */
   changePollIntervalMs?: number;
   /** Events fetched per internal page by `readStream` and `readAll`. @defaultValue 500 */
   readPageSize?: number;
@@ -314,7 +314,7 @@ function sqliteStore(
     false,
     (n) => emitter.emit(n),
   );
-  const { stop: stopPolling, ...wakeUps } = crossProcessWakeUps(client, emitter, mutex, pollMs, () => closed, logger);
+  const wakeUps = crossProcessWakeUps(client, emitter, mutex, pollMs, () => closed, logger);
   const capabilities: Readonly<Capabilities> = defineCapabilities({
     transactions: true,
     snapshots: true,
@@ -417,7 +417,6 @@ function sqliteStore(
       scope.check('close');
       if (closed) return;
       closed = true;
-      stopPolling();
       emitter.close();
       await scope.admit('close', () =>
         mutex.run(() => {
@@ -433,8 +432,8 @@ function sqliteStore(
  * processes once anyone listens, noticed by polling `PRAGMA data_version` (it changes whenever another
  * connection commits). The baseline is `data_version` as the store opened, so a commit of another
  * process made before the first listener came is announced at the first poll, never missed; polling
- * then goes on until the store closes (or the application closes the connection it lent the store). An
- * in-memory or temporary database has no other connection, so it is never polled.
+ * then goes on until the store closes (the first poll after close() stops it) or the application
+ * closes the connection it lent the store. A poll is one pragma while nothing changed.
  */
 function crossProcessWakeUps(
   client: BetterSqlite3.Database,
@@ -443,7 +442,7 @@ function crossProcessWakeUps(
   pollMs: number,
   isClosed: () => boolean,
   logger: StrataLogger,
-): WakeUpSource & { stop(): void } {
+): WakeUpSource {
   // Stryker disable all: out of the suite's reach: only the logger sees it (connection-loss.test.ts)
   let failing = false;
   /** Subscribers poll on their own as a backstop, so a failing look is reported, once, and retried. */
@@ -504,16 +503,16 @@ function crossProcessWakeUps(
       // a delay that ended early, a checkpoint): whoever waits reads again, at most once per poll.
       if (!told) emitter.emit({ kind: 'resync' });
     });
-  const file = (client.pragma('database_list') as { name: string; file: string }[]).find((d) => d.name === 'main')?.file ?? '';
+  const startPolling = () => {
+    const interval = setInterval(() => void poll().catch(reportFailure), pollMs);
+    interval.unref();
+    return interval;
+  };
   return {
     onClose: (listener) => emitter.onClose(listener),
     onChange(listener) {
-      if (timer === undefined && file !== '' && !isClosed()) {
-        timer = setInterval(() => void poll().catch(reportFailure), pollMs);
-        timer.unref();
-      }
+      timer ??= startPolling();
       return emitter.onChange(listener);
     },
-    stop: () => clearInterval(timer),
   };
 }

@@ -136,6 +136,10 @@ const queueCases = defineCases('queue', {
       const notices: ChangeNotice[] = [];
       const stop = store.wakeUps.onChange((n) => notices.push(n));
       try {
+        // First a commit every store announces, so that whatever the listener's first look finds is behind us.
+        await other.queue.send('nacked-across-warm-up', { body: 1 });
+        await wokenBy(ctx, notices, { queue: 'nacked-across-warm-up' }, "the first store's wake-up on the sibling's send");
+        notices.length = 0;
         // A nack makes the message ready again without a new message: a consumer of the first store waiting
         // on this queue must hear of it, not find it at its next poll.
         await other.queue.nack(d.receipt);
