@@ -72,6 +72,8 @@ interface Behaviour {
   forgotten: ReadonlySet<string>;
   /** How long `close()` takes after a loss. */
   closeDelayMs: number;
+  /** How long a call takes to fail after a permanent loss. */
+  lostDelayMs: number;
 }
 
 const intact: Behaviour = {
@@ -83,6 +85,7 @@ const intact: Behaviour = {
   writesBeforeTransientFailure: false,
   forgotten: new Set(),
   closeDelayMs: 0,
+  lostDelayMs: 0,
 };
 
 const connections = new WeakMap<StrataStore, Connection>();
@@ -95,7 +98,10 @@ function faulty(s: StrataStore, change: Partial<Behaviour> = {}): StrataStore {
   const guard = async <T>(operation: string, args: unknown[], call: () => Promise<T>): Promise<T> => {
     const subject = subjectOf(operation, args);
     if (connection.lost !== 'no' && !b.forgotten.has(operation)) {
-      if (connection.lost === 'permanent') throw b.lost(subject, args, false);
+      if (connection.lost === 'permanent') {
+        if (b.lostDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, b.lostDelayMs));
+        throw b.lost(subject, args, false);
+      }
       if (connection.failuresLeft > 0) {
         connection.failuresLeft--;
         if (b.writesBeforeTransientFailure && writes.has(operation)) await call();
@@ -199,6 +205,21 @@ const everyCall = [
 const lost = (ids: string[]) => ids.map((id) => `faults.lost-connection.${id}`);
 const locked = (ids: string[]) => ids.map((id) => `faults.write-lock.${id}-times-out`);
 const lockedWrites = ['events-append', 'queue-send', 'snapshots-save', 'checkpoints-set', 'transaction'];
+/** Every write the write-lock cases make: the five whose state they compare, and the rest. */
+const allLockedWrites = [
+  ...lockedWrites,
+  'queue-receive',
+  'queue-ack',
+  'queue-ack-many',
+  'queue-nack',
+  'queue-extend-visibility',
+  'queue-redrive',
+  'queue-purge',
+  'snapshots-delete',
+  'checkpoints-acquire-lease',
+  'checkpoints-release-lease',
+  'transfer-import',
+];
 /** The calls given a stream, queue or consumer name, which their errors must repeat. */
 const named = everyCall.filter(
   (id) =>
@@ -216,21 +237,22 @@ describeBrokenAdapters(
   'broken adapters: a lost connection for good, a held write lock',
   {
     'throws a plain Error after a lost connection': broken({ lost: () => new Error('connection lost') }, lost(everyCall)),
-    'throws a plain Error while another connection holds the write lock': broken({ locked: () => new Error('database is locked') }, locked(lockedWrites)),
+    'fails a call only after seconds once the connection is lost': broken({ lostDelayMs: 6_000 }, lost(['events-append'])),
+    'throws a plain Error while another connection holds the write lock': broken({ locked: () => new Error('database is locked') }, locked(allLockedWrites)),
     'says a connection closed for good is retryable': broken(
       { lost: (subject) => new ConnectionError(`${describeSubject(subject)}: the connection to the database was lost`) },
       lost(everyCall),
     ),
     'says a lock timeout is not retryable': broken(
       { locked: (subject) => new StrataError('TIMEOUT', `${describeSubject(subject)}: the database stayed locked`, { retryable: false }) },
-      locked(lockedWrites),
+      locked(allLockedWrites),
     ),
     'names the operation but not its stream, queue or consumer': broken(
       {
         lost: (subject, _a, retryable) => new ConnectionError(`${subject.operation}: the connection was lost`, { retryable }),
         locked: (subject) => new StrataError('TIMEOUT', `${subject.operation}: the database stayed locked`),
       },
-      [...lost(named), ...locked(lockedWrites.filter((id) => id !== 'transaction'))],
+      [...lost(named), ...locked(allLockedWrites.filter((id) => named.includes(id)))],
     ),
     'puts the payload in the message': broken(
       {

@@ -33,7 +33,9 @@ const faults: ConformanceFaults = {
   loseConnection: {
     kind: 'transient',
     cut: async (store) => {
-      await fixture.db.execute(sql`select pg_terminate_backend(pid) from pg_stat_activity where application_name = ${names.get(store) ?? '?'}`);
+      await fixture.db.execute(
+        sql`select pg_terminate_backend(pid) from pg_stat_activity where application_name = ${names.get(store) ?? '?'} and datname = current_database()`,
+      );
     },
   },
   // Another session holds every table of the store's schema in EXCLUSIVE mode: plain reads go on, writes wait.
@@ -41,10 +43,15 @@ const faults: ConformanceFaults = {
     const { schema } = store as PostgresStore;
     const other = new pg.Client({ connectionString: fixture.url });
     other.on('error', () => undefined);
-    await other.connect();
     const tables = ['events', 'streams', 'queue_messages', 'snapshots', 'checkpoints', 'consumer_leases'].map((t) => `"${schema}".${t}`);
-    await other.query('begin');
-    await other.query(`lock table ${tables.join(', ')} in exclusive mode`);
+    try {
+      await other.connect();
+      await other.query('begin');
+      await other.query(`lock table ${tables.join(', ')} in exclusive mode`);
+    } catch (error) {
+      await other.end().catch(() => undefined);
+      throw error;
+    }
     return async () => {
       await other.query('rollback');
       await other.end();
@@ -54,7 +61,8 @@ const faults: ConformanceFaults = {
 runFaultConformance({
   name: 'postgres, lock_timeout 150 ms',
   factory: async (settings) => {
-    const name = `strata-faults-${++faultStores}`;
+    // Unique across processes sharing the server, so that one run never kills another's sessions.
+    const name = `strata-faults-${process.pid}-${++faultStores}`;
     const url = new URL(fixture.url);
     url.searchParams.set('application_name', name);
     url.searchParams.set('options', '-c lock_timeout=150');

@@ -140,6 +140,23 @@ const lockedWrites: Readonly<Record<string, FaultCall>> = {
   transaction,
 };
 
+/** Every other write: they must time out under the lock the same way (their state is not compared after the release). */
+const otherLockedWrites: Readonly<Record<string, FaultCall>> = Object.fromEntries(
+  [
+    'queue-receive',
+    'queue-ack',
+    'queue-ack-many',
+    'queue-nack',
+    'queue-extend-visibility',
+    'queue-redrive',
+    'queue-purge',
+    'snapshots-delete',
+    'checkpoints-acquire-lease',
+    'checkpoints-release-lease',
+    'transfer-import',
+  ].map((id) => [id, everyCall[id] as FaultCall]),
+);
+
 /** Requires what the run offers (`more`) and, for a call, its capability. */
 const needs = (more: (run: Readonly<RunFeatures>) => boolean, call?: FaultCall) => (caps: Readonly<Capabilities>, run?: Readonly<RunFeatures>) =>
   run !== undefined && more(run) && (call?.requires?.(caps) ?? true);
@@ -266,7 +283,7 @@ export const faultCases = defineCases('faults', {
   },
   // While another connection holds the write lock, writes time out (retryable), naming what they wrote to.
   ...tableCases(
-    Object.entries(lockedWrites).map(([id, call]) => ({ id, call, requires: needs(writeLock, call) })),
+    Object.entries({ ...lockedWrites, ...otherLockedWrites }).map(([id, call]) => ({ id, call, requires: needs(writeLock, call) })),
     (row) => `write-lock.${row.id}-times-out`,
     ({ call }) =>
       async function run(ctx) {

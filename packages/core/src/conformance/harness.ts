@@ -145,6 +145,11 @@ export async function runCase(testCase: ConformanceCase, options: ConformanceOpt
           released = true;
           await release();
         };
+        if (settled) {
+          // The case ended (timed out) while the hook was taking the lock: nobody else will release it.
+          await once().catch(() => undefined);
+          throw new Error(`conformance case ${testCase.id} had already ended when its write lock was taken; released it`);
+        }
         locks.push(once);
         return once;
       },
