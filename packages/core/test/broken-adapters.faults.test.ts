@@ -1,4 +1,5 @@
 import type { ConformanceFaults } from '@strata/core/conformance';
+import { conformanceCases } from '../src/conformance/cases.js';
 import { ConnectionError, describeSubject, type ErrorSubject, StrataError, type StrataStore } from '../src/index.js';
 import { type BrokenAdapter, describeBrokenAdapters } from './broken.js';
 
@@ -171,55 +172,20 @@ const faultsOf = (kind: 'permanent' | 'transient'): ConformanceFaults => ({
   holdWriteLock,
 });
 
-/** Case ids of the calls of the permanent-loss table. */
-const everyCall = [
-  'events-append',
-  'events-read-stream',
-  'events-read-all',
-  'events-stream-info',
-  'events-head-position',
-  'queue-send',
-  'queue-receive',
-  'queue-ack',
-  'queue-nack',
-  'queue-extend-visibility',
-  'queue-stats',
-  'queue-dead-letters',
-  'queue-purge',
-  'snapshots-save',
-  'snapshots-load',
-  'checkpoints-get',
-  'checkpoints-set',
-  'checkpoints-acquire-lease',
-  'queue-ack-many',
-  'queue-next-visible-in-ms',
-  'queue-redrive',
-  'snapshots-delete',
-  'checkpoints-list',
-  'checkpoints-release-lease',
-  'transfer-export',
-  'transfer-counts',
-  'transfer-import',
-  'transaction',
-];
+/** The suite's case ids of `area.table.<call><suffix>`, as the calls' names: the tables below follow the suite as it grows. */
+const callsOf = (prefix: string, suffix = '') =>
+  conformanceCases
+    .map((c) => c.id)
+    .filter((id) => id.startsWith(prefix) && id.endsWith(suffix))
+    .map((id) => id.slice(prefix.length, id.length - suffix.length));
+/** Every call of the lost-connection table (not its two cases about the store as a whole). */
+const everyCall = callsOf('faults.lost-connection.').filter((id) => id !== 'close-resolves' && id !== 'transient-recovers');
+/** Every write the write-lock cases make. */
+const allLockedWrites = callsOf('faults.write-lock.', '-times-out');
+// Lists read from the suite must not come back empty, which would leave the tables below checking nothing.
+if (everyCall.length < 20 || allLockedWrites.length < 10) throw new Error('the faults cases were not found in conformanceCases');
 const lost = (ids: string[]) => ids.map((id) => `faults.lost-connection.${id}`);
 const locked = (ids: string[]) => ids.map((id) => `faults.write-lock.${id}-times-out`);
-const lockedWrites = ['events-append', 'queue-send', 'snapshots-save', 'checkpoints-set', 'transaction'];
-/** Every write the write-lock cases make: the five whose state they compare, and the rest. */
-const allLockedWrites = [
-  ...lockedWrites,
-  'queue-receive',
-  'queue-ack',
-  'queue-ack-many',
-  'queue-nack',
-  'queue-extend-visibility',
-  'queue-redrive',
-  'queue-purge',
-  'snapshots-delete',
-  'checkpoints-acquire-lease',
-  'checkpoints-release-lease',
-  'transfer-import',
-];
 /** The calls given a stream, queue or consumer name, which their errors must repeat. */
 const named = everyCall.filter(
   (id) =>
