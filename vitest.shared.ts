@@ -11,6 +11,7 @@ export const sourceAliases = [
   { find: /^@strata\/core\/conformance\/check$/, replacement: `${root}packages/core/src/conformance/check.ts` },
   { find: /^@strata\/core\/conformance$/, replacement: `${root}packages/core/src/conformance/index.ts` },
   { find: /^@strata\/core$/, replacement: `${root}packages/core/src/index.ts` },
+  { find: /^@strata\/postgres\/drizzle$/, replacement: `${root}packages/postgres/src/drizzle.ts` },
   { find: /^@strata\/postgres$/, replacement: `${root}packages/postgres/src/index.ts` },
   { find: /^@strata\/pglite$/, replacement: `${root}packages/pglite/src/index.ts` },
   { find: /^@strata\/sqlite$/, replacement: `${root}packages/sqlite/src/index.ts` },

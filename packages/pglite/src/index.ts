@@ -16,7 +16,7 @@
  */
 import { PGlite } from '@electric-sql/pglite';
 import { ConnectionError, isStrataError, ValidationError } from '@strata/core';
-import { type AnyPgDatabase, createPostgresStore, type PostgresStore, type PostgresStoreOptions } from '@strata/postgres';
+import { type AnyPgDatabase, createDrizzleStore, type PostgresStore, type PostgresStoreOptions } from '@strata/postgres/drizzle';
 import { drizzle } from 'drizzle-orm/pglite';
 
 /** Options of {@link createPgliteStore}. */
@@ -62,7 +62,7 @@ export async function createPgliteStore(options: PgliteStoreOptions = {}): Promi
   }
   let store: PostgresStore;
   try {
-    store = await createPostgresStore(drizzle(client) as unknown as AnyPgDatabase, storeOptions);
+    store = await createDrizzleStore(drizzle(client) as unknown as AnyPgDatabase, storeOptions);
   } catch (error) {
     if (owned) await client.close();
     throw error;

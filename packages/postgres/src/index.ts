@@ -15,6 +15,8 @@
  */
 export type { ErrorSubject } from '@strata/core';
 export { contentHash as migrationHash } from '@strata/core';
+export { createPostgresStore } from './connect.js';
+export { createDrizzleStore } from './drizzle.js';
 export { isConnectionLoss, type MapPgErrorOptions, mapPgError, safeCause } from './map-pg-error.js';
 export { type AnyPgDatabase, type MigrateOptions, type MigrateResult, migrate, validateSchemaName } from './migrate.js';
 export { MIGRATIONS, type ShippedMigration } from './migrations.generated.js';
@@ -30,9 +32,4 @@ export {
   type QueueNotification,
 } from './notify.js';
 export { rowsOf } from './rows.js';
-export {
-  createPostgresStore,
-  type PostgresRowCounts,
-  type PostgresStore,
-  type PostgresStoreOptions,
-} from './store.js';
+export type { PostgresRowCounts, PostgresStore, PostgresStoreOptions } from './store.js';

@@ -1,7 +1,7 @@
 import { type JsonValue, MAX_PAYLOAD_BYTES, ValidationError } from '@strata/core';
 
 /** UTF-8 length of `text` without encoding it (PGlite runs in browsers: no `Buffer`). */
-function utf8Length(text: string): number {
+export function utf8Length(text: string): number {
   let bytes = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);

@@ -19,11 +19,11 @@ import { namesOf, type PgContext, type PgNames, type PgSettings, pgContext } fro
 import { pgEvents } from './events.js';
 import { type AnyPgDatabase, migrateWith, validateSchemaName } from './migrate.js';
 import { pgQueue } from './queue.js';
-import { drizzleSession, type PgExecutor, type PgSession, poolOf, sessionOf } from './session.js';
+import { drizzleSession, type PgExecutor, type PgSession, sessionOf } from './session.js';
 import { pgSnapshots } from './snapshots.js';
 import { type PgAtomic, pgTransfer, positionCeilingSql } from './transfer.js';
 
-/** Options of {@link createPostgresStore}. */
+/** Options of `createPostgresStore` and `createDrizzleStore`. */
 export interface PostgresStoreOptions {
   /** The PostgreSQL schema that holds Strata's tables. @defaultValue `'strata'` */
   schema?: string;
@@ -131,19 +131,28 @@ export interface PostgresStore extends StrataStore<AnyPgDatabase> {
   rowCounts(): Promise<PostgresRowCounts>;
 }
 
+/** Options of a store, validated, as the store and the node-postgres entry use them. */
+export interface ResolvedStoreOptions {
+  /** The PostgreSQL schema. */
+  schema: string;
+  /** Settings of the contracts. */
+  settings: PgSettings;
+  /** `connectionTimeoutMs`, validated. */
+  connectionTimeoutMs: number;
+  /** `statementTimeoutMs`, validated. */
+  statementTimeoutMs: number;
+  /** The logger, made safe. */
+  logger: StrataLogger;
+  /** Whether to apply the shipped migrations. */
+  migrate: boolean;
+}
+
 /**
- * Creates a Strata store on PostgreSQL, from a connection string (the store opens and closes its own
- * node-postgres pool) or from a Drizzle database the application owns (node-postgres, PGlite, …; the
- * store never closes it). Applies the shipped migrations unless `migrate: false`.
+ * Validates the options of a store (all but `poolSize`, which only a connection string uses).
  *
- * @example
- * ```ts
- * const store = await createPostgresStore(process.env.DATABASE_URL!)
- * const same = await createPostgresStore(drizzle(pool), { schema: 'billing' })
- * ```
- * @throws `VALIDATION` on bad options; `CONNECTION` when the database cannot be reached
+ * @throws `VALIDATION` on a bad option
  */
-export async function createPostgresStore(connection: string | AnyPgDatabase, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
+export function resolveStoreOptions(options: PostgresStoreOptions): ResolvedStoreOptions {
   const schema = validateSchemaName(options.schema ?? 'strata');
   const settings: PgSettings = {
     readPageSize: validateInteger(options.readPageSize ?? 500, 'options.readPageSize', 1, 100_000),
@@ -152,48 +161,38 @@ export async function createPostgresStore(connection: string | AnyPgDatabase, op
     maxPayloadBytes: validateMaxPayloadBytes(options.maxPayloadBytes),
     notify: notifyOption(options.notify),
   };
-  const connectionTimeoutMs = validateInteger(options.connectionTimeoutMs ?? 10_000, 'options.connectionTimeoutMs', 1, 3_600_000);
-  const statementTimeoutMs = validateInteger(options.statementTimeoutMs ?? 60_000, 'options.statementTimeoutMs', 1, 86_400_000);
-  const logger = safeLogger(options.logger);
-  let db: AnyPgDatabase;
-  let release: () => Promise<void> = async () => undefined;
-  if (typeof connection === 'string') {
-    const poolSize = validateInteger(options.poolSize ?? 10, 'options.poolSize', 1, 1000);
-    const [{ default: pg }, { drizzle }] = await Promise.all([import('pg'), import('drizzle-orm/node-postgres')]);
-    const pool = new pg.Pool({
-      connectionString: connection,
-      max: poolSize,
-      connectionTimeoutMillis: connectionTimeoutMs,
-      // Notice a peer that vanished without closing the socket (a dead host, a dropped route).
-      keepAlive: true,
-      keepAliveInitialDelayMillis: 10_000,
-    });
-    // An idle client losing its connection must not crash the process: the pool drops it and opens
-    // another when needed (a call that fails says so at warn).
-    pool.on('error', (error: Error & { code?: string }) => {
-      logger.debug('strata: an idle pooled connection was lost; the pool replaces it', { code: error.code });
-    });
-    db = drizzle(pool) as unknown as AnyPgDatabase;
-    release = () => pool.end();
-  } else {
-    db = connection;
-  }
-  // Inside a transaction on a node-postgres pool, `tx.db` is a Drizzle database on its client.
-  const wrapClient =
-    poolOf(db) === undefined
-      ? undefined
-      : await import('drizzle-orm/node-postgres').then(({ drizzle, NodePgDatabase, NodePgDriver }) => (client: unknown): AnyPgDatabase => {
-          // The application's database's dialect (its casing) and relational schema, on the transaction's
-          // connection, so that tx.db behaves as store.db does.
-          const source = db as unknown as { dialect?: unknown; _?: { schema?: unknown; fullSchema?: unknown; tableNamesMap?: unknown } };
-          if (source.dialect === undefined || source._ === undefined) return drizzle({ client: client as never }) as unknown as AnyPgDatabase;
-          const schema =
-            source._.schema === undefined ? undefined : { fullSchema: source._.fullSchema, schema: source._.schema, tableNamesMap: source._.tableNamesMap };
-          const session = new NodePgDriver(client as never, source.dialect as never, {}).createSession(schema as never);
-          return new NodePgDatabase(source.dialect as never, session, schema as never) as unknown as AnyPgDatabase;
-        });
-  const session = sessionOf(db, { connectionTimeoutMs, statementTimeoutMs, logger, ...(wrapClient === undefined ? {} : { wrapClient }) });
-  if (options.migrate ?? true) {
+  return {
+    schema,
+    settings,
+    connectionTimeoutMs: validateInteger(options.connectionTimeoutMs ?? 10_000, 'options.connectionTimeoutMs', 1, 3_600_000),
+    statementTimeoutMs: validateInteger(options.statementTimeoutMs ?? 60_000, 'options.statementTimeoutMs', 1, 86_400_000),
+    logger: safeLogger(options.logger),
+    migrate: options.migrate ?? true,
+  };
+}
+
+/**
+ * What the node-postgres entry adds to a store on a pool: how to close the pool it opened, and how to
+ * build a Drizzle database on a transaction's client (for `tx.db`).
+ */
+export interface PoolSupport {
+  /** Ends the pool the store opened; called by `close()`, or when the migrations fail. */
+  release?: () => Promise<void>;
+  /** A Drizzle database on one client of the pool. */
+  wrapClient?: (client: unknown) => AnyPgDatabase;
+}
+
+/**
+ * Opens a store on a Drizzle database with validated options: builds the session, applies the
+ * migrations unless told not to, and returns the store. Nothing here loads node-postgres.
+ *
+ * @throws `CONNECTION` when the database cannot be reached; `MIGRATION` when a migration fails
+ */
+export async function openPostgresStore(db: AnyPgDatabase, resolved: ResolvedStoreOptions, pool: PoolSupport = {}): Promise<PostgresStore> {
+  const { schema, settings, connectionTimeoutMs, statementTimeoutMs, logger } = resolved;
+  const release = pool.release ?? (async () => undefined);
+  const session = sessionOf(db, { connectionTimeoutMs, statementTimeoutMs, logger, ...(pool.wrapClient === undefined ? {} : { wrapClient: pool.wrapClient }) });
+  if (resolved.migrate) {
     try {
       await migrateWith(session, schema);
     } catch (error) {

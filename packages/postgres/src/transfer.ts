@@ -41,7 +41,7 @@ import {
 import { type SQL, sql } from 'drizzle-orm';
 import { exactEpochMsText, type PgContext, timestampOfMsText } from './context.js';
 import { textArray } from './events.js';
-import { jsonbLowerBound } from './limits.js';
+import { jsonbLowerBound, utf8Length } from './limits.js';
 
 /**
  * Positions are (transaction id) × 2^20 + n (see the append function): every transaction that can
@@ -133,7 +133,7 @@ function correlationProblem(metadata: string): string | undefined {
   } catch {
     return undefined; // the generic checks report it
   }
-  if (typeof id !== 'string' || Buffer.byteLength(id) <= MAX_CORRELATION_ID_BYTES) return undefined;
+  if (typeof id !== 'string' || utf8Length(id) <= MAX_CORRELATION_ID_BYTES) return undefined;
   return `has a correlationId of more than ${MAX_CORRELATION_ID_BYTES} bytes, which PostgreSQL's index on correlation ids may not hold`;
 }
 
