@@ -20,6 +20,11 @@ const store = await createPgliteStore({ dataDir }).catch((error: unknown) => {
 const todos = new Map<string, Todo>();
 let handled = 0;
 
+/** Shows why an append failed (the list on screen only changes through the subscription). */
+function report(error: unknown): void {
+  status.textContent = `Could not record that: ${error instanceof Error ? error.message : String(error)}`;
+}
+
 function render(): void {
   list.replaceChildren(
     ...[...todos.values()].map((todo) => {
@@ -32,7 +37,7 @@ function render(): void {
       if (!todo.done) {
         const done = document.createElement('button');
         done.textContent = 'Complete';
-        done.addEventListener('click', () => void completeTodo(store, todo.id));
+        done.addEventListener('click', () => completeTodo(store, todo.id).catch(report));
         item.append(done);
       }
       return item;
@@ -64,7 +69,7 @@ form.addEventListener('submit', (e) => {
   const title = input.value.trim();
   if (title === '') return;
   input.value = '';
-  void addTodo(store, title);
+  addTodo(store, title).catch(report);
 });
 
 for (const control of form.elements) (control as HTMLInputElement).disabled = false;
