@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
+import { ConformanceTimes } from './scripts/conformance-times.ts';
 
 /**
  * Vitest's order (project by project, larger files first) would start the conformance runs — the PGlite
@@ -23,5 +24,7 @@ export default defineConfig({
     // (fileParallelism: false in their configs, see serverProject in vitest.shared.ts).
     maxWorkers: Math.max(2, availableParallelism()),
     sequence: { sequencer: ConformanceFirst },
+    // The conformance times first, so that vitest's own summary still ends the output.
+    reporters: [new ConformanceTimes(), 'default'],
   },
 });

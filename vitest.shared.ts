@@ -17,6 +17,8 @@ export const sourceAliases = [
   { find: /^@strata\/sqlite$/, replacement: `${root}packages/sqlite/src/index.ts` },
   { find: /^@strata\/realtime$/, replacement: `${root}packages/realtime/src/index.ts` },
   { find: /^@strata\/testing$/, replacement: `${root}packages/testing/src/index.ts` },
+  { find: /^@strata\/testing\/server$/, replacement: `${root}packages/testing/src/server-tools.ts` },
+  { find: /^@strata\/testing\/(pglite|postgres|sqlite|memory|vitest|global-setup)$/, replacement: `${root}packages/testing/src/$1.ts` },
 ];
 
 /** Global setup that starts the run's PostgreSQL server (or takes `DATABASE_URL`). */

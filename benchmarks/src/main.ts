@@ -12,6 +12,7 @@ import { createSqliteStore } from '@strata/sqlite';
 import { createTestDatabase, startPostgres } from '@strata/testing';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { freshStoreCosts } from './fresh-stores.js';
 import { emmettEvents } from './impls/emmett.js';
 import { pgBossQueue } from './impls/pg-boss.js';
 import { rawPgEvents, rawPgQueue } from './impls/raw-pg.js';
@@ -264,6 +265,8 @@ async function main() {
   );
 
   await memory(strataDb.url, rawDb.url, work);
+
+  results.push(...(await freshStoreCosts(server.url, scale, log)));
 
   await writeReport(results, {
     date: new Date().toISOString(),

@@ -90,6 +90,11 @@ export async function writeReport(results: Result[], environment: Record<string,
       continue;
     }
     lines.push(`## ${workload}`, '');
+    if (suite === 'testing')
+      lines.push(
+        'What each test pays for an isolated, migrated store of its own (open it, append one event, close it; the append is not timed). The sources pay once for booting PGlite or creating a database (in brackets); the last column is how many times cheaper than the baseline.',
+        '',
+      );
     const rss = rows.some((r) => r.peakRssMb !== undefined);
     lines.push(`| implementation | ${rows[0]?.unit ?? 'ops/s'} | p50 ms | p99 ms | vs raw |${rss ? ' peak RSS MB |' : ''}`);
     lines.push(`|---|---:|---:|---:|---:|${rss ? '---:|' : ''}`);

@@ -1,7 +1,6 @@
-import { PGlite } from '@electric-sql/pglite';
-import type { StrataStore } from '@strata/core';
 import { checkConformance } from '@strata/core/conformance/check';
-import { createPgliteStore, type PgliteStore } from '@strata/pglite';
+import type { PgliteStore } from '@strata/pglite';
+import { pgliteStores } from '@strata/testing/pglite';
 
 /** What a run reports to the test: how many cases ran, and the failures (id and message). */
 export interface ConformanceReport {
@@ -11,38 +10,21 @@ export interface ConformanceReport {
 }
 
 /**
- * Runs the conformance cases of `areas` against PGlite in this page, in memory. One instance serves the
- * whole run; each case gets a schema of its own, migrated the first time it is made and emptied
- * (every table truncated) when its case ends, so that the next case finds it as fresh as a new one
- * without paying for the migrations again.
+ * Runs the conformance cases of `areas` against PGlite in this page, in memory, with the stores the
+ * testing package gives tests: one instance for the whole run, and for each case a schema of its own,
+ * migrated the first time and emptied for reuse.
  */
 async function run(areas: readonly string[]): Promise<ConformanceReport> {
   const started = performance.now();
-  const pglite = await PGlite.create();
-  const free: string[] = [];
-  let made = 0;
+  const stores = pgliteStores();
   try {
     const outcomes = await checkConformance(
       {
         name: 'pglite in the browser',
-        async factory(settings) {
-          const reused = free.pop();
-          const schema = reused ?? `case_${++made}`;
-          return createPgliteStore({ ...settings, pglite, schema, migrate: reused === undefined });
-        },
-        async teardown(store: StrataStore) {
-          const { schema } = store as PgliteStore;
-          await store.close();
-          const { rows } = await pglite.query<{ name: string }>(
-            "select format('%I.%I', schemaname, tablename) as name from pg_tables where schemaname = $1 and tablename <> '__strata_migrations'",
-            [schema],
-          );
-          await pglite.exec(`truncate ${rows.map((r) => r.name).join(', ')} restart identity cascade`);
-          free.push(schema);
-        },
+        factory: (settings) => stores.fresh(settings),
         probes: (store) => ({ counts: () => (store as PgliteStore).rowCounts() }),
         capabilities: { transactions: true, snapshots: true, queue: true, checkpoints: true, wakeUps: true, crossProcessWakeUps: false, transfer: true },
-        sibling: (store, settings) => createPgliteStore({ ...settings, pglite, schema: (store as PgliteStore).schema, migrate: false }),
+        sibling: (store, settings) => stores.sibling(store as PgliteStore, settings),
       },
       (c) => areas.includes(c.area),
     );
@@ -52,7 +34,7 @@ async function run(areas: readonly string[]): Promise<ConformanceReport> {
       ms: Math.round(performance.now() - started),
     };
   } finally {
-    await pglite.close();
+    await stores.close();
   }
 }
 

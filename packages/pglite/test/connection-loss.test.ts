@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
 import { type ConnectionError, consume, isStrataError, subscribe } from '@strata/core';
-import { recordingLogger } from '@strata/testing';
+import { recordingLogger } from '@strata/testing/server';
 import { describe, expect, it } from 'vitest';
 import { createPgliteStore } from '../src/index.js';
 

@@ -1,25 +1,26 @@
 import type { StrataStore } from '@strata/core';
 import { type ConformanceFaults, runConformance, runFaultConformance } from '@strata/core/conformance';
+import { postgresStores } from '@strata/testing/postgres';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
+import { afterAll, inject } from 'vitest';
 import { createPostgresStore, type PostgresStore } from '../src/index.js';
 import { fileDatabase } from './fixtures.js';
 
 const fixture = await fileDatabase();
 
-// The full suite on a real PostgreSQL server: each case gets a freshly migrated schema of its own. A
-// sibling is a second store on that schema with a pool of its own (as another process would open it),
-// without migrations; it closes its pool on close() and drops nothing.
+// The full suite on a real PostgreSQL server, through the testing package's PostgreSQL stores (as users'
+// tests get them): a database of the source's own, and for each case a schema of its own, migrated once and
+// emptied for reuse. A sibling is a second store on that schema with a pool of its own (as another
+// process would open it), without migrations.
+const stores = postgresStores({ url: inject('strataPostgresUrl') });
+afterAll(() => stores.close());
 runConformance({
   name: 'postgres',
-  factory: (settings) => createPostgresStore(fixture.db, { ...settings, schema: fixture.schemaName() }),
-  teardown: async (store) => {
-    await store.close();
-    await fixture.dropSchema((store as PostgresStore).schema);
-  },
+  factory: (settings) => stores.fresh(settings),
   probes: (store) => ({ counts: () => (store as PostgresStore).rowCounts() }),
   capabilities: { transactions: true, snapshots: true, queue: true, checkpoints: true, wakeUps: true, crossProcessWakeUps: false, transfer: true },
-  sibling: (store, settings) => createPostgresStore(fixture.url, { ...settings, schema: (store as PostgresStore).schema, migrate: false, poolSize: 4 }),
+  sibling: (store, settings) => stores.sibling(store as PostgresStore, settings),
 });
 
 // The faults, on stores with pools of their own, each naming its connections (application_name) so that

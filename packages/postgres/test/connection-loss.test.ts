@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { type ConnectionError, isStrataError, MAX_PAYLOAD_BYTES, type StrataError } from '@strata/core';
-import { recordingLogger, sleep, startChaosProxy, terminateBackends } from '@strata/testing';
+import { recordingLogger, sleep, startChaosProxy, terminateBackends } from '@strata/testing/server';
 import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';

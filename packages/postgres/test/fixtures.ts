@@ -1,4 +1,4 @@
-import { createTestDatabase } from '@strata/testing';
+import { createTestDatabase } from '@strata/testing/server';
 import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';

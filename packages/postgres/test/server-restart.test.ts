@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isStrataError, type StoredEvent, subscribe } from '@strata/core';
-import { createTestDatabase, recordingLogger, sleep, startPostgres, waitFor } from '@strata/testing';
+import { createTestDatabase, recordingLogger, sleep, startPostgres, waitFor } from '@strata/testing/server';
 import { afterAll, expect, it } from 'vitest';
 import { createPostgresStore } from '../src/index.js';
 

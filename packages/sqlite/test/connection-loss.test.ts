@@ -2,7 +2,7 @@ import { mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { isStrataError, subscribe } from '@strata/core';
-import { recordingLogger, waitFor } from '@strata/testing';
+import { recordingLogger, waitFor } from '@strata/testing/server';
 import Database from 'better-sqlite3';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { createSqliteStore } from '../src/index.js';

@@ -185,13 +185,33 @@ export async function waitFor(check: () => boolean | Promise<boolean>, what: str
 
 /** One call to a recording logger. */
 export interface LogLine {
+  /** The method called. */
   level: 'debug' | 'info' | 'warn' | 'error';
+  /** The message given. */
   message: string;
+  /** The fields given, if any. */
   fields: Record<string, unknown> | undefined;
 }
 
+/** One level of a {@link RecordingLogger}: records the call. */
+export type LogFn = (message: string, fields?: Record<string, unknown>) => void;
+
+/** What {@link recordingLogger} returns: a logger for a store's `logger` option, and what it was given. */
+export interface RecordingLogger {
+  /** Every call so far, in order. */
+  lines: LogLine[];
+  /** Records a debug line. */
+  debug: LogFn;
+  /** Records an info line. */
+  info: LogFn;
+  /** Records a warning. */
+  warn: LogFn;
+  /** Records an error line. */
+  error: LogFn;
+}
+
 /** A logger that keeps every line, for tests that check what Strata reports (and what it never does). */
-export function recordingLogger(): { lines: LogLine[]; debug: LogFn; info: LogFn; warn: LogFn; error: LogFn } {
+export function recordingLogger(): RecordingLogger {
   const lines: LogLine[] = [];
   const at =
     (level: LogLine['level']): LogFn =>
@@ -200,5 +220,3 @@ export function recordingLogger(): { lines: LogLine[]; debug: LogFn; info: LogFn
     };
   return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
-
-type LogFn = (message: string, fields?: Record<string, unknown>) => void;

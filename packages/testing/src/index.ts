@@ -1,11 +1,39 @@
 /**
- * Test fixtures for Strata's own packages (private): a real PostgreSQL server per test run, a
- * database per test file, and the tools of the connection-loss tests (a TCP proxy that cuts
- * connections, backend kills, server restarts).
+ * Strata in your tests: an isolated, migrated store per test in milliseconds, on any adapter, and a
+ * real PostgreSQL server without Docker.
+ *
+ * - `@strata/testing/pglite`, `/postgres`, `/sqlite`, `/memory`: {@link TestStores} sources for each adapter,
+ *   as plain functions for any test runner.
+ * - `@strata/testing/vitest`: `storeTest()` and `describeStores()`, vitest fixtures over them.
+ * - `@strata/testing/global-setup`: a vitest global setup that starts one PostgreSQL server per run.
+ * - This entry: {@link testStores} (a source by adapter name), {@link startPostgres} and
+ *   {@link createTestDatabase} (the server and a database per file), and tools for connection-loss tests.
+ *
+ * @example
+ * ```ts
+ * import { testStores } from '@strata/testing'
+ *
+ * const stores = testStores('sqlite')
+ * const store = await stores.fresh()
+ * await store.events.append('order-1', [{ type: 'OrderPlaced', data: { total: 42 } }])
+ * await stores.close()
+ * ```
  *
  * @packageDocumentation
  */
-export { type ChaosProxy, type LogLine, recordingLogger, sleep, startChaosProxy, terminateBackends, waitFor } from './chaos.js';
+export { type TestStoresOptions, testStores } from './by-name.js';
+export {
+  type ChaosProxy,
+  type LogFn,
+  type LogLine,
+  type RecordingLogger,
+  recordingLogger,
+  sleep,
+  startChaosProxy,
+  terminateBackends,
+  waitFor,
+} from './chaos.js';
 export { createTestDatabase, type TestDatabase, withDatabase } from './database.js';
 export type {} from './provided.js';
 export { type StartPostgresOptions, startPostgres, type TestServer } from './server.js';
+export type { AdapterName, TestStores } from './stores.js';
