@@ -41,6 +41,9 @@ export const LATENCY_TARGETS: { workload: RegExp; implementation: string; agains
   },
 ];
 
+/** A rate for the tables: whole numbers, with two decimals below 10 (a fresh PGlite store per test is 0.2/s). */
+const rate = (x: number) => (x < 10 ? x.toFixed(2) : Math.round(x).toLocaleString('en'));
+
 /**
  * Writes `results/latest.json` and `results/latest.md` after a full run, `results/sample.{json,md}`
  * (not committed) after a sample run (`BENCH_SCALE` below 1, as in CI).
@@ -100,7 +103,7 @@ export async function writeReport(results: Result[], environment: Record<string,
     lines.push(`|---|---:|---:|---:|---:|${rss ? '---:|' : ''}`);
     for (const r of rows) {
       lines.push(
-        `| ${r.implementation} | ${Math.round(r.opsPerSec ?? 0).toLocaleString('en')} | ${r.p50Ms} | ${r.p99Ms} | ${r.ratioVsRaw === null ? '—' : `${r.ratioVsRaw.toFixed(2)} (${r.baseline})`} |${rss ? ` ${Math.round(r.peakRssMb ?? 0)} |` : ''}`,
+        `| ${r.implementation} | ${rate(r.opsPerSec ?? 0)} | ${r.p50Ms} | ${r.p99Ms} | ${r.ratioVsRaw === null ? '—' : `${r.ratioVsRaw.toFixed(2)} (${r.baseline})`} |${rss ? ` ${Math.round(r.peakRssMb ?? 0)} |` : ''}`,
       );
     }
     lines.push('');
