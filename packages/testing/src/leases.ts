@@ -37,23 +37,34 @@ export function leasedStores<S extends StrataStore, O, H>(maker: StoreMaker<S, O
       check('fresh');
       const { store, handle } = await maker.open(options);
       const lease = { handle, siblings: new Set<S>() };
-      open.set(store, lease);
-      return onClose(store, async () => {
+      const leased = onClose(store, async () => {
         open.delete(store);
         await Promise.all([...lease.siblings].map((s) => s.close()));
         await maker.release?.(handle);
       });
+      if (closing !== undefined) {
+        // The source was closed while this store was being opened: it must not outlive the source.
+        await leased.close().catch(() => undefined);
+        check('fresh');
+      }
+      open.set(store, lease);
+      return leased;
     },
     async sibling(store, options) {
       check('sibling');
       const lease = open.get(store);
       if (lease === undefined) throw new StoreClosedError('testStores.sibling', 'store (or it is not one of this source)');
       if (maker.sibling === undefined) throw new NotSupportedError('testStores.sibling', 'sibling');
-      const sibling = await maker.sibling(lease.handle, options);
-      lease.siblings.add(sibling);
-      return onClose(sibling, async () => {
+      const sibling = onClose(await maker.sibling(lease.handle, options), async () => {
         lease.siblings.delete(sibling);
       });
+      if (!open.has(store)) {
+        // Its store was closed meanwhile: a sibling must not outlive it.
+        await sibling.close().catch(() => undefined);
+        throw new StoreClosedError('testStores.sibling', 'store');
+      }
+      lease.siblings.add(sibling);
+      return sibling;
     },
     close() {
       closing ??= (async () => {
