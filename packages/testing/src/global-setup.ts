@@ -1,5 +1,7 @@
 import type { TestProject } from 'vitest/node';
-import type {} from './provided.js';
+
+export type {} from './provided.js';
+
 import { startPostgres } from './server.js';
 
 /**

@@ -34,6 +34,5 @@ export {
   waitFor,
 } from './chaos.js';
 export { createTestDatabase, type TestDatabase, withDatabase } from './database.js';
-export type {} from './provided.js';
 export { type StartPostgresOptions, startPostgres, type TestServer } from './server.js';
 export type { AdapterName, TestStores } from './stores.js';

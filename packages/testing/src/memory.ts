@@ -25,6 +25,7 @@ import type { TestStores } from './stores.js';
 export function memoryStores(): TestStores<StrataStore, MemoryStoreOptions> {
   return leasedStores<StrataStore, MemoryStoreOptions, undefined>({
     adapter: 'memory',
+    noSiblings: ' (its data belongs to its object): test two stores on SQLite files, PGlite or PostgreSQL',
     async open(options) {
       return { store: createMemoryStore(options), handle: undefined };
     },

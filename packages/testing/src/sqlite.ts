@@ -52,6 +52,7 @@ export function sqliteStores(options: SqliteStoresOptions = {}): TestStores<Sqli
       const file = join(dir, `store-${++n}.db`);
       return { store: await createSqliteStore(file, storeOptions), handle: file };
     },
+    noSiblings: ' in memory: use sqliteStores({ files: true }) (or testStores("sqlite", { sqliteFiles: true })) for a file per store',
     ...(files ? { sibling: (file: string, storeOptions: SqliteTestStoreOptions | undefined) => createSqliteStore(file, storeOptions) } : {}),
     async release(file) {
       if (file === ':memory:') return;

@@ -11,7 +11,7 @@
  *
  * test('places an order', async ({ store }) => {
  *   await store.events.append('order-1', [{ type: 'OrderPlaced', data: { total: 42 } }])
- *   expect((await store.events.streamInfo('order-1')).version).toBe(1)
+ *   expect((await store.events.streamInfo('order-1'))?.version).toBe(1)
  * })
  * ```
  *
@@ -20,15 +20,20 @@
 import type { StrataStore } from '@strata/core';
 import { afterAll, beforeAll, describe, inject, type TestAPI, test } from 'vitest';
 import { testStores } from './by-name.js';
-import type {} from './provided.js';
+
+export type {} from './provided.js';
+
 import type { AdapterName, TestStores } from './stores.js';
 
 /** What {@link storeTest} adds to each test's context. */
 export interface StoreFixtures<S extends StrataStore = StrataStore, O = object> {
   /** An isolated, migrated, empty store of this test's own, closed (and its data reset) after it. */
   store: S;
-  /** The source of the test's stores: for a second store (`stores.fresh()`) or a sibling (`stores.sibling(store)`), also closed after the test. */
-  stores: TestStores<S, O>;
+  /**
+   * The source of the test's stores: for a second store (`stores.fresh()`) or a sibling
+   * (`stores.sibling(store)`), also closed after the test. It has no `close()`: it belongs to the file.
+   */
+  stores: Omit<TestStores<S, O>, 'close'>;
 }
 
 /** How long the source may take to get ready (boot PGlite, start a server) in the `beforeAll` hook. */
@@ -59,7 +64,7 @@ export function storeTest(source: AdapterName | (() => TestStores<StrataStore, o
         onCleanup(async () => {
           await Promise.all(opened.map((s) => s.close()));
         });
-        return new Proxy(stores, {
+        return new Proxy<Omit<TestStores<StrataStore, object>, 'close'>>(stores, {
           get(target, key) {
             if (key === 'fresh') {
               return async (options?: object) => {
@@ -68,6 +73,8 @@ export function storeTest(source: AdapterName | (() => TestStores<StrataStore, o
                 return store;
               };
             }
+            // The source belongs to the whole file: a test closing it would break the tests after it.
+            if (key === 'close') return undefined;
             const value = Reflect.get(target, key);
             return typeof value === 'function' ? value.bind(target) : value;
           },

@@ -7,7 +7,8 @@ import { pgliteStores } from '@strata/testing/pglite';
 import { postgresStores } from '@strata/testing/postgres';
 import { sqliteStores } from '@strata/testing/sqlite';
 import { describeStores, storeTest } from '@strata/testing/vitest';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it, onTestFinished } from 'vitest';
+import { RELEASE_TIMEOUT_MS } from '../src/leases.js';
 
 /** Everything a store can hold, written in one test and looked for in the next. */
 async function writeEverything(store: StrataStore): Promise<void> {
@@ -74,14 +75,56 @@ describe('pglite', () => {
     expect(store.pglite).not.toBe(instance);
     await expectEmpty(store);
   });
-  test('tables and views a test adds to its schema are dropped before the schema is reused', async ({ stores }) => {
+  test('a schema a test added to (a table, a function, a trigger, a column) is dropped, not reused', async ({ stores }) => {
     const first = await stores.fresh();
-    await first.pglite.exec(`create table "${first.schema}".read_model (id text primary key); create view "${first.schema}".v as select 1 as one`);
+    const s = `"${first.schema}"`;
+    await first.pglite.exec(`
+      create table ${s}.read_model (id text primary key);
+      create function ${s}.refuse() returns trigger language plpgsql as $$ begin raise exception 'no'; end $$;
+      create trigger refuse before insert on ${s}.snapshots for each row execute function ${s}.refuse();
+      alter table ${s}.checkpoints add column note text;`);
+    await first.close();
+    const second = await stores.fresh();
+    expect(second.schema).not.toBe(first.schema);
+    const dropped = await second.pglite.query(`select 1 from pg_namespace where nspname = $1`, [first.schema]);
+    expect(dropped.rows).toHaveLength(0);
+    await second.snapshots.save('s', { version: 1, state: {} });
+    await second.pglite.exec(`create table "${second.schema}".read_model (id text primary key)`);
+  });
+  test('a data-only test leaves its schema for the next one', async ({ stores }) => {
+    const first = await stores.fresh();
+    await writeEverything(first);
     await first.close();
     const second = await stores.fresh();
     expect(second.schema).toBe(first.schema);
-    await second.pglite.exec(`create table "${second.schema}".read_model (id text primary key); create view "${second.schema}".v as select 1 as one`);
+    await expectEmpty(second);
   });
+  test('a reset that cannot finish (a transaction left open) is bounded, and the next store comes from a new instance', async ({ stores }) => {
+    const store = await stores.fresh();
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // A test that leaves a transaction open on PGlite's one connection (here through PGlite itself).
+    let begun: () => void = () => undefined;
+    const inside = new Promise<void>((resolve) => {
+      begun = resolve;
+    });
+    const open = store.pglite.transaction(async (tx) => {
+      await tx.query(`insert into "${store.schema}".checkpoints (consumer, position, updated_at) values ('x', 1, now())`);
+      begun();
+      await held;
+    });
+    await inside;
+    const started = Date.now();
+    await store.close().catch(() => undefined);
+    expect(Date.now() - started).toBeLessThan(RELEASE_TIMEOUT_MS + 5_000);
+    const next = await stores.fresh();
+    expect(next.pglite).not.toBe(store.pglite);
+    await expectEmpty(next);
+    release();
+    await open.catch(() => undefined);
+  }, 60_000);
 });
 
 describe('plain functions, for other runners', () => {
@@ -113,15 +156,21 @@ describe('plain functions, for other runners', () => {
     await files.close();
   });
 
+  it('a source by name refuses fresh() once closed, even before it loaded its adapter', async () => {
+    const stores = testStores('memory');
+    await stores.close();
+    await expect(stores.fresh()).rejects.toSatisfy((e) => isStrataError(e, 'CLOSED'));
+  });
+
   it('an unknown adapter name is refused at once', () => {
-    expect(() => testStores('mongo' as never)).toThrow(/unknown adapter "mongo"/);
+    expect(() => testStores('mongo' as never)).toThrow(/adapter must be one of memory, sqlite, pglite, postgres/);
   });
 });
 
 describe('postgres', () => {
   it('a source given a server URL makes a database of its own and drops it on close', async () => {
     const stores = postgresStores({ url: inject('strataPostgresUrl') });
-    afterAll(() => stores.close());
+    onTestFinished(() => stores.close());
     const store = await stores.fresh();
     const sibling = await stores.sibling(store);
     await store.events.append('s', [{ type: 'A', data: {} }]);
