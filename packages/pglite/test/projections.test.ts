@@ -1,15 +1,21 @@
 import { consume, type StoredEventOf, subscribe } from '@strata/core';
+import { pgliteStores } from '@strata/testing/pglite';
 import { eq, sql } from 'drizzle-orm';
 import { integer, pgTable, text } from 'drizzle-orm/pg-core';
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { createPgliteStore } from '../src/index.js';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 
 type AccountEvent = { type: 'Deposited'; data: { amount: number } } | { type: 'Withdrawn'; data: { amount: number } };
 const balances = pgTable('balances', { account: text('account').primaryKey(), total: integer('total').notNull() });
 
+// A store per test from one PGlite instance (the testing package's): the read model is created in the
+// store's own schema (first on the search path), so it goes with the schema after the test.
+const stores = pgliteStores();
+afterAll(() => stores.close());
+
 async function open() {
-  const store = await createPgliteStore();
+  const store = await stores.fresh();
   onTestFinished(() => store.close());
+  await store.pglite.exec(`set search_path to "${store.schema}"`);
   await store.db.execute(sql`create table balances (account text primary key, total integer not null)`);
   const read = async () => Object.fromEntries((await store.db.select().from(balances)).map((r) => [r.account, r.total]));
   return { store, read };
