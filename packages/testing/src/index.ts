@@ -34,5 +34,7 @@ export {
   waitFor,
 } from './chaos.js';
 export { createTestDatabase, type TestDatabase, withDatabase } from './database.js';
+// The type of `inject('strataPostgresUrl')`, for tests that take the global setup's server themselves.
+export type {} from './provided.js';
 export { type StartPostgresOptions, startPostgres, type TestServer } from './server.js';
 export type { AdapterName, TestStores } from './stores.js';
