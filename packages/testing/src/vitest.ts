@@ -17,9 +17,15 @@
  *
  * @packageDocumentation
  */
-import type { StrataStore } from '@strata/core';
+import type { MemoryStoreOptions, StrataStore } from '@strata/core';
+import type { PgliteStore } from '@strata/pglite';
+import type { PostgresStore } from '@strata/postgres';
+import type { SqliteStore } from '@strata/sqlite';
 import { afterAll, beforeAll, describe, inject, type TestAPI, test } from 'vitest';
 import { testStores } from './by-name.js';
+import type { PgliteTestStoreOptions } from './pglite.js';
+import type { PostgresTestStoreOptions } from './postgres.js';
+import type { SqliteTestStoreOptions } from './sqlite.js';
 
 export type {} from './provided.js';
 
@@ -48,11 +54,16 @@ const READY_TIMEOUT_MS = 120_000;
  * For PostgreSQL, the server is the one `@strata/testing/global-setup` started (when it is in the
  * config's `globalSetup`), else `DATABASE_URL`, else an embedded server of the file's own.
  *
- * @param source - an adapter's name, or a function making a source (`() => pgliteStores()`) for its store type and options
+ * @param source - an adapter's name (the store then has the adapter's type: `store.pglite` on PGlite…), or
+ *   a function making a source (`() => pgliteStores({ … })`) for options of the source itself
  */
+export function storeTest(source: 'pglite'): TestAPI<StoreFixtures<PgliteStore, PgliteTestStoreOptions>>;
+export function storeTest(source: 'postgres'): TestAPI<StoreFixtures<PostgresStore, PostgresTestStoreOptions>>;
+export function storeTest(source: 'sqlite'): TestAPI<StoreFixtures<SqliteStore, SqliteTestStoreOptions>>;
+export function storeTest(source: 'memory'): TestAPI<StoreFixtures<StrataStore, MemoryStoreOptions>>;
 export function storeTest(source: AdapterName): TestAPI<StoreFixtures>;
 export function storeTest<S extends StrataStore, O>(source: () => TestStores<S, O>): TestAPI<StoreFixtures<S, O>>;
-export function storeTest(source: AdapterName | (() => TestStores<StrataStore, object>)): TestAPI<StoreFixtures> {
+export function storeTest(source: AdapterName | (() => TestStores<StrataStore, object>)): unknown {
   const stores: TestStores<StrataStore, object> = typeof source === 'function' ? source() : byName(source);
   beforeAll(() => stores.ready(), READY_TIMEOUT_MS);
   afterAll(() => stores.close(), READY_TIMEOUT_MS);

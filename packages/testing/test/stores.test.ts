@@ -186,3 +186,11 @@ describe('postgres', () => {
     expect(left.rowCount).toBe(0);
   });
 });
+
+describe('storeTest by name has the adapter store type', () => {
+  const test = storeTest('pglite');
+  test('store.pglite and store.schema are there without a cast', async ({ store }) => {
+    const { rows } = await store.pglite.query<{ n: number }>(`select count(*)::int as n from "${store.schema}".events`);
+    expect(rows[0]?.n).toBe(0);
+  });
+});
