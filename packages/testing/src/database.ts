@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
+/** How long creating or dropping a database waits for the server to accept a connection. */
+const CONNECT_TIMEOUT_MS = 30_000;
+
 /** A database created for one test file (or one benchmark run). */
 export interface TestDatabase {
   /** Connection string of the new database. */
@@ -24,7 +27,7 @@ export function withDatabase(url: string, database: string): string {
  */
 export async function createTestDatabase(serverUrl: string, prefix = 'strata_test'): Promise<TestDatabase> {
   const name = `${prefix}_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
+  const admin = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   await admin.connect();
   try {
     await admin.query(`create database ${admin.escapeIdentifier(name)}`);
@@ -35,7 +38,7 @@ export async function createTestDatabase(serverUrl: string, prefix = 'strata_tes
     url: withDatabase(serverUrl, name),
     name,
     async drop() {
-      const c = new pg.Client({ connectionString: serverUrl });
+      const c = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
       await c.connect();
       try {
         await c.query(`drop database if exists ${c.escapeIdentifier(name)} with (force)`);

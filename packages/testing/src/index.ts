@@ -22,19 +22,7 @@
  * @packageDocumentation
  */
 export { type TestStoresOptions, testStores } from './by-name.js';
-export {
-  type ChaosProxy,
-  type LogFn,
-  type LogLine,
-  type RecordingLogger,
-  recordingLogger,
-  sleep,
-  startChaosProxy,
-  terminateBackends,
-  waitFor,
-} from './chaos.js';
-export { createTestDatabase, type TestDatabase, withDatabase } from './database.js';
-// The type of `inject('strataPostgresUrl')`, for tests that take the global setup's server themselves.
-export type {} from './provided.js';
-export { type StartPostgresOptions, startPostgres, type TestServer } from './server.js';
+// The server tools (`@strata/testing/server`), and the type of `inject('strataPostgresUrl')` for tests that
+// take the global setup's server themselves.
+export * from './server-tools.js';
 export type { AdapterName, TestStores } from './stores.js';

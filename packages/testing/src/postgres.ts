@@ -117,7 +117,7 @@ export function postgresStores(options: PostgresStoresOptions = {}): TestStores<
     adapter: 'postgres',
     prepare: live,
     async open(storeOptions) {
-      const { db, schemas } = await live();
+      const { db, schemas, database } = await live();
       const { schema, reused } = schemas.take();
       let store: PostgresStore;
       try {
@@ -134,7 +134,7 @@ export function postgresStores(options: PostgresStoresOptions = {}): TestStores<
           throw error;
         }
       }
-      return { store, handle: { schemas, schema, url: (await live()).database.url } };
+      return { store, handle: { schemas, schema, url: database.url } };
     },
     sibling: ({ url, schema }, storeOptions) => createPostgresStore(url, { poolSize: 4, ...storeOptions, schema, migrate: false }),
     async release({ schemas, schema }) {
