@@ -9,6 +9,7 @@ const root = fileURLToPath(new URL('.', import.meta.url));
  */
 export const sourceAliases = [
   { find: /^@strata\/core\/conformance\/check$/, replacement: `${root}packages/core/src/conformance/check.ts` },
+  { find: /^@strata\/core\/otel$/, replacement: `${root}packages/core/src/otel/index.ts` },
   { find: /^@strata\/core\/conformance$/, replacement: `${root}packages/core/src/conformance/index.ts` },
   { find: /^@strata\/core$/, replacement: `${root}packages/core/src/index.ts` },
   { find: /^@strata\/postgres\/drizzle$/, replacement: `${root}packages/postgres/src/drizzle.ts` },

@@ -90,7 +90,15 @@ export {
   MAX_PAYLOAD_BYTES,
   PayloadBudget,
 } from './json.js';
-export { ConnectionHealth, type LogFields, type StrataLogger, safeLogger, silentLogger } from './logger.js';
+export {
+  addLogFields,
+  ConnectionHealth,
+  type LogFields,
+  type LogFieldsProvider,
+  type StrataLogger,
+  safeLogger,
+  silentLogger,
+} from './logger.js';
 export { createMemoryStore, type MemoryFeature, type MemoryStoreOptions } from './memory/index.js';
 export { compareNames } from './names.js';
 export { type ConsumeContext, type ConsumeOptions, consume, type MessageHandler } from './queue/consume.js';
@@ -140,6 +148,7 @@ export {
   type WithWakeUpsOptions,
   withWakeUps,
 } from './subscriptions/wake-ups.js';
+export type { BatchCall, HandlerCall, StoreTelemetry, TraceCarrier } from './telemetry.js';
 export { TransactionScope, type TransactionScopeOptions } from './transaction-scope.js';
 export { canonicalJson, inspectJsonText, type JsonTextInfo } from './transfer/json-text.js';
 export { type PlanImportOptions, planImport, type StoredRecords, type StoredStream } from './transfer/plan.js';

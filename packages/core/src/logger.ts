@@ -35,6 +35,42 @@ const nothing = (): void => undefined;
 /** A logger that drops everything: the default of every store, `subscribe()` and `consume()`. */
 export const silentLogger: StrataLogger = Object.freeze({ debug: nothing, info: nothing, warn: nothing, error: nothing });
 
+/** Supplies fields that describe where a line is logged from, such as the active trace and span. */
+export type LogFieldsProvider = () => LogFields | undefined;
+
+const providers: LogFieldsProvider[] = [];
+
+/**
+ * Adds `provider`'s fields to every line that a logger wrapped by {@link safeLogger} writes from now
+ * on: every store's, `subscribe()`'s and `consume()`'s. `@strata/core/otel` registers one that adds
+ * `trace_id` and `span_id` while a span is active, so that log lines and traces join up. A provider
+ * that throws is ignored; fields the caller passed win over the provider's.
+ *
+ * @param provider - called for each line; returns the fields to add, or `undefined` for none
+ * @returns a function that removes the provider again
+ */
+export function addLogFields(provider: LogFieldsProvider): () => void {
+  providers.push(provider);
+  return () => {
+    const at = providers.indexOf(provider);
+    if (at >= 0) providers.splice(at, 1);
+  };
+}
+
+function withContextFields(fields: LogFields | undefined): LogFields | undefined {
+  let all = fields;
+  for (const provider of providers) {
+    let extra: LogFields | undefined;
+    try {
+      extra = provider();
+    } catch {
+      continue;
+    }
+    if (extra !== undefined) all = { ...extra, ...all };
+  }
+  return all;
+}
+
 /**
  * Wraps `logger` so that a logger that throws never breaks the call that logs: Strata's own work goes
  * on and the logger's error is dropped. Returns {@link silentLogger} for `undefined`. Adapters wrap the
@@ -54,8 +90,9 @@ export function safeLogger(logger: StrataLogger | undefined): StrataLogger {
     (level: (typeof LEVELS)[number]) =>
     (message: string, fields?: LogFields): void => {
       try {
-        if (fields === undefined) logger[level](message);
-        else logger[level](message, fields);
+        const all = withContextFields(fields);
+        if (all === undefined) logger[level](message);
+        else logger[level](message, all);
       } catch {
         // Logging is best effort; a failing logger must not turn a recovery into a failure.
       }

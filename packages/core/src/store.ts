@@ -4,6 +4,7 @@ import type { StrataLogger } from './logger.js';
 import type { MessageQueue } from './queue/types.js';
 import type { SnapshotStore } from './snapshots/types.js';
 import type { CheckpointStore, WakeUpSource } from './subscriptions/types.js';
+import type { StoreTelemetry } from './telemetry.js';
 import type { RecordTransfer } from './transfer/types.js';
 
 /**
@@ -52,6 +53,11 @@ export interface StrataStore<TDb = unknown> extends StoreTransaction<TDb> {
    * are not given one of their own.
    */
   readonly logger?: StrataLogger;
+  /**
+   * Where `subscribe()` and `consume()` report batches and handler calls, when the store was
+   * instrumented (`instrument()` from `@strata/core/otel`). Adapters leave it out.
+   */
+  readonly telemetry?: StoreTelemetry;
   /**
    * Runs `fn` in one transaction across events, queue, snapshots and checkpoints: its writes commit
    * together when `fn` resolves, and none remain when it throws (the error is rethrown). Using the

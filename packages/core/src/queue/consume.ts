@@ -95,6 +95,7 @@ export async function consume<TBody = JsonValue>(
   const retryMaxMs = validateInteger(options.retryMaxMs ?? 60_000, 'options.retryMaxMs', 0);
   const signal = options.signal ?? new AbortController().signal;
   const logger = safeLogger(options.logger ?? store.logger);
+  const telemetry = store.telemetry;
   const report = (error: unknown, delivery?: Delivery) => {
     try {
       options.onError?.(error, delivery);
@@ -173,10 +174,12 @@ export async function consume<TBody = JsonValue>(
       },
       Math.max(5, Math.floor(visibilityTimeoutMs / 2)),
     );
-    return (async () => {
+    let handlerFailed = false;
+    const process = async (): Promise<void> => {
       try {
         await handler(d as Delivery<TBody>, { signal });
       } catch (error) {
+        handlerFailed = true;
         clearInterval(extend);
         report(error, d);
         const reason = error instanceof Error ? error.message : String(error);
@@ -194,7 +197,8 @@ export async function consume<TBody = JsonValue>(
             attempt: d.attempt,
           });
         }
-        return;
+        // Rethrown for the telemetry's span and metrics; the call below swallows it.
+        throw error;
       }
       clearInterval(extend);
       await settle(
@@ -203,6 +207,18 @@ export async function consume<TBody = JsonValue>(
         () => store.queue.ack(d.receipt),
         () => validUntil,
       );
+    };
+    return (async () => {
+      try {
+        if (telemetry === undefined) await process();
+        else
+          await telemetry.handle(
+            { kind: 'consumer', name, carrier: d.headers, attributes: { 'messaging.message.id': d.id, 'strata.message.attempt': d.attempt } },
+            process,
+          );
+      } catch (error) {
+        if (!handlerFailed) throw error;
+      }
     })();
   };
 

@@ -187,6 +187,7 @@ export function subscribe<E extends AnyStoredEvent = StoredEvent, TDb = unknown>
   const leaseTtlMs = validateInteger(options.leaseTtlMs ?? 10_000, 'options.leaseTtlMs', 10);
   if (options.onReadError !== undefined && typeof options.onReadError !== 'function') throw new ValidationError('options.onReadError', 'must be a function');
   const logger = safeLogger(options.logger ?? store.logger);
+  const telemetry = store.telemetry;
   const label = consumer === undefined ? 'subscription' : `consumer ${JSON.stringify(consumer)}`;
   const transactional = consumer !== undefined && store.capabilities.transactions;
   const owner = randomId();
@@ -244,7 +245,17 @@ export function subscribe<E extends AnyStoredEvent = StoredEvent, TDb = unknown>
         try {
           // An upcaster that throws fails the event like its handler (never a checkpoint past it).
           const seen = (options.upcasters === undefined ? event : options.upcasters.apply(event)) as E;
-          await options.handler(seen, { tx, signal });
+          if (telemetry === undefined) await options.handler(seen, { tx, signal });
+          else
+            await telemetry.handle(
+              {
+                kind: 'subscription',
+                name: consumer,
+                carrier: event.metadata,
+                attributes: { 'strata.event.type': event.type, 'strata.event.position': event.position.toString(), 'strata.stream.id': event.streamId },
+              },
+              async () => options.handler(seen, { tx, signal }),
+            );
         } catch (error) {
           failedAt = k;
           throw new HandlerFailure(error);
@@ -356,7 +367,13 @@ export function subscribe<E extends AnyStoredEvent = StoredEvent, TDb = unknown>
         for (let i = 0; i < batch.length; ) {
           if (signal.aborted || !(await holdLease())) break;
           const run = oneByOne ? batch.slice(i, i + 1) : batch.slice(i);
-          const { delivered, error } = await deliverRun(run);
+          const { delivered, error } =
+            telemetry === undefined
+              ? await deliverRun(run)
+              : await telemetry.batch(
+                  { consumer, size: run.length, first: (run[0] as StoredEvent).position, last: (run[run.length - 1] as StoredEvent).position },
+                  () => deliverRun(run),
+                );
           if (delivered > 0) {
             failures = 0;
             position = (batch[i + delivered - 1] as StoredEvent).position;

@@ -1,0 +1,42 @@
+/**
+ * Text fields that may carry a trace context: an event's metadata or a message's headers. W3C Trace
+ * Context puts it under `traceparent` and `tracestate`.
+ */
+export type TraceCarrier = Readonly<Record<string, unknown>>;
+
+/** One call of a `subscribe()` or `consume()` handler, as {@link StoreTelemetry.handle} sees it. */
+export interface HandlerCall {
+  /** `subscription` for `subscribe()`, `consumer` for `consume()`. */
+  readonly kind: 'subscription' | 'consumer';
+  /** The named consumer (`undefined` for an unnamed subscription) or the queue. */
+  readonly name: string | undefined;
+  /** The event's metadata or the message's headers: where the producer's trace context travels. */
+  readonly carrier: TraceCarrier | undefined;
+  /** Facts about the call: event type and position, or message id and attempt. Never a payload. */
+  readonly attributes: Readonly<Record<string, string | number | boolean>>;
+}
+
+/** One batch of a `subscribe()` loop, as {@link StoreTelemetry.batch} sees it. */
+export interface BatchCall {
+  /** The named consumer, or `undefined` for an unnamed subscription. */
+  readonly consumer: string | undefined;
+  /** Events in the batch. */
+  readonly size: number;
+  /** Position of the batch's first event. */
+  readonly first: bigint;
+  /** Position of the batch's last event. */
+  readonly last: bigint;
+}
+
+/**
+ * How `subscribe()` and `consume()` report their work to a tracing or metrics system. A store carries
+ * one as {@link StrataStore.telemetry} when it was instrumented (`instrument()` from
+ * `@strata/core/otel` sets it); without one they call nothing. Implementations run `fn` exactly once
+ * and return (or throw) what it does.
+ */
+export interface StoreTelemetry {
+  /** Runs one `subscribe()` batch: its handlers and its checkpoint. */
+  batch<T>(call: BatchCall, fn: () => Promise<T>): Promise<T>;
+  /** Runs one handler call. */
+  handle<T>(call: HandlerCall, fn: () => Promise<T>): Promise<T>;
+}
