@@ -1,5 +1,7 @@
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
+import { AggregationTemporality, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { consume, type StoredEvent, subscribe } from '@strata/core';
+import { instrument } from '@strata/core/otel';
 import { createPostgresStore, type PostgresStore } from '@strata/postgres';
 import { recordingLogger, sleep, waitFor } from '@strata/testing';
 import pg from 'pg';
@@ -8,6 +10,15 @@ import { createListener, type Listener, type StateTransition } from '../src/inde
 import { fileDatabase } from './fixtures.js';
 
 const fx = await fileDatabase();
+
+/** An OpenTelemetry metric reader that collects when asked. */
+class OnDemandReader extends MetricReader {
+  constructor() {
+    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
+  }
+  protected override async onForceFlush(): Promise<void> {}
+  protected override async onShutdown(): Promise<void> {}
+}
 
 /** Long enough that only a notification can explain a delivery within a test. */
 const NEVER = 600_000;
@@ -296,13 +307,23 @@ describe('health', () => {
     expect(health.heldBackBy?.pid).toBe((await idle.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid);
     expect(logger.lines.some((l) => l.level === 'warn' && /idle_in_transaction_session_timeout/.test(l.message))).toBe(true);
     expect(seen).toHaveLength(0);
+    // The same facts as OpenTelemetry metrics, through instrument(store, { listener }).
+    const reader_ = new OnDemandReader();
+    const meters = new MeterProvider({ readers: [reader_] });
+    const observed = instrument(live, { listener, meterProvider: meters });
+    const { resourceMetrics } = await reader_.collect();
+    const metric = (name: string) => resourceMetrics.scopeMetrics.flatMap((m) => m.metrics).find((m) => m.descriptor.name === name)?.dataPoints ?? [];
+    expect(metric('strata.listener.connected')).toMatchObject([{ attributes: { 'strata.listener.state': 'connected' }, value: 1 }]);
+    expect(metric('strata.reads.held_back')[0]?.value).toBeGreaterThan(0);
+    expect(metric('strata.consumer.lag.events')).toMatchObject([{ attributes: { 'strata.consumer': 'lagging' } }]);
     await idle.query('rollback');
     await idle.end();
     await waitFor(() => seen.length === 1, 'delivery once the transaction ended', 10_000);
     await waitFor(async () => (await listener.health()).heldBackBy === null, 'the report to clear', 10_000);
     await sub.stop();
     await listener.close();
-    await reader.close();
+    await observed.close(); // the reader's store, through its instrumented view
+    await meters.shutdown();
     await writer.close();
   });
 });

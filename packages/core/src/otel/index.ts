@@ -611,6 +611,7 @@ export function instrument<S extends StrataStore<unknown>>(store: S, options: In
   const transaction = <T>(fn: (tx: StoreTransaction<unknown>) => Promise<T>): Promise<T> =>
     span('transaction', SpanKind.INTERNAL, {}, () => store.transaction((tx) => fn(wrapTx(tx))), context.active(), [], 'transaction');
 
+  const bound = new WeakMap<object, unknown>();
   return new Proxy(store, {
     get(target, prop) {
       if (prop === INSTRUMENTED) return true;
@@ -618,8 +619,14 @@ export function instrument<S extends StrataStore<unknown>>(store: S, options: In
       if (prop === 'transaction') return transaction;
       if (prop === 'close') return close;
       if (CONTRACTS.has(prop)) return contract(target, prop);
-      const value = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? value.bind(target) : value;
+      const value: unknown = Reflect.get(target, prop, target);
+      if (typeof value !== 'function') return value;
+      let fn = bound.get(value) as ((...args: unknown[]) => unknown) | undefined;
+      if (fn === undefined) {
+        fn = (value as (...args: unknown[]) => unknown).bind(target);
+        bound.set(value, fn);
+      }
+      return fn;
     },
     has(target, prop) {
       return prop === 'telemetry' || Reflect.has(target, prop);
