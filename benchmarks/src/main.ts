@@ -22,6 +22,7 @@ import { benchEvent, type EventSubject, type QueueSubject } from './impls/types.
 import { drain, merge, percentile, repeated, repeatedFor, type Sample, timed } from './measure.js';
 import { realtimeLatency } from './realtime.js';
 import { writeReport } from './report.js';
+import { type TracingSpread, tracingCost } from './tracing.js';
 
 const scale = Number(process.env.BENCH_SCALE ?? 1);
 const DURATION = Math.round(1500 * scale);
@@ -33,6 +34,9 @@ const ALL_EVENTS = Math.max(10, Math.round(100 * Math.min(1, scale))) * PAGE_EVE
 const n = (count: number) => count.toLocaleString('en');
 const RSS_EVENTS = Math.round(1_000_000 * Math.min(1, scale));
 const PAGE = PAGE_EVENTS;
+/** `BENCH_ONLY=tracing pnpm bench` runs that section alone (its report goes to `results/partial.*`). */
+const ONLY = process.env.BENCH_ONLY;
+const SECTIONS = ['tracing'];
 
 export interface Result {
   suite: string;
@@ -46,8 +50,10 @@ export interface Result {
   baseline: string;
   unit: string;
   peakRssMb?: number;
-  /** Deliveries timed (latency workloads). */
+  /** Deliveries timed (latency workloads), operations timed (tracing). */
   samples?: number;
+  /** Per-round ratios and the baseline's noise (suite `tracing`). */
+  tracing?: TracingSpread;
 }
 
 const results: Result[] = [];
@@ -97,11 +103,11 @@ const round2 = (x: number) => Math.round(x * 100) / 100;
 
 async function main() {
   const started = Date.now();
+  if (ONLY !== undefined && !SECTIONS.includes(ONLY)) throw new Error(`BENCH_ONLY=${ONLY}: the sections that run alone are ${SECTIONS.join(', ')}`);
   log('starting PostgreSQL (durable defaults: fsync and synchronous_commit on)');
   const server = await startPostgres({ settings: {} });
   const work = mkdtempSync(join(tmpdir(), 'strata-bench-'));
   const db = async (name: string) => createTestDatabase(server.url, `bench_${name}`);
-  const [rawDb, strataDb, emmettDb, bossDb] = await Promise.all([db('raw'), db('strata'), db('emmett'), db('boss')]);
   const pgVersion = await (async () => {
     const c = new pg.Client(server.url);
     await c.connect();
@@ -111,6 +117,31 @@ async function main() {
     await c.end();
     return { version: v, fsync, synchronousCommit: sync };
   })();
+  const environment = () => ({
+    date: new Date().toISOString(),
+    node: process.version,
+    os: `${platform()} ${release()}`,
+    cpus: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}`,
+    memoryGb: round2(totalmem() / 2 ** 30),
+    postgres: pgVersion,
+    sqlite: (new Database(':memory:').prepare('select sqlite_version() as v').get() as { v: string }).v,
+    durationPerRoundMs: DURATION,
+    rounds: ROUNDS,
+    scale,
+    commit: gitCommit(),
+    totalSeconds: Math.round((Date.now() - started) / 1000),
+    ...(ONLY === undefined ? {} : { only: ONLY }),
+  });
+  if (ONLY !== undefined) {
+    // One section alone: its report goes to results/partial.{json,md}, never over latest.*.
+    results.push(...(await tracingCost(server.url, work, scale, log)));
+    await writeReport(results, environment(), 'partial');
+    await server.stop();
+    rmSync(work, { recursive: true, force: true });
+    log(`done in ${Math.round((Date.now() - started) / 1000)} s (BENCH_ONLY=${ONLY}: results/partial.md)`);
+    return;
+  }
+  const [rawDb, strataDb, emmettDb, bossDb] = await Promise.all([db('raw'), db('strata'), db('emmett'), db('boss')]);
 
   const strataPg = await createPostgresStore(strataDb.url, { readPageSize: PAGE });
   const strataPglite = await createPgliteStore({ readPageSize: PAGE });
@@ -268,20 +299,9 @@ async function main() {
 
   results.push(...(await freshStoreCosts(server.url, scale, log)));
 
-  await writeReport(results, {
-    date: new Date().toISOString(),
-    node: process.version,
-    os: `${platform()} ${release()}`,
-    cpus: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}`,
-    memoryGb: round2(totalmem() / 2 ** 30),
-    postgres: pgVersion,
-    sqlite: (new Database(':memory:').prepare('select sqlite_version() as v').get() as { v: string }).v,
-    durationPerRoundMs: DURATION,
-    rounds: ROUNDS,
-    scale,
-    commit: gitCommit(),
-    totalSeconds: Math.round((Date.now() - started) / 1000),
-  });
+  results.push(...(await tracingCost(server.url, work, scale, log)));
+
+  await writeReport(results, environment());
   await Promise.all([rawDb, strataDb, emmettDb, bossDb].map((d) => d.drop()));
   await server.stop();
   rmSync(work, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Result } from './main.js';
+import { NO_SDK } from './tracing.js';
 
 /** The ratios the issue asks Strata to reach against the raw baseline of the same run. */
 export const TARGETS: { workload: RegExp; implementation: string; min: number; label: string }[] = [
@@ -44,12 +45,16 @@ export const LATENCY_TARGETS: { workload: RegExp; implementation: string; agains
 /** A rate for the tables: whole numbers, with two decimals below 10 (a fresh PGlite store per test is 0.2/s). */
 const rate = (x: number) => (x < 10 ? x.toFixed(2) : Math.round(x).toLocaleString('en'));
 
+/** A ratio of the tracing rows: three decimals, since the differences are small. */
+const ratio3 = (x: number) => x.toFixed(3);
+
 /**
  * Writes `results/latest.json` and `results/latest.md` after a full run, `results/sample.{json,md}`
- * (not committed) after a sample run (`BENCH_SCALE` below 1, as in CI).
+ * (not committed) after a sample run (`BENCH_SCALE` below 1, as in CI), and `results/partial.{json,md}`
+ * (not committed) when `name` says so (one section run alone with `BENCH_ONLY`).
  */
-export async function writeReport(results: Result[], environment: Record<string, unknown>): Promise<void> {
-  const base = Number(environment.scale ?? 1) < 1 ? 'sample' : 'latest';
+export async function writeReport(results: Result[], environment: Record<string, unknown>, name?: 'partial'): Promise<void> {
+  const base = name ?? (Number(environment.scale ?? 1) < 1 ? 'sample' : 'latest');
   const dir = new URL('../results/', import.meta.url);
   mkdirSync(dir, { recursive: true });
   writeFileSync(new URL(`${base}.json`, dir), `${JSON.stringify({ environment, results }, null, 2)}\n`);
@@ -64,14 +69,42 @@ export async function writeReport(results: Result[], environment: Record<string,
     `PostgreSQL ${pgInfo.version} (fsync ${pgInfo.fsync}, synchronous_commit ${pgInfo.synchronousCommit}), SQLite ${String(environment.sqlite)} (WAL, synchronous FULL).`,
   );
   lines.push(
-    `Each workload ran ${String(environment.rounds)} rounds per implementation, alternating the order; commit ${String(environment.commit)}; ${String(environment.totalSeconds)} s in all.`,
+    environment.only === undefined
+      ? `Each workload ran ${String(environment.rounds)} rounds per implementation, alternating the order; commit ${String(environment.commit)}; ${String(environment.totalSeconds)} s in all.`
+      : `Only the section \`${String(environment.only)}\` (BENCH_ONLY), BENCH_SCALE ${String(environment.scale)}; commit ${String(environment.commit)}; ${String(environment.totalSeconds)} s in all.`,
     '',
   );
   const workloads = [...new Set(results.map((r) => `${r.suite}\u0000${r.workload}`))];
   let realtimeIntro = false;
+  let tracingIntro = false;
   for (const key of workloads) {
     const [suite, workload] = key.split('\u0000') as [string, string];
     const rows = results.filter((r) => r.suite === suite && r.workload === workload);
+    if (suite === 'tracing') {
+      if (!tracingIntro) {
+        tracingIntro = true;
+        lines.push(
+          '## Cost of tracing',
+          '',
+          'The same store plain, through `instrument()` of `@strata/core/otel` with only the OpenTelemetry API (no SDK registered: its no-op tracer), and through `instrument(store, { tracerProvider })` with a `NodeTracerProvider`, a `BatchSpanProcessor` and an exporter that drops the spans (AsyncLocalStorage context manager on). One span per append, two per received and acked message. Interleaved rounds, rotating the order; the ratio is to the plain store in the same round (median, and lowest–highest of the rounds); the time added per operation is the difference of the median operation times (p50) over all rounds; the plain store’s noise is the median deviation of its rounds from its median round, and the no-SDK variant is within noise when its median ratio is at most that far from 1.',
+          '',
+        );
+      }
+      lines.push(`### ${workload.replace(/^cost of tracing: /, '')}`, '');
+      lines.push(
+        '| variant | ops/s | p50 ms | p99 ms | ratio (all rounds) | ratio per round: median [min–max] | µs added per op (p50) | within the plain store’s noise |',
+        '|---|---:|---:|---:|---:|---:|---:|---|',
+      );
+      for (const r of rows) {
+        const t = r.tracing;
+        const own = r.implementation === r.baseline;
+        lines.push(
+          `| ${r.implementation} | ${rate(r.opsPerSec ?? 0)} | ${r.p50Ms} | ${r.p99Ms} | ${own ? 'baseline' : ratio3(r.ratioVsRaw ?? 0)} | ${own || t === undefined ? '—' : `${ratio3(t.ratioMedian)} [${ratio3(t.ratioMin)}–${ratio3(t.ratioMax)}]`} | ${own || t === undefined ? '—' : t.addedUs} | ${t === undefined ? '—' : own ? `noise ±${t.plainNoisePct} %` : t.withinNoise ? 'yes' : 'no'} |`,
+        );
+      }
+      lines.push('');
+      continue;
+    }
     if (suite === 'realtime') {
       if (!realtimeIntro) {
         realtimeIntro = true;
@@ -122,16 +155,24 @@ export async function writeReport(results: Result[], environment: Record<string,
       lines.push(`| ${t.label} ≤ ${t.max}× | ${r.workload} (${r.p50Ms} ms vs ${base.p50Ms} ms) | ${ratio.toFixed(2)} | ${ratio <= t.max ? 'yes' : 'no'} |`);
     }
   }
+  // The databases only: the memory rows measure the instrumentation's CPU time, not a user's store.
+  for (const r of results.filter((x) => x.suite === 'tracing' && x.implementation === NO_SDK && x.tracing !== undefined && !x.workload.includes('memory'))) {
+    const t = r.tracing as NonNullable<Result['tracing']>;
+    lines.push(
+      `| tracing with no SDK within noise of the plain store | ${r.workload.replace(/^cost of tracing: /, '')} | ${ratio3(t.ratioMedian)} (noise ±${t.plainNoisePct} %) | ${t.withinNoise ? 'yes' : 'no'} |`,
+    );
+  }
   const rss = results.find((r) => r.suite === 'memory' && r.implementation === 'strata postgres');
   if (rss?.peakRssMb !== undefined)
     lines.push(`| peak RSS < 150 MB | ${rss.workload} | ${Math.round(rss.peakRssMb)} MB | ${rss.peakRssMb < 150 ? 'yes' : 'no'} |`);
-  lines.push(
-    '',
-    '## Against Emmett and pg-boss',
-    '',
-    '| workload | competitor | competitor ops/s | strata postgres ops/s | ahead |',
-    '|---|---|---:|---:|---|',
-  );
+  if (environment.only === undefined)
+    lines.push(
+      '',
+      '## Against Emmett and pg-boss',
+      '',
+      '| workload | competitor | competitor ops/s | strata postgres ops/s | ahead |',
+      '|---|---|---:|---:|---|',
+    );
   for (const competitor of ['emmett', 'pg-boss']) {
     for (const r of results.filter((x) => x.implementation === competitor && x.opsPerSec !== null)) {
       const ours = results.find((x) => x.workload === r.workload && x.implementation === 'strata postgres');
