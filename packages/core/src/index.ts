@@ -148,7 +148,7 @@ export {
   type WithWakeUpsOptions,
   withWakeUps,
 } from './subscriptions/wake-ups.js';
-export type { BatchCall, HandlerCall, StoreTelemetry, TraceCarrier } from './telemetry.js';
+export type { BatchCall, HandlerCall, LoopCall, LoopFilters, StoreTelemetry, TraceCarrier } from './telemetry.js';
 export { TransactionScope, type TransactionScopeOptions } from './transaction-scope.js';
 export { canonicalJson, inspectJsonText, type JsonTextInfo } from './transfer/json-text.js';
 export { type PlanImportOptions, planImport, type StoredRecords, type StoredStream } from './transfer/plan.js';

@@ -39,4 +39,50 @@ export interface StoreTelemetry {
   batch<T>(call: BatchCall, fn: () => Promise<T>): Promise<T>;
   /** Runs one handler call. */
   handle<T>(call: HandlerCall, fn: () => Promise<T>): Promise<T>;
+  /**
+   * Runs the whole loop of a `subscribe()` or `consume()`: its polls (reads and receives that find
+   * nothing) are not the work of whatever called it, and need not be reported one by one.
+   */
+  loop<T>(call: LoopCall, fn: () => Promise<T>): Promise<T>;
+}
+
+/** A `subscribe()` or `consume()` loop, as {@link StoreTelemetry.loop} sees it. */
+export interface LoopCall {
+  /** `subscription` for `subscribe()`, `consumer` for `consume()`. */
+  readonly kind: 'subscription' | 'consumer';
+  /** The named consumer (`undefined` for an unnamed subscription) or the queue. */
+  readonly name: string | undefined;
+  /** What a subscription reads: its lag counts only these events. */
+  readonly filters?: LoopFilters;
+}
+
+/** The filters of a subscription, as {@link LoopCall.filters} gives them. */
+export interface LoopFilters {
+  /** Event types it reads, if it filters by type. */
+  readonly types?: readonly string[] | undefined;
+  /** The one stream it reads, if any. */
+  readonly streamId?: string | undefined;
+  /** The stream id prefix it reads, if any. */
+  readonly streamPrefix?: string | undefined;
+}
+
+/**
+ * Runs `fn` through one of `telemetry`'s hooks so that the telemetry can never change the outcome:
+ * `fn` runs exactly once (even when the hook throws before calling it), and its own result or error
+ * is what this returns, whatever the hook does with it.
+ *
+ * @internal
+ */
+export async function throughTelemetry<T>(hook: (fn: () => Promise<T>) => Promise<unknown>, fn: () => Promise<T>): Promise<T> {
+  let outcome: Promise<T> | undefined;
+  const once = (): Promise<T> => {
+    outcome ??= fn();
+    return outcome;
+  };
+  try {
+    await hook(once);
+  } catch {
+    // The work's own outcome is returned below; a failure of the telemetry alone is dropped.
+  }
+  return once();
 }

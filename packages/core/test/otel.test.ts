@@ -1,4 +1,4 @@
-import { metrics, trace } from '@opentelemetry/api';
+import { context, metrics, propagation, trace } from '@opentelemetry/api';
 import { AggregationTemporality, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
@@ -226,11 +226,197 @@ describe('instrument()', () => {
     let state = 'connected';
     const listener = { health: async () => ({ state, reconnects: 2, heldBackBy: state === 'connected' ? { heldForMs: 12_500 } : null }) };
     const store = instrument(createMemoryStore(), { listener, observe: false });
-    expect(await points('strata.listener.connected')).toContainEqual({ attributes: { 'strata.listener.state': 'connected' }, value: 1 });
+    expect(await points('strata.listener.connected')).toContainEqual({ attributes: {}, value: 1 });
     expect((await points('strata.listener.reconnects')).map((p) => p.value)).toContain(2);
     expect((await points('strata.reads.held_back')).map((p) => p.value)).toContain(12.5);
     state = 'reconnecting';
-    expect(await points('strata.listener.connected')).toContainEqual({ attributes: { 'strata.listener.state': 'reconnecting' }, value: 0 });
+    // One series that goes to 0, not a second series beside a stale 1.
+    expect(await points('strata.listener.connected')).toEqual([{ attributes: {}, value: 0 }]);
     await store.close();
+  });
+
+  it('stores only traceparent (never baggage), whatever propagators the application registered', async () => {
+    const store = instrument(createMemoryStore());
+    const withBaggage = propagation.setBaggage(context.active(), propagation.createBaggage({ 'user.email': { value: 'ada@example.com' } }));
+    await context.with(withBaggage, () => inSpan('request', () => store.events.append('b', [{ type: 'A', data: {} }])));
+    await context.with(withBaggage, () => inSpan('request', () => store.queue.send('b', { body: 1 })));
+    for await (const e of store.events.readStream('b')) expect(Object.keys(e.metadata)).toEqual(['traceparent']);
+    expect(Object.keys((await store.queue.receive('b'))[0]?.headers ?? {})).toEqual(['traceparent']);
+  });
+
+  it('inside a span, bad or unusual input meets exactly the checks it meets outside', async () => {
+    const raw = createMemoryStore({ maxPayloadBytes: 200 });
+    const store = instrument(createMemoryStore({ maxPayloadBytes: 200 }));
+    class Placed {
+      get type() {
+        return 'Placed';
+      }
+      get data() {
+        return {};
+      }
+    }
+    const outcome = (p: Promise<unknown>) =>
+      p.then(
+        () => 'ok',
+        (e: { code?: string; message?: string }) => `${e.code}: ${e.message}`,
+      );
+    const cases: [string, (s: typeof raw) => Promise<unknown>][] = [
+      ['a class instance as an event', (s) => s.events.append('c1', [new Placed() as never])],
+      ['a Map as metadata', (s) => s.events.append('c2', [{ type: 'A', data: {}, metadata: new Map([['userId', 'u']]) as never }])],
+      [
+        'a class instance as headers',
+        (s) =>
+          s.queue.send('c3', {
+            body: 1,
+            headers: new (class H {
+              a = 'b';
+            })() as never,
+          }),
+      ],
+      ['an event that fits the payload limit exactly', (s) => s.events.append('c4', [{ type: 'A', data: { text: 'x'.repeat(170) } }])],
+      ['a message that fits the payload limit exactly', (s) => s.queue.send('c5', { body: { text: 'x'.repeat(170) } })],
+    ];
+    for (const [what, call] of cases) {
+      expect(await inSpan('request', () => outcome(call(store))), what).toBe(await outcome(call(raw)));
+    }
+    // The one that fits is stored as given (its trace context did not fit).
+    for await (const e of store.events.readStream('c4')) expect(e.metadata).toEqual({});
+    // Values that are not even strings reject as on the raw store, never throw synchronously.
+    const nameless = Object.create(null);
+    await expect(store.events.append(nameless, [{ type: 'A', data: {} }])).rejects.toMatchObject({ code: 'VALIDATION' });
+    await expect(store.queue.send(nameless, { body: 1 })).rejects.toMatchObject({ code: 'VALIDATION' });
+    const read = store.events.readStream(nameless);
+    await expect(read[Symbol.asyncIterator]().next()).rejects.toMatchObject({ code: 'VALIDATION' });
+  });
+
+  it('read iterators are iterable, end their span on break, and record no error message', async () => {
+    const store = instrument(createMemoryStore());
+    await store.events.append('r', [
+      { type: 'A', data: {} },
+      { type: 'B', data: {} },
+    ]);
+    const it = store.events.readStream('r')[Symbol.asyncIterator]();
+    expect((it as AsyncIterableIterator<unknown>)[Symbol.asyncIterator]()).toBe(it);
+    for await (const _ of store.events.readStream('r')) break;
+    const read = exporter.getFinishedSpans().find((s) => s.name === 'events.readStream') as ReadableSpan;
+    expect(read.attributes['strata.event.count']).toBe(1);
+    await expect(store.events.append('r', [{ type: 'A', data: Number.NaN }])).rejects.toMatchObject({ code: 'VALIDATION' });
+    const failed = exporter.getFinishedSpans().find((s) => s.name === 'events.append' && s.status.code === 2) as ReadableSpan;
+    expect(failed.status.message).toBeUndefined();
+    expect(failed.attributes['error.type']).toBe('VALIDATION');
+  });
+
+  it('one view per store: instrumenting the store again gives it, and closing the store stops its metrics', async () => {
+    const raw = createMemoryStore();
+    const statsCalls = vi.spyOn(raw.queue, 'stats');
+    const store = instrument(raw, { queues: ['q'] });
+    expect(instrument(raw)).toBe(store);
+    await reader.collect();
+    expect(statsCalls).toHaveBeenCalledTimes(1);
+    // A close that fails (inside the store's own transaction) leaves the store and its metrics running.
+    await store.transaction(async () => {
+      await expect(store.close()).rejects.toMatchObject({ code: 'VALIDATION' });
+    });
+    await reader.collect();
+    expect(statsCalls).toHaveBeenCalledTimes(2);
+    await raw.close(); // not through the view
+    await reader.collect();
+    expect(statsCalls).toHaveBeenCalledTimes(2);
+  });
+
+  it('records durations in second buckets', async () => {
+    const store = instrument(createMemoryStore());
+    await store.events.append('d', [{ type: 'A', data: {} }]);
+    const { resourceMetrics } = await reader.collect();
+    const histogram = resourceMetrics.scopeMetrics.flatMap((m) => m.metrics).find((m) => m.descriptor.name === 'db.client.operation.duration');
+    const point = histogram?.dataPoints.find((p) => p.attributes['db.operation.name'] === 'events.append')?.value as {
+      buckets: { boundaries: number[]; counts: number[] };
+    };
+    expect(point.buckets.boundaries.slice(0, 3)).toEqual([0.0005, 0.001, 0.0025]);
+    expect(point.buckets.counts.slice(0, 3).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+  });
+
+  it('counts a filtered consumer’s lag over the events it reads', async () => {
+    const store = instrument(createMemoryStore());
+    await store.events.append('f', [{ type: 'Wanted', data: {} }]);
+    let seen = 0;
+    const sub = subscribe(store, { from: { consumer: 'picky' }, types: ['Wanted'], handler: () => void seen++ });
+    await expect.poll(() => seen).toBe(1);
+    await store.events.append('f', [
+      { type: 'Other', data: {} },
+      { type: 'Other', data: {} },
+    ]);
+    const lag = async () => (await points('strata.consumer.lag.events')).find((p) => p.attributes['strata.consumer'] === 'picky')?.value;
+    expect(await lag()).toBe(0);
+    await sub.stop();
+  });
+
+  it('loops keep out of the trace that started them, and idle polls make no spans', async () => {
+    const store = instrument(createMemoryStore());
+    const stop = new AbortController();
+    let worker: Promise<void> | undefined;
+    await inSpan('startup', async () => {
+      worker = consume(store, 'idle', async () => undefined, { signal: stop.signal, pollIntervalMs: 10 });
+    });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    stop.abort();
+    await worker;
+    const spans = exporter.getFinishedSpans();
+    expect(spans.map((s) => s.name)).toEqual(['startup']);
+  });
+
+  it('a retried message starts a trace of its own, linked to its producer', async () => {
+    const store = instrument(createMemoryStore());
+    await inSpan('request', () => store.queue.send('retry', { body: 1 }));
+    const stop = new AbortController();
+    let calls = 0;
+    await consume(
+      store,
+      'retry',
+      async () => {
+        if (++calls === 1) throw new Error('first try fails');
+        stop.abort();
+      },
+      { signal: stop.signal, pollIntervalMs: 10, retryBaseMs: 1, retryMaxMs: 1 },
+    );
+    const send = exporter.getFinishedSpans().find((s) => s.name === 'send retry') as ReadableSpan;
+    const [first, second] = exporter.getFinishedSpans().filter((s) => s.name === 'process retry');
+    expect(first?.parentSpanContext?.spanId).toBe(send.spanContext().spanId);
+    expect(second?.spanContext().traceId).not.toBe(send.spanContext().traceId);
+    expect(second?.links.map((l) => l.context.spanId)).toEqual([send.spanContext().spanId]);
+  });
+
+  it('a tracer that fails never fails the work', async () => {
+    const broken = {
+      getTracer: () => ({
+        startSpan: () => {
+          throw new Error('tracer down');
+        },
+        startActiveSpan: () => {
+          throw new Error('tracer down');
+        },
+      }),
+    };
+    const store = instrument(createMemoryStore(), { tracerProvider: broken as never });
+    await store.events.append('t', [{ type: 'A', data: {} }]);
+    await store.queue.send('t', { body: 1 });
+    const stop = new AbortController();
+    let handled = 0;
+    await consume(
+      store,
+      't',
+      () => {
+        handled++;
+        stop.abort();
+      },
+      { signal: stop.signal, pollIntervalMs: 10 },
+    );
+    expect(handled).toBe(1);
+    expect((await store.queue.stats('t')).inFlight).toBe(0);
+  });
+
+  it('refuses malformed options', () => {
+    expect(() => instrument(createMemoryStore(), { queues: 'emails' as never })).toThrow(/options.queues/);
+    expect(() => instrument(createMemoryStore(), { listener: {} as never })).toThrow(/options.listener/);
   });
 });

@@ -313,7 +313,7 @@ describe('health', () => {
     const observed = instrument(live, { listener, meterProvider: meters });
     const { resourceMetrics } = await reader_.collect();
     const metric = (name: string) => resourceMetrics.scopeMetrics.flatMap((m) => m.metrics).find((m) => m.descriptor.name === name)?.dataPoints ?? [];
-    expect(metric('strata.listener.connected')).toMatchObject([{ attributes: { 'strata.listener.state': 'connected' }, value: 1 }]);
+    expect(metric('strata.listener.connected')).toMatchObject([{ attributes: { 'db.system.name': 'postgresql', 'db.namespace': schema }, value: 1 }]);
     expect(metric('strata.reads.held_back')[0]?.value).toBeGreaterThan(0);
     expect(metric('strata.consumer.lag.events')).toMatchObject([{ attributes: { 'strata.consumer': 'lagging' } }]);
     await idle.query('rollback');

@@ -3,6 +3,7 @@ import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@o
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { consume, type StrataStore, subscribe } from '@strata/core';
 import { instrument } from '@strata/core/otel';
+import type { PostgresStore } from '@strata/postgres';
 import { describeStores } from '@strata/testing/vitest';
 import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 
@@ -83,7 +84,7 @@ async function scenario(raw: StrataStore): Promise<ReadableSpan[]> {
   return exporter.getFinishedSpans();
 }
 
-describeStores(['memory', 'sqlite', 'pglite', 'postgres'], (test) => {
+describeStores(['memory', 'sqlite', 'pglite', 'postgres'], (test, adapter) => {
   test('a request, its message and its event: one trace through the producer and both consumers', async ({ store }) => {
     const spans = await scenario(store);
     const request = only(spans, 'POST /orders');
@@ -132,4 +133,23 @@ describeStores(['memory', 'sqlite', 'pglite', 'postgres'], (test) => {
     // Every span is ended and nothing failed.
     expect(spans.filter((s) => s.status.code === 2).map((s) => s.name)).toEqual([]);
   });
+
+  // join() is the PostgreSQL dialect's.
+  if (adapter === 'pglite' || adapter === 'postgres')
+    test('writes through join(tx) into the application’s own transaction are traced too', async ({ store }) => {
+      const instrumented = instrument(store) as unknown as PostgresStore;
+      await trace.getTracer('orders-api').startActiveSpan('POST /orders', async (request) => {
+        await instrumented.db.transaction(async (dtx) => {
+          await instrumented.join(dtx).events.append('joined', [{ type: 'OrderPlaced', data: {} }]);
+        });
+        request.end();
+      });
+      const spans = exporter.getFinishedSpans();
+      const request = only(spans, 'POST /orders');
+      const append = only(spans, 'events.append');
+      expect(parentOf(append)).toBe(id(request));
+      for await (const e of store.events.readStream('joined')) {
+        expect(e.metadata.traceparent).toBe(`00-${append.spanContext().traceId}-${id(append)}-01`);
+      }
+    });
 });

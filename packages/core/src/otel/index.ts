@@ -23,28 +23,29 @@ import {
   type BatchObservableResult,
   type Context,
   context,
+  createContextKey,
+  createTraceState,
   type Histogram,
   isSpanContextValid,
   type Link,
   type MeterProvider,
   metrics,
-  propagation,
   ROOT_CONTEXT,
   type Span,
+  type SpanContext,
   SpanKind,
   SpanStatusCode,
-  type TextMapGetter,
   type TracerProvider,
   trace,
 } from '@opentelemetry/api';
-import { isStrataError } from '../errors.js';
+import { isStrataError, ValidationError } from '../errors.js';
 import type { EventStore, NewEvent } from '../events/types.js';
 import { addLogFields } from '../logger.js';
 import type { Delivery, MessageQueue } from '../queue/types.js';
 import type { SnapshotStore } from '../snapshots/types.js';
 import type { StoreTransaction, StrataStore } from '../store.js';
 import type { CheckpointStore } from '../subscriptions/types.js';
-import type { BatchCall, HandlerCall, StoreTelemetry, TraceCarrier } from '../telemetry.js';
+import type { BatchCall, HandlerCall, LoopCall, StoreTelemetry, TraceCarrier } from '../telemetry.js';
 import type { RecordTransfer } from '../transfer/types.js';
 
 /** The instrumentation scope of every tracer and meter this entry makes. */
@@ -113,13 +114,26 @@ type Attrs = Record<string, string | number | boolean>;
 const INSTRUMENTED = Symbol.for('strata.instrumented');
 const MAX_KNOWN = 10_000;
 
-const carrierGetter: TextMapGetter<TraceCarrier> = {
-  keys: (carrier) => Object.keys(carrier),
-  get: (carrier, key) => {
-    const value = carrier[key];
-    return typeof value === 'string' ? value : undefined;
-  },
-};
+/** Set in the context of a `subscribe()` or `consume()` loop: its idle polls make no spans. */
+const IN_LOOP = createContextKey('strata loop');
+
+/** Handler spans continue the producer's trace only for data younger than this; older data is linked. */
+const FRESH_MS = 10 * 60_000;
+
+/** Buckets of the duration histograms, in seconds (the SDK's defaults assume milliseconds). */
+const SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** Longest wait for one query of a metrics collection, and for the whole collection. */
+const OBSERVE_CALL_MS = 5000;
+const OBSERVE_TOTAL_MS = 15_000;
+
+/** Named consumers whose lag is observed per collection, at most. */
+const MAX_OBSERVED_CONSUMERS = 200;
+
+/** Events counted after a consumer's checkpoint for its lag, at most. */
+const LAG_COUNT_CAP = 1000;
+
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
 
 let logFieldsAdded = false;
 
@@ -140,61 +154,124 @@ function errorType(error: unknown): string {
   return typeof error;
 }
 
-/** The trace context of `ctx`, as W3C fields; empty when no valid span is active or no propagator is set. */
-function carrierOf(ctx: Context): Record<string, string> {
-  const carrier: Record<string, string> = {};
+/**
+ * The W3C Trace Context fields (`traceparent`, and `tracestate` when there is one) of the span active in
+ * `ctx`; empty without a valid span. Written by Strata itself, whatever propagators the application
+ * registered: only these two fields are stored, never baggage.
+ */
+function traceFieldsOf(ctx: Context): Record<string, string> {
   const span = trace.getSpanContext(ctx);
-  if (span === undefined || !isSpanContextValid(span)) return carrier;
-  propagation.inject(ctx, carrier);
-  return carrier;
+  if (span === undefined || !isSpanContextValid(span)) return {};
+  const fields: Record<string, string> = { traceparent: `00-${span.traceId}-${span.spanId}-${`0${(span.traceFlags & 0xff).toString(16)}`.slice(-2)}` };
+  const state = span.traceState?.serialize();
+  if (state !== undefined && state !== '') fields.tracestate = state;
+  return fields;
 }
 
+/** Whether `value` is an object literal (or has a null prototype): the only shape Strata copies. */
 function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
 }
 
-/** The producer's context carried by `carrier`, if any. */
-function producerContext(carrier: TraceCarrier | undefined): Context | undefined {
-  if (!isPlainObject(carrier) || typeof carrier.traceparent !== 'string') return undefined;
-  const ctx = propagation.extract(ROOT_CONTEXT, carrier, carrierGetter);
-  const span = trace.getSpanContext(ctx);
-  return span !== undefined && isSpanContextValid(span) ? ctx : undefined;
+/** The producer's span context carried by `carrier` (W3C `traceparent`), if a valid one is there. */
+function producerOf(carrier: TraceCarrier | undefined): SpanContext | undefined {
+  if (!isPlainObject(carrier)) return undefined;
+  const parent = carrier.traceparent;
+  if (typeof parent !== 'string' || parent.length > 512) return undefined;
+  const m = TRACEPARENT.exec(parent.trim().toLowerCase());
+  if (m === null || m[1] === 'ff' || (m[1] === '00' && m[5] !== undefined)) return undefined;
+  const span: SpanContext = { traceId: m[2] as string, spanId: m[3] as string, traceFlags: Number.parseInt(m[4] as string, 16), isRemote: true };
+  const state = carrier.tracestate;
+  if (typeof state === 'string' && state.length <= 512) {
+    try {
+      span.traceState = createTraceState(state);
+    } catch {
+      // An unreadable tracestate is dropped; the traceparent alone is enough.
+    }
+  }
+  return isSpanContextValid(span) ? span : undefined;
 }
 
-function linkTo(ctx: Context | undefined): Link[] {
-  const span = ctx === undefined ? undefined : trace.getSpanContext(ctx);
-  return span === undefined ? [] : [{ context: span }];
+/** A string attribute from input that may not be valid yet: strings only, cut to 256 characters. */
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' ? value.slice(0, 256) : undefined;
+}
+
+/** Runs `fn`, ignoring what it throws: telemetry never changes the outcome of the work it describes. */
+function quietly(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // Dropped on purpose.
+  }
+}
+
+/** `promise`, or a rejection after `ms`. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('timed out')), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+/** The views `instrument()` made, by the store they wrap: instrumenting a store twice gives one view. */
+const views = new WeakMap<object, unknown>();
+
+function validateOptions(options: InstrumentOptions): void {
+  if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'must be an object');
+  const { queues, dbSystem, listener, observe, propagate } = options;
+  if (queues !== undefined && (!Array.isArray(queues) || queues.some((q) => typeof q !== 'string'))) {
+    throw new ValidationError('options.queues', 'must be an array of queue names');
+  }
+  if (dbSystem !== undefined && typeof dbSystem !== 'string') throw new ValidationError('options.dbSystem', 'must be a string');
+  if (listener !== undefined && typeof (listener as { health?: unknown } | null)?.health !== 'function') {
+    throw new ValidationError('options.listener', 'must have a health() method');
+  }
+  if (observe !== undefined && typeof observe !== 'boolean') throw new ValidationError('options.observe', 'must be a boolean');
+  if (propagate !== undefined && typeof propagate !== 'boolean') throw new ValidationError('options.propagate', 'must be a boolean');
 }
 
 /**
- * Returns `store` with OpenTelemetry spans and metrics around all it does (a proxy: the adapter's own
- * members, such as `db`, `schema` or `pglite`, stay as they are). Without an SDK registered the API's
- * no-op tracer makes every span free of work but a few calls.
+/**
+ * Returns a view of `store` with OpenTelemetry spans and metrics around all it does (a proxy: the
+ * adapter's own members, such as `db`, `schema`, `pglite` or `join()`, work as before). Without an SDK
+ * registered the API's no-op tracer makes every span free of work but a few calls.
  *
  * - **Spans** (named after the operation, such as `events.append`, `send orders`, `receive orders`,
- *   `transaction`), with `db.system.name`, `db.namespace`, `db.operation.name`, `strata.stream.id`,
- *   `strata.expected_version`, `strata.event.count`, and for queues the messaging attributes
- *   (`messaging.system` `strata`, `messaging.destination.name`, `messaging.operation.type`,
+ *   `transaction`), with `db.system.name`, `db.namespace` (the PostgreSQL schema), `db.operation.name`,
+ *   `strata.stream.id`, `strata.expected_version`, `strata.event.count`, and for queues the messaging
+ *   attributes (`messaging.system` `strata`, `messaging.destination.name`, `messaging.operation.type`,
  *   `messaging.batch.message_count`, `messaging.message.id`). A failure sets the span's status to
- *   error and `error.type` to the Strata error code or the error's class; no message or payload of a
- *   handler's error is recorded.
+ *   error and `error.type` to the Strata error code or the error's class; no error message is recorded.
  * - **Context travels with the data**: see {@link InstrumentOptions.propagate}. A `consume()` or
- *   `subscribe()` handler's span (`process <queue or consumer>`, kind consumer) is a child of the
- *   producer's span and links to it; a receive links to every message it got.
+ *   `subscribe()` handler's span (`process <queue or consumer>`, kind consumer) links to the producer's
+ *   span, and is its child (one trace from the request to the handlers) for a first delivery of data
+ *   younger than ten minutes; a retry or a replay of older data starts a trace of its own. A receive
+ *   links to every message it got. The loops' idle polls (a receive or read that finds nothing) make
+ *   no span, and the loops never join the trace of the code that started them.
  * - **Metrics**: `db.client.operation.duration`; `strata.handler.duration` and
  *   `strata.handler.failures`; per queue `strata.queue.ready`, `.in_flight`, `.delayed`,
  *   `.dead_lettered`, `.oldest_ready_age`; per named consumer `strata.consumer.lag.events` and
  *   `strata.consumer.lag.seconds`; with a listener `strata.listener.connected`,
- *   `strata.listener.reconnects` and `strata.reads.held_back`.
+ *   `strata.listener.reconnects` and `strata.reads.held_back`. Each collection is bounded (5 s per query,
+ *   15 s in all).
  * - **Logs**: every line Strata logs while a span is active carries `trace_id` and `span_id`.
  *
- * Instrumenting an instrumented store returns it unchanged. Closing the store stops its metrics.
+ * Instrumenting a store or its view again returns the same view. Closing the store (through the view
+ * or not) stops its metrics.
  *
  * @param store - any store: an official adapter's or your own
  * @param options - see {@link InstrumentOptions}
+ * @throws `VALIDATION` when an option is malformed
  */
 export function instrument<S extends StrataStore<unknown>>(store: S, options: InstrumentOptions = {}): S {
   if ((store as unknown as Record<symbol, unknown>)[INSTRUMENTED] === true) return store;
+  const known = views.get(store);
+  if (known !== undefined) return known as S;
+  validateOptions(options);
   joinLogsToTraces();
   const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(INSTRUMENTATION_NAME);
   const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(INSTRUMENTATION_NAME);
@@ -205,17 +282,13 @@ export function instrument<S extends StrataStore<unknown>>(store: S, options: In
   const schema = (store as unknown as { schema?: unknown }).schema;
   if (typeof schema === 'string') base['db.namespace'] = schema;
 
-  const opDuration = meter.createHistogram('db.client.operation.duration', {
-    unit: 's',
-    description: 'Duration of Strata store operations',
-  });
+  const seconds = { unit: 's', advice: { explicitBucketBoundaries: SECONDS_BUCKETS } };
+  const opDuration = meter.createHistogram('db.client.operation.duration', { ...seconds, description: 'Duration of Strata store operations' });
   const handlerDuration: Histogram = meter.createHistogram('strata.handler.duration', {
-    unit: 's',
-    description: 'Duration of subscribe() and consume() handler calls',
+    ...seconds,
+    description: 'Duration of subscribe() and consume() handler calls (a consume() call includes its ack or nack)',
   });
-  const handlerFailures = meter.createCounter('strata.handler.failures', {
-    description: 'subscribe() and consume() handler calls that threw',
-  });
+  const handlerFailures = meter.createCounter('strata.handler.failures', { description: 'subscribe() and consume() handler calls that threw' });
 
   /** Queues seen through this store, observed as metrics; receipts to their queue for ack and nack spans. */
   const queues = new Set<string>(options.queues ?? []);
@@ -224,70 +297,108 @@ export function instrument<S extends StrataStore<unknown>>(store: S, options: In
     if (typeof queue === 'string' && queues.size < 1000) queues.add(queue);
   };
 
+  /** Marks `s` as failed by `error`: its code or class only (a message may quote a payload). */
+  const fail = (s: Span, error: unknown) =>
+    quietly(() => {
+      s.setAttribute('error.type', errorType(error));
+      s.setStatus({ code: SpanStatusCode.ERROR });
+    });
+
+  const record = (operation: string, started: number, failure: unknown) =>
+    quietly(() => {
+      const attrs: Attributes = { ...base, 'db.operation.name': operation };
+      if (failure !== undefined) attrs['error.type'] = errorType(failure);
+      opDuration.record((performance.now() - started) / 1000, attrs);
+    });
+
+  /** Starts a span, or returns `undefined` when the tracer fails: the work then runs without one. */
+  const start = (name: string, kind: SpanKind, attributes: Attrs, parent: Context, links: Link[] = [], startTime?: number): Span | undefined => {
+    try {
+      return tracer.startSpan(name, { kind, attributes: { ...base, ...attributes }, links, ...(startTime === undefined ? {} : { startTime }) }, parent);
+    } catch {
+      return undefined;
+    }
+  };
+
   /** Runs `fn` in a new active span; records its duration and failure. */
-  const span = <T>(
+  const span = async <T>(
     name: string,
     kind: SpanKind,
     attributes: Attrs,
-    fn: (span: Span) => Promise<T>,
+    fn: (span: Span | undefined) => Promise<T>,
     parent: Context = context.active(),
     links: Link[] = [],
     operation?: string,
-  ): Promise<T> =>
-    tracer.startActiveSpan(name, { kind, attributes: { ...base, ...attributes }, links }, parent, async (s) => {
+  ): Promise<T> => {
+    const s = start(name, kind, attributes, parent, links);
+    const started = performance.now();
+    let failure: unknown;
+    try {
+      return await (s === undefined ? fn(undefined) : context.with(trace.setSpan(parent, s), () => fn(s)));
+    } catch (error) {
+      failure = error ?? new Error('undefined thrown');
+      if (s !== undefined) fail(s, error);
+      throw error;
+    } finally {
+      if (s !== undefined) quietly(() => s.end());
+      if (operation !== undefined) record(operation, started, failure);
+    }
+  };
+
+  /** Whether the caller is a `subscribe()` or `consume()` loop between batches: its polls make no span. */
+  const polling = () => context.active().getValue(IN_LOOP) === true;
+
+  /** A store operation: span named after it, kind client; none for a loop's bookkeeping polls. */
+  const op = <T>(operation: string, attributes: Attrs, fn: (span: Span | undefined) => Promise<T>, quiet = false): Promise<T> => {
+    if (quiet && polling()) {
       const started = performance.now();
       let failure: unknown;
-      try {
-        return await fn(s);
-      } catch (error) {
-        failure = error;
-        const type = errorType(error);
-        s.setAttribute('error.type', type);
-        s.setStatus({ code: SpanStatusCode.ERROR, ...(isStrataError(error) ? { message: error.message } : {}) });
-        throw error;
-      } finally {
-        s.end();
-        if (operation !== undefined) {
-          const metricAttrs: Attributes = { 'db.operation.name': operation };
-          if (dbSystem !== undefined) metricAttrs['db.system.name'] = dbSystem;
-          if (failure !== undefined) metricAttrs['error.type'] = errorType(failure);
-          opDuration.record((performance.now() - started) / 1000, metricAttrs);
-        }
-      }
-    });
+      return fn(undefined)
+        .catch((error: unknown) => {
+          failure = error ?? new Error('undefined thrown');
+          throw error;
+        })
+        .finally(() => record(operation, started, failure));
+    }
+    return span(operation, SpanKind.CLIENT, { 'db.operation.name': operation, ...attributes }, fn, context.active(), [], operation);
+  };
 
-  /** A store operation: span named after it, kind client. */
-  const op = <T>(operation: string, attributes: Attrs, fn: (span: Span) => Promise<T>, name = operation, kind = SpanKind.CLIENT): Promise<T> =>
-    span(name, kind, { 'db.operation.name': operation, ...attributes }, fn, context.active(), [], operation);
-
-  /** An async iterable whose iteration, first `next()` to end, is one span started in the caller's context. */
+  /**
+   * An async iterable whose iteration, first `next()` to end, is one span in the caller's context. In a
+   * loop's poll, the span is made afterwards and only when the iteration yielded something.
+   */
   const iteration = <T>(operation: string, attributes: Attrs, inner: AsyncIterable<T>, counted: string): AsyncIterable<T> => {
     const parent = context.active();
+    const quiet = polling();
     return {
       [Symbol.asyncIterator]() {
         const it = inner[Symbol.asyncIterator]();
         let s: Span | undefined;
+        let startedAt: number | undefined;
         let count = 0;
         let ended = false;
-        const started = () => {
-          s ??= tracer.startSpan(operation, { kind: SpanKind.CLIENT, attributes: { ...base, 'db.operation.name': operation, ...attributes } }, parent);
-          return s;
+        const attrs = { 'db.operation.name': operation, ...attributes };
+        const begin = () => {
+          if (startedAt !== undefined) return;
+          startedAt = Date.now();
+          if (!quiet) s = start(operation, SpanKind.CLIENT, attrs, parent);
         };
         const end = (error?: unknown) => {
-          if (ended || s === undefined) return;
+          if (ended || startedAt === undefined) return;
           ended = true;
-          s.setAttribute(counted, count);
-          if (error !== undefined) {
-            s.setAttribute('error.type', errorType(error));
-            s.setStatus({ code: SpanStatusCode.ERROR, ...(isStrataError(error) ? { message: error.message } : {}) });
-          }
-          s.end();
+          if (quiet && count > 0 && error === undefined) s = start(operation, SpanKind.CLIENT, attrs, parent, [], startedAt);
+          const done = s;
+          if (done === undefined) return;
+          quietly(() => done.setAttribute(counted, count));
+          if (error !== undefined) fail(done, error);
+          quietly(() => done.end());
         };
-        const within = <R>(fn: () => Promise<R>) => context.with(trace.setSpan(parent, started()), fn);
-        const iterator: AsyncIterator<T> = {
+        const inSpan = <R>(fn: () => Promise<R>) => (s === undefined ? fn() : context.with(trace.setSpan(parent, s), fn));
+        const iterator: AsyncIterableIterator<T> = {
           async next() {
+            begin();
             try {
-              const r = await within(() => it.next());
+              const r = await inSpan(() => it.next());
               if (r.done === true) end();
               else count++;
               return r;
@@ -298,10 +409,23 @@ export function instrument<S extends StrataStore<unknown>>(store: S, options: In
           },
           async return(value?: unknown) {
             try {
-              return it.return === undefined ? { done: true, value: value as T } : await it.return(value);
+              return it.return === undefined
+                ? { done: true, value: value as T }
+                : await inSpan(() => (it.return as (v?: unknown) => Promise<IteratorResult<T>>)(value));
             } finally {
               end();
             }
+          },
+          async throw(error?: unknown) {
+            try {
+              if (it.throw === undefined) throw error;
+              return await inSpan(() => (it.throw as (e?: unknown) => Promise<IteratorResult<T>>)(error));
+            } finally {
+              end(error);
+            }
+          },
+          [Symbol.asyncIterator]() {
+            return iterator;
           },
         };
         return iterator;
@@ -310,57 +434,72 @@ export function instrument<S extends StrataStore<unknown>>(store: S, options: In
   };
 
   /**
-   * Whether the caller runs inside a span: only then does data carry a trace context (a store used
-   * outside any traced work stores exactly what it is given).
+   * Whether data written now carries the trace context: only when the caller runs inside a span (a
+   * store used outside any traced work stores exactly what it is given).
    */
   const callerTraced = (): boolean => {
     if (!propagate) return false;
     const caller = trace.getSpanContext(context.active());
     return caller !== undefined && isSpanContextValid(caller);
   };
-  /** The trace context to store with the data: the operation's own span, a child of the caller's. */
-  const traceFields = (traced: boolean): Record<string, string> => (traced ? carrierOf(context.active()) : {});
+
+  /**
+   * Writes `input` with the trace context added by `add`, and when that is refused as invalid (the
+   * context pushed it over a size limit) the input exactly as given: tracing never refuses data.
+   */
+  const withTraceFields = async <I, R>(input: I, withFields: I, write: (input: I) => Promise<R>): Promise<R> => {
+    if (withFields === input) return write(input);
+    try {
+      return await write(withFields);
+    } catch (error) {
+      if (isStrataError(error) && error.code === 'VALIDATION') return write(input);
+      throw error;
+    }
+  };
 
   const wrapEvents = (events: EventStore): EventStore => ({
     append: (streamId, list, appendOptions) => {
       const traced = callerTraced();
-      return op(
-        'events.append',
-        {
-          'strata.stream.id': String(streamId),
-          'strata.event.count': Array.isArray(list) ? list.length : 1,
-          ...(appendOptions?.expectedVersion === undefined ? {} : { 'strata.expected_version': String(appendOptions.expectedVersion) }),
-        },
-        async () => {
-          const fields = traceFields(traced);
-          const withTrace =
-            Object.keys(fields).length === 0 || !Array.isArray(list)
-              ? list
-              : (list as readonly NewEvent[]).map((e) => {
-                  if (!isPlainObject(e) || e.id !== undefined) return e;
-                  const metadata = e.metadata;
-                  if (metadata !== undefined && (!isPlainObject(metadata) || 'traceparent' in metadata)) return e;
-                  return { ...e, metadata: { ...metadata, ...fields } };
-                });
-          return events.append(streamId, withTrace as typeof list, appendOptions);
-        },
-      );
+      const attrs: Attrs = {};
+      const id = text(streamId);
+      if (id !== undefined) attrs['strata.stream.id'] = id;
+      if (Array.isArray(list)) attrs['strata.event.count'] = list.length;
+      const expected = appendOptions?.expectedVersion;
+      if (typeof expected === 'string' || typeof expected === 'number') attrs['strata.expected_version'] = String(expected);
+      return op('events.append', attrs, async () => {
+        const fields = traced ? traceFieldsOf(context.active()) : {};
+        if (Object.keys(fields).length === 0 || !Array.isArray(list)) return events.append(streamId, list, appendOptions);
+        const withFields = (list as readonly NewEvent[]).map((e) => {
+          if (!isPlainObject(e) || e.id !== undefined) return e;
+          const metadata = e.metadata;
+          if (metadata !== undefined && (!isPlainObject(metadata) || 'traceparent' in metadata)) return e;
+          return { ...e, metadata: { ...metadata, ...fields } };
+        });
+        return withTraceFields(list, withFields as typeof list, (l) => events.append(streamId, l, appendOptions));
+      });
     },
-    readStream: (streamId, readOptions) =>
-      iteration('events.readStream', { 'strata.stream.id': String(streamId) }, events.readStream(streamId, readOptions), 'strata.event.count'),
+    readStream: (streamId, readOptions) => {
+      const id = text(streamId);
+      return iteration('events.readStream', id === undefined ? {} : { 'strata.stream.id': id }, events.readStream(streamId, readOptions), 'strata.event.count');
+    },
     readAll: (readOptions) => {
       const attrs: Attrs = {};
       if (typeof readOptions?.after === 'bigint') attrs['strata.position.after'] = readOptions.after.toString();
       if (typeof readOptions?.limit === 'number') attrs['db.query.limit'] = readOptions.limit;
       return iteration('events.readAll', attrs, events.readAll(readOptions), 'strata.event.count');
     },
-    streamInfo: (streamId) => op('events.streamInfo', { 'strata.stream.id': String(streamId) }, () => events.streamInfo(streamId)),
-    headPosition: () => op('events.headPosition', {}, () => events.headPosition()),
+    streamInfo: (streamId) => {
+      const id = text(streamId);
+      return op('events.streamInfo', id === undefined ? {} : { 'strata.stream.id': id }, () => events.streamInfo(streamId));
+    },
+    headPosition: () => op('events.headPosition', {}, () => events.headPosition(), true),
   });
 
-  const messaging = (queue: unknown, type: string, name: string): Attrs => {
-    const attrs: Attrs = { 'messaging.system': 'strata', 'messaging.operation.type': type, 'messaging.operation.name': name };
-    if (typeof queue === 'string') attrs['messaging.destination.name'] = queue;
+  const messaging = (queue: unknown, type: string | undefined, name: string): Attrs => {
+    const attrs: Attrs = { 'messaging.system': 'strata', 'messaging.operation.name': name };
+    if (type !== undefined) attrs['messaging.operation.type'] = type;
+    const q = text(queue);
+    if (q !== undefined) attrs['messaging.destination.name'] = q;
     return attrs;
   };
 
@@ -370,22 +509,24 @@ export function instrument<S extends StrataStore<unknown>>(store: S, options: In
     send: (name, messages, sendOptions) => {
       seeQueue(name);
       const traced = callerTraced();
-      const count = Array.isArray(messages) ? messages.length : 1;
+      const attrs: Attrs = { ...messaging(name, 'send', 'send'), 'db.operation.name': 'queue.send' };
+      attrs['messaging.batch.message_count'] = Array.isArray(messages) ? messages.length : 1;
+      const q = text(name);
       return span(
-        `send ${String(name)}`,
+        q === undefined ? 'send' : `send ${q}`,
         SpanKind.PRODUCER,
-        { ...messaging(name, 'send', 'send'), 'messaging.batch.message_count': count, 'db.operation.name': 'queue.send' },
+        attrs,
         async (s) => {
-          const fields = traceFields(traced);
+          const fields = traced ? traceFieldsOf(context.active()) : {};
           const add = (m: unknown) => {
             if (!isPlainObject(m)) return m;
             const headers = m.headers;
             if (headers !== undefined && (!isPlainObject(headers) || 'traceparent' in headers)) return m;
             return { ...m, headers: { ...headers, ...fields } };
           };
-          const withTrace = Object.keys(fields).length === 0 ? messages : Array.isArray(messages) ? messages.map(add) : add(messages);
-          const ids = await queue.send(name, withTrace as typeof messages, sendOptions);
-          if (ids.length === 1) s.setAttribute('messaging.message.id', ids[0] as string);
+          const withFields = Object.keys(fields).length === 0 ? messages : Array.isArray(messages) ? messages.map(add) : add(messages);
+          const ids = await withTraceFields(messages, withFields as typeof messages, (m) => queue.send(name, m, sendOptions));
+          if (ids.length === 1 && s !== undefined) quietly(() => s.setAttribute('messaging.message.id', ids[0] as string));
           return ids;
         },
         context.active(),
@@ -395,19 +536,59 @@ export function instrument<S extends StrataStore<unknown>>(store: S, options: In
     },
     receive: (name, receiveOptions) => {
       seeQueue(name);
+      const q = text(name);
+      const spanName = q === undefined ? 'receive' : `receive ${q}`;
+      const attrs: Attrs = { ...messaging(name, 'receive', 'receive'), 'db.operation.name': 'queue.receive' };
+      const remember = (deliveries: Delivery[]) => {
+        for (const d of deliveries) {
+          if (receipts.size >= MAX_KNOWN) receipts.delete(receipts.keys().next().value as string);
+          if (typeof name === 'string') receipts.set(d.receipt, name);
+        }
+      };
+      const linksOf = (deliveries: Delivery[]): Link[] =>
+        deliveries.flatMap((d) => {
+          const producer = producerOf(d.headers);
+          return producer === undefined ? [] : [{ context: producer }];
+        });
+      if (polling()) {
+        // A worker's poll: a span only when it got messages, made once it knows.
+        const startedAt = Date.now();
+        const started = performance.now();
+        return queue.receive(name, receiveOptions).then(
+          (deliveries) => {
+            record('queue.receive', started, undefined);
+            remember(deliveries);
+            if (deliveries.length > 0) {
+              const s = start(
+                spanName,
+                SpanKind.CLIENT,
+                { ...attrs, 'messaging.batch.message_count': deliveries.length },
+                context.active(),
+                linksOf(deliveries),
+                startedAt,
+              );
+              if (s !== undefined) quietly(() => s.end());
+            }
+            return deliveries;
+          },
+          (error: unknown) => {
+            record('queue.receive', started, error ?? new Error('undefined thrown'));
+            throw error;
+          },
+        );
+      }
       return span(
-        `receive ${String(name)}`,
+        spanName,
         SpanKind.CLIENT,
-        { ...messaging(name, 'receive', 'receive'), 'db.operation.name': 'queue.receive' },
+        attrs,
         async (s) => {
           const deliveries: Delivery[] = await queue.receive(name, receiveOptions);
-          s.setAttribute('messaging.batch.message_count', deliveries.length);
-          for (const d of deliveries) {
-            if (receipts.size >= MAX_KNOWN) receipts.delete(receipts.keys().next().value as string);
-            receipts.set(d.receipt, name);
-            const producer = linkTo(producerContext(d.headers))[0];
-            if (producer !== undefined) s.addLink(producer);
-          }
+          remember(deliveries);
+          if (s !== undefined)
+            quietly(() => {
+              s.setAttribute('messaging.batch.message_count', deliveries.length);
+              for (const link of linksOf(deliveries)) s.addLink(link);
+            });
           return deliveries;
         },
         context.active(),
@@ -436,25 +617,32 @@ export function instrument<S extends StrataStore<unknown>>(store: S, options: In
         receipts.delete(receipt);
       }),
     extendVisibility: (receipt, ms) => op('queue.extendVisibility', settleAttrs(receipt, 'extend'), () => queue.extendVisibility(receipt, ms)),
-    stats: (name) => op('queue.stats', messaging(name, 'stats', 'stats'), () => queue.stats(name)),
-    nextVisibleInMs: (name) => op('queue.nextVisibleInMs', messaging(name, 'peek', 'nextVisibleInMs'), () => queue.nextVisibleInMs(name)),
-    deadLetters: (name, o) => op('queue.deadLetters', messaging(name, 'peek', 'deadLetters'), () => queue.deadLetters(name, o)),
-    redrive: (name, ids) => op('queue.redrive', messaging(name, 'send', 'redrive'), () => queue.redrive(name, ids)),
-    purge: (name) => op('queue.purge', messaging(name, 'purge', 'purge'), () => queue.purge(name)),
+    stats: (name) => op('queue.stats', messaging(name, undefined, 'stats'), () => queue.stats(name)),
+    nextVisibleInMs: (name) => op('queue.nextVisibleInMs', messaging(name, undefined, 'nextVisibleInMs'), () => queue.nextVisibleInMs(name), true),
+    deadLetters: (name, o) => op('queue.deadLetters', messaging(name, undefined, 'deadLetters'), () => queue.deadLetters(name, o)),
+    redrive: (name, ids) => op('queue.redrive', messaging(name, undefined, 'redrive'), () => queue.redrive(name, ids)),
+    purge: (name) => op('queue.purge', messaging(name, undefined, 'purge'), () => queue.purge(name)),
   });
 
+  const streamAttr = (streamId: unknown): Attrs => {
+    const id = text(streamId);
+    return id === undefined ? {} : { 'strata.stream.id': id };
+  };
   const wrapSnapshots = (snapshots: SnapshotStore): SnapshotStore => ({
-    save: (streamId, snapshot) => op('snapshots.save', { 'strata.stream.id': String(streamId) }, () => snapshots.save(streamId, snapshot)),
-    load: (streamId, o) => op('snapshots.load', { 'strata.stream.id': String(streamId) }, () => snapshots.load(streamId, o)),
-    delete: (streamId) => op('snapshots.delete', { 'strata.stream.id': String(streamId) }, () => snapshots.delete(streamId)),
+    save: (streamId, snapshot) => op('snapshots.save', streamAttr(streamId), () => snapshots.save(streamId, snapshot)),
+    load: (streamId, o) => op('snapshots.load', streamAttr(streamId), () => snapshots.load(streamId, o)),
+    delete: (streamId) => op('snapshots.delete', streamAttr(streamId), () => snapshots.delete(streamId)),
   });
 
-  const consumerAttr = (consumer: unknown): Attrs => (typeof consumer === 'string' ? { 'strata.consumer': consumer } : {});
+  const consumerAttr = (consumer: unknown): Attrs => {
+    const c = text(consumer);
+    return c === undefined ? {} : { 'strata.consumer': c };
+  };
   const wrapCheckpoints = (checkpoints: CheckpointStore): CheckpointStore => ({
-    get: (consumer) => op('checkpoints.get', consumerAttr(consumer), () => checkpoints.get(consumer)),
+    get: (consumer) => op('checkpoints.get', consumerAttr(consumer), () => checkpoints.get(consumer), true),
     list: () => op('checkpoints.list', {}, () => checkpoints.list()),
     set: (consumer, position, o) => op('checkpoints.set', consumerAttr(consumer), () => checkpoints.set(consumer, position, o)),
-    acquireLease: (consumer, o) => op('checkpoints.acquireLease', consumerAttr(consumer), () => checkpoints.acquireLease(consumer, o)),
+    acquireLease: (consumer, o) => op('checkpoints.acquireLease', consumerAttr(consumer), () => checkpoints.acquireLease(consumer, o), true),
     releaseLease: (consumer, owner) => op('checkpoints.releaseLease', consumerAttr(consumer), () => checkpoints.releaseLease(consumer, owner)),
   });
 
@@ -476,6 +664,7 @@ export function instrument<S extends StrataStore<unknown>>(store: S, options: In
     }
     return w;
   };
+  const CONTRACTS = new Set<string | symbol>(['events', 'queue', 'snapshots', 'checkpoints', 'transfer']);
   const contract = (target: StoreTransaction<unknown>, prop: string | symbol): unknown => {
     switch (prop) {
       case 'events':
@@ -492,14 +681,54 @@ export function instrument<S extends StrataStore<unknown>>(store: S, options: In
         return undefined;
     }
   };
-  const CONTRACTS = new Set<string | symbol>(['events', 'queue', 'snapshots', 'checkpoints', 'transfer']);
-  const wrapTx = (tx: StoreTransaction<unknown>): StoreTransaction<unknown> =>
-    new Proxy(tx, { get: (target, prop) => (CONTRACTS.has(prop) ? contract(target, prop) : Reflect.get(target, prop, target)) });
+  /** A view whose contracts are wrapped and whose other members are the target's own. */
+  const view = <T extends object>(target: T, overrides: (prop: string | symbol) => unknown, own: Set<string | symbol>): T => {
+    const bound = new WeakMap<object, unknown>();
+    return new Proxy(target, {
+      get(t, prop) {
+        if (own.has(prop)) return overrides(prop);
+        if (CONTRACTS.has(prop)) {
+          // A frozen store's contracts cannot be replaced through a proxy: they are used as they are.
+          const d = Object.getOwnPropertyDescriptor(t, prop);
+          if (d !== undefined && d.configurable === false && d.writable === false) return d.value;
+          return contract(t as unknown as StoreTransaction<unknown>, prop);
+        }
+        const value: unknown = Reflect.get(t, prop, t);
+        if (typeof value !== 'function') return value;
+        let fn = bound.get(value) as ((...args: unknown[]) => unknown) | undefined;
+        if (fn === undefined) {
+          fn = (value as (...args: unknown[]) => unknown).bind(t);
+          bound.set(value, fn);
+        }
+        return fn;
+      },
+      set(t, prop, value) {
+        return Reflect.set(t, prop, value, t);
+      },
+      has(t, prop) {
+        return own.has(prop) || Reflect.has(t, prop);
+      },
+    });
+  };
+  const wrapTx = (tx: StoreTransaction<unknown>): StoreTransaction<unknown> => view(tx, () => undefined, new Set());
+
+  /** Whether the handler's span continues the producer's trace: a first delivery of recent data. */
+  const continues = (call: HandlerCall): boolean => {
+    const attempt = call.attributes['strata.message.attempt'];
+    if (typeof attempt === 'number' && attempt > 1) return false;
+    const recordedAt = call.attributes['strata.event.recorded_at'];
+    return typeof recordedAt !== 'number' || Date.now() - recordedAt <= FRESH_MS;
+  };
+
+  const outOfLoop = (fn: () => Promise<unknown>) => context.with(context.active().setValue(IN_LOOP, false), fn);
+
+  /** Filters of the named consumers subscribed through this view, for their lag. */
+  const filters = new Map<string, NonNullable<LoopCall['filters']>>();
 
   const telemetry: StoreTelemetry = {
     batch: <T>(call: BatchCall, fn: () => Promise<T>) =>
       span(
-        `subscription ${call.consumer ?? '(unnamed)'}`,
+        `subscription ${text(call.consumer) ?? '(unnamed)'}`,
         SpanKind.INTERNAL,
         {
           ...consumerAttr(call.consumer),
@@ -507,131 +736,177 @@ export function instrument<S extends StrataStore<unknown>>(store: S, options: In
           'strata.position.first': call.first.toString(),
           'strata.position.last': call.last.toString(),
         },
-        fn,
+        () => outOfLoop(fn) as Promise<T>,
       ),
     handle: <T>(call: HandlerCall, fn: () => Promise<T>) => {
-      const producer = producerContext(call.carrier);
-      const attrs: Attrs = { ...call.attributes };
+      const producer = producerOf(call.carrier);
+      const attrs: Attrs = {};
+      for (const [k, v] of Object.entries(call.attributes)) if (k !== 'strata.event.recorded_at') attrs[k] = v;
       if (call.kind === 'consumer') Object.assign(attrs, messaging(call.name, 'process', 'process'));
       else Object.assign(attrs, consumerAttr(call.name), { 'messaging.system': 'strata', 'messaging.operation.type': 'process' });
-      const metricAttrs: Attributes = { 'strata.handler.kind': call.kind };
-      if (call.name !== undefined) metricAttrs[call.kind === 'consumer' ? 'messaging.destination.name' : 'strata.consumer'] = call.name;
+      const metricAttrs: Attributes = { ...base, 'strata.handler.kind': call.kind };
+      const name = text(call.name);
+      if (name !== undefined) metricAttrs[call.kind === 'consumer' ? 'messaging.destination.name' : 'strata.consumer'] = name;
       const started = performance.now();
+      const links = producer === undefined ? [] : [{ context: producer }];
+      const parent = producer !== undefined && continues(call) ? trace.setSpanContext(ROOT_CONTEXT, producer) : context.active();
       return span(
-        `process ${call.name ?? 'subscription'}`,
+        `process ${name ?? 'subscription'}`,
         SpanKind.CONSUMER,
         attrs,
         async () => {
           try {
-            return await fn();
+            return (await outOfLoop(fn)) as T;
           } catch (error) {
-            handlerFailures.add(1, { ...metricAttrs, 'error.type': errorType(error) });
+            quietly(() => handlerFailures.add(1, { ...metricAttrs, 'error.type': errorType(error) }));
             throw error;
           } finally {
-            handlerDuration.record((performance.now() - started) / 1000, metricAttrs);
+            quietly(() => handlerDuration.record((performance.now() - started) / 1000, metricAttrs));
           }
         },
-        // A child of the producer's span when the data carried one (one trace from request to handlers),
-        // and a link to it, as the messaging conventions ask of consumers.
-        producer ?? context.active(),
-        linkTo(producer),
+        // A child of the producer's span for a first delivery of recent data (one trace from the request
+        // to its handlers), and a link to it in every case, as the messaging conventions ask of consumers.
+        parent,
+        links,
       );
+    },
+    loop: <T>(call: LoopCall, fn: () => Promise<T>) => {
+      if (call.kind === 'subscription' && call.name !== undefined && call.filters !== undefined && filters.size < MAX_OBSERVED_CONSUMERS) {
+        const { types, streamId, streamPrefix } = call.filters;
+        if (types !== undefined || streamId !== undefined || streamPrefix !== undefined) filters.set(call.name, call.filters);
+      }
+      return context.with(ROOT_CONTEXT.setValue(IN_LOOP, true), fn);
     },
   };
 
   // Observed metrics: queues, named consumers' lag, and the listener. Each collection queries the store.
-  const observeQueues = options.observe ?? true;
+  const observeStore = options.observe ?? true;
   const gauge = (name: string, unit: string, description: string) => meter.createObservableGauge(name, { unit, description });
   const ready = gauge('strata.queue.ready', '{message}', 'Messages visible now, waiting to be received');
   const inFlight = gauge('strata.queue.in_flight', '{message}', 'Messages received and within their visibility timeout');
   const delayed = gauge('strata.queue.delayed', '{message}', 'Messages waiting for a send or nack delay');
   const dead = gauge('strata.queue.dead_lettered', '{message}', 'Dead-lettered messages');
   const oldest = gauge('strata.queue.oldest_ready_age', 's', 'Age of the oldest ready message since it was sent');
-  const lagEvents = gauge('strata.consumer.lag.events', '{event}', 'Positions between a named consumer and the head');
+  const lagEvents = gauge('strata.consumer.lag.events', '{event}', 'Events after a named consumer’s checkpoint that it has not handled');
   const lagSeconds = gauge('strata.consumer.lag.seconds', 's', 'Age of the oldest event a named consumer has not handled');
-  const connected = gauge('strata.listener.connected', '1', '1 while the LISTEN connection is up, else 0 (state in strata.listener.state)');
+  const connected = gauge('strata.listener.connected', '1', '1 while the LISTEN connection is up, else 0');
   const reconnects = meter.createObservableCounter('strata.listener.reconnects', { description: 'LISTEN connections lost and made again' });
   const heldBack = gauge('strata.reads.held_back', 's', 'How long reads have been held back by the oldest running transaction');
   const observables = [ready, inFlight, delayed, dead, oldest, lagEvents, lagSeconds, connected, reconnects, heldBack];
-  let closed = false;
+  let stopped = false;
   const collect = async (batch: BatchObservableResult): Promise<void> => {
-    if (closed) return;
-    // Outside any span: a collection is not part of the work it measures.
-    await context.with(ROOT_CONTEXT, async () => {
-      if (observeQueues && store.capabilities.queue) {
+    if (stopped) return;
+    const until = Date.now() + OBSERVE_TOTAL_MS;
+    const bounded = <T>(p: Promise<T>) => within(p, Math.max(1, Math.min(OBSERVE_CALL_MS, until - Date.now())));
+    // Outside any span: a collection is not part of the work it measures, and makes no spans.
+    await context.with(ROOT_CONTEXT.setValue(IN_LOOP, true), async () => {
+      const tasks: Promise<void>[] = [];
+      if (observeStore && store.capabilities.queue) {
         for (const name of queues) {
-          try {
-            const stats = await store.queue.stats(name);
-            const a = { 'messaging.destination.name': name };
-            batch.observe(ready, stats.ready, a);
-            batch.observe(inFlight, stats.inFlight, a);
-            batch.observe(delayed, stats.delayed, a);
-            batch.observe(dead, stats.deadLettered, a);
-            batch.observe(oldest, (stats.oldestReadyAgeMs ?? 0) / 1000, a);
-          } catch {
-            // A closed store or a lost connection: no figure this time.
-          }
+          tasks.push(
+            bounded(store.queue.stats(name)).then(
+              (stats) => {
+                const a = { ...base, 'messaging.destination.name': name };
+                batch.observe(ready, stats.ready, a);
+                batch.observe(inFlight, stats.inFlight, a);
+                batch.observe(delayed, stats.delayed, a);
+                batch.observe(dead, stats.deadLettered, a);
+                batch.observe(oldest, (stats.oldestReadyAgeMs ?? 0) / 1000, a);
+              },
+              () => undefined, // A closed store, a lost connection or a slow answer: no figure this time.
+            ),
+          );
         }
       }
-      if (observeQueues && store.capabilities.checkpoints) {
-        try {
-          const head = await store.events.headPosition();
-          for (const c of await store.checkpoints.list()) {
-            const a = { 'strata.consumer': c.consumer };
-            batch.observe(lagEvents, Number(head > c.position ? head - c.position : 0n), a);
-            let ageMs = 0;
-            for await (const e of store.events.readAll({ after: c.position, limit: 1 })) ageMs = Math.max(0, Date.now() - e.recordedAt.getTime());
-            batch.observe(lagSeconds, ageMs / 1000, a);
-          }
-        } catch {
-          // As above.
-        }
+      if (observeStore && store.capabilities.checkpoints) {
+        tasks.push(
+          (async () => {
+            const head = await bounded(store.events.headPosition());
+            const list = (await bounded(store.checkpoints.list())).slice(0, MAX_OBSERVED_CONSUMERS);
+            for (const c of list) {
+              const a = { ...base, 'strata.consumer': c.consumer };
+              // The events it would read after its checkpoint (with its filters when it runs through this view),
+              // counted up to 1,000: positions are not dense on PostgreSQL, so head − checkpoint says little.
+              const filter = filters.get(c.consumer);
+              let count = 0;
+              let ageMs = 0;
+              if (head > c.position) {
+                const read = {
+                  after: c.position,
+                  limit: LAG_COUNT_CAP,
+                  ...(filter?.types === undefined ? {} : { types: filter.types }),
+                  ...(filter?.streamId === undefined ? {} : { streamId: filter.streamId }),
+                  ...(filter?.streamPrefix === undefined ? {} : { streamPrefix: filter.streamPrefix }),
+                };
+                for await (const e of store.events.readAll(read)) {
+                  if (count++ === 0) ageMs = Math.max(0, Date.now() - e.recordedAt.getTime());
+                  if (Date.now() > until) break;
+                }
+              }
+              batch.observe(lagEvents, count, a);
+              batch.observe(lagSeconds, ageMs / 1000, a);
+              if (Date.now() > until) break;
+            }
+          })().catch(() => undefined),
+        );
       }
-      if (options.listener !== undefined) {
-        try {
-          const health = await options.listener.health();
-          batch.observe(connected, health.state === 'connected' ? 1 : 0, { 'strata.listener.state': health.state });
-          batch.observe(reconnects, health.reconnects);
-          batch.observe(heldBack, (health.heldBackBy?.heldForMs ?? 0) / 1000);
-        } catch {
-          // As above.
-        }
+      const listener = options.listener;
+      if (listener !== undefined) {
+        tasks.push(
+          bounded(listener.health()).then(
+            (health) => {
+              batch.observe(connected, health.state === 'connected' ? 1 : 0, base);
+              batch.observe(reconnects, health.reconnects, base);
+              batch.observe(heldBack, (health.heldBackBy?.heldForMs ?? 0) / 1000, base);
+            },
+            () => undefined,
+          ),
+        );
       }
+      await Promise.all(tasks);
     });
   };
   meter.addBatchObservableCallback(collect, observables);
+  const stopObserving = () => {
+    if (stopped) return;
+    stopped = true;
+    quietly(() => meter.removeBatchObservableCallback(collect, observables));
+  };
+  // Closed through this view or any other: no more collections.
+  quietly(() => store.wakeUps.onClose?.(stopObserving));
 
   const close = async (): Promise<void> => {
-    if (!closed) {
-      closed = true;
-      meter.removeBatchObservableCallback(collect, observables);
-    }
     await span('close', SpanKind.INTERNAL, {}, () => store.close());
+    stopObserving();
   };
   const transaction = <T>(fn: (tx: StoreTransaction<unknown>) => Promise<T>): Promise<T> =>
     span('transaction', SpanKind.INTERNAL, {}, () => store.transaction((tx) => fn(wrapTx(tx))), context.active(), [], 'transaction');
+  const join = (store as unknown as { join?: unknown }).join;
+  const joinView = typeof join === 'function' ? (tx: unknown) => wrapTx((join as (tx: unknown) => StoreTransaction<unknown>).call(store, tx)) : undefined;
 
-  const bound = new WeakMap<object, unknown>();
-  return new Proxy(store, {
-    get(target, prop) {
-      if (prop === INSTRUMENTED) return true;
-      if (prop === 'telemetry') return telemetry;
-      if (prop === 'transaction') return transaction;
-      if (prop === 'close') return close;
-      if (CONTRACTS.has(prop)) return contract(target, prop);
-      const value: unknown = Reflect.get(target, prop, target);
-      if (typeof value !== 'function') return value;
-      let fn = bound.get(value) as ((...args: unknown[]) => unknown) | undefined;
-      if (fn === undefined) {
-        fn = (value as (...args: unknown[]) => unknown).bind(target);
-        bound.set(value, fn);
+  const OWN = new Set<string | symbol>([INSTRUMENTED, 'telemetry', 'transaction', 'close', ...(joinView === undefined ? [] : ['join'])]);
+  const instrumented = view(
+    store,
+    (prop) => {
+      switch (prop) {
+        case INSTRUMENTED:
+          return true;
+        case 'telemetry':
+          return telemetry;
+        case 'transaction':
+          return transaction;
+        case 'close':
+          return close;
+        case 'join':
+          return joinView;
+        default:
+          return undefined;
       }
-      return fn;
     },
-    has(target, prop) {
-      return prop === 'telemetry' || Reflect.has(target, prop);
-    },
-  });
+    OWN,
+  );
+  views.set(store, instrumented);
+  return instrumented;
 }
 
-export type { BatchCall, HandlerCall, StoreTelemetry, TraceCarrier } from '../telemetry.js';
+export type { BatchCall, HandlerCall, LoopCall, LoopFilters, StoreTelemetry, TraceCarrier } from '../telemetry.js';

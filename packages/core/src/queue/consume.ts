@@ -3,6 +3,7 @@ import { backoffDelay, Doorbell, sleep, yieldToEventLoop } from '../internal/tim
 import type { JsonValue } from '../json.js';
 import { type StrataLogger, safeLogger } from '../logger.js';
 import type { StrataStore } from '../store.js';
+import { throughTelemetry } from '../telemetry.js';
 import { validateInteger, validateQueueName } from '../validation.js';
 import type { Delivery } from './types.js';
 
@@ -212,8 +213,12 @@ export async function consume<TBody = JsonValue>(
       try {
         if (telemetry === undefined) await process();
         else
-          await telemetry.handle(
-            { kind: 'consumer', name, carrier: d.headers, attributes: { 'messaging.message.id': d.id, 'strata.message.attempt': d.attempt } },
+          await throughTelemetry(
+            (fn) =>
+              telemetry.handle(
+                { kind: 'consumer', name, carrier: d.headers, attributes: { 'messaging.message.id': d.id, 'strata.message.attempt': d.attempt } },
+                fn,
+              ),
             process,
           );
       } catch (error) {
@@ -222,77 +227,80 @@ export async function consume<TBody = JsonValue>(
     })();
   };
 
-  let failures = 0;
-  let lookedReady = 0;
-  try {
-    while (!signal.aborted) {
-      const free = concurrency - inFlight.size;
-      let received = 0;
-      if (free > 0) {
-        let deliveries: Delivery[];
-        const receivedAt = Date.now();
-        try {
-          deliveries = await store.queue.receive(name, { max: free, visibilityTimeoutMs });
-          if (failures > 0) logger.info(`strata: receive on queue ${JSON.stringify(name)} works again after ${failures} failures`, { queue: name, failures });
-          failures = 0;
-        } catch (error) {
-          if (!isStrataError(error) || error.code === 'CLOSED' || error.code === 'VALIDATION' || error.code === 'NOT_SUPPORTED' || isPermanentLoss(error)) {
-            logger.error(
-              `strata: worker on queue ${JSON.stringify(name)} stops: receive failed with ${isStrataError(error) ? error.code : 'an error'} that no retry can fix`,
-              {
-                queue: name,
-                code: isStrataError(error) ? error.code : undefined,
-              },
-            );
-            throw error;
-          }
-          report(error, undefined);
-          const wait = backoffDelay(++failures, 100, 5000);
-          logger.warn(`strata: receive on queue ${JSON.stringify(name)} failed (${error.code}); retrying in ${wait} ms`, {
-            queue: name,
-            code: error.code,
-            attempt: failures,
-          });
-          await sleep(wait, signal);
-          continue;
-        }
-        received = deliveries.length;
-        if (received > 0) lookedReady = 0;
-        for (const d of deliveries) {
-          const p = run(d, receivedAt).finally(() => {
-            inFlight.delete(p);
-            bell.ring();
-          });
-          inFlight.add(p);
-        }
-        if (received === free && !signal.aborted) {
-          // Receiving on at once: give timers and I/O their turn first.
-          await yieldToEventLoop();
-          continue;
-        }
-        if (!signal.aborted) {
-          // Sleep until the queue's next message becomes visible (a delay or a visibility timeout
-          // ending), or a wake-up, or the poll interval, whichever comes first.
-          let next: number | null = null;
+  const work = async (): Promise<void> => {
+    let failures = 0;
+    let lookedReady = 0;
+    try {
+      while (!signal.aborted) {
+        const free = concurrency - inFlight.size;
+        let received = 0;
+        if (free > 0) {
+          let deliveries: Delivery[];
+          const receivedAt = Date.now();
           try {
-            next = await store.queue.nextVisibleInMs(name);
+            deliveries = await store.queue.receive(name, { max: free, visibilityTimeoutMs });
+            if (failures > 0) logger.info(`strata: receive on queue ${JSON.stringify(name)} works again after ${failures} failures`, { queue: name, failures });
+            failures = 0;
           } catch (error) {
-            // Only a hint: the poll interval bounds the wait anyway, and the next receive reports it.
+            if (!isStrataError(error) || error.code === 'CLOSED' || error.code === 'VALIDATION' || error.code === 'NOT_SUPPORTED' || isPermanentLoss(error)) {
+              logger.error(
+                `strata: worker on queue ${JSON.stringify(name)} stops: receive failed with ${isStrataError(error) ? error.code : 'an error'} that no retry can fix`,
+                {
+                  queue: name,
+                  code: isStrataError(error) ? error.code : undefined,
+                },
+              );
+              throw error;
+            }
             report(error, undefined);
+            const wait = backoffDelay(++failures, 100, 5000);
+            logger.warn(`strata: receive on queue ${JSON.stringify(name)} failed (${error.code}); retrying in ${wait} ms`, {
+              queue: name,
+              code: error.code,
+              attempt: failures,
+            });
+            await sleep(wait, signal);
+            continue;
           }
-          // A message that looks ready but was not received (another transaction holds it) backs off
-          // from MIN_WAIT_MS towards the poll interval instead of spinning.
-          lookedReady = next === 0 ? lookedReady + 1 : 0;
-          const wait = next === null ? pollMs : next === 0 ? MIN_WAIT_MS * 2 ** Math.min(lookedReady - 1, 16) : next;
-          await bell.wait(Math.min(pollMs, Math.max(MIN_WAIT_MS, wait)), signal);
-          continue;
+          received = deliveries.length;
+          if (received > 0) lookedReady = 0;
+          for (const d of deliveries) {
+            const p = run(d, receivedAt).finally(() => {
+              inFlight.delete(p);
+              bell.ring();
+            });
+            inFlight.add(p);
+          }
+          if (received === free && !signal.aborted) {
+            // Receiving on at once: give timers and I/O their turn first.
+            await yieldToEventLoop();
+            continue;
+          }
+          if (!signal.aborted) {
+            // Sleep until the queue's next message becomes visible (a delay or a visibility timeout
+            // ending), or a wake-up, or the poll interval, whichever comes first.
+            let next: number | null = null;
+            try {
+              next = await store.queue.nextVisibleInMs(name);
+            } catch (error) {
+              // Only a hint: the poll interval bounds the wait anyway, and the next receive reports it.
+              report(error, undefined);
+            }
+            // A message that looks ready but was not received (another transaction holds it) backs off
+            // from MIN_WAIT_MS towards the poll interval instead of spinning.
+            lookedReady = next === 0 ? lookedReady + 1 : 0;
+            const wait = next === null ? pollMs : next === 0 ? MIN_WAIT_MS * 2 ** Math.min(lookedReady - 1, 16) : next;
+            await bell.wait(Math.min(pollMs, Math.max(MIN_WAIT_MS, wait)), signal);
+            continue;
+          }
         }
+        await bell.wait(pollMs, signal);
       }
-      await bell.wait(pollMs, signal);
+    } finally {
+      unlisten();
+      unclose();
+      await Promise.allSettled([...inFlight]);
     }
-  } finally {
-    unlisten();
-    unclose();
-    await Promise.allSettled([...inFlight]);
-  }
+  };
+  return telemetry === undefined ? work() : throughTelemetry((fn) => telemetry.loop({ kind: 'consumer', name }, fn), work);
 }

@@ -4,6 +4,7 @@ import type { Upcasters } from '../events/upcasters.js';
 import { backoffDelay, Doorbell, sleep, yieldToEventLoop } from '../internal/timing.js';
 import { type StrataLogger, safeLogger } from '../logger.js';
 import type { StoreTransaction, StrataStore } from '../store.js';
+import { throughTelemetry } from '../telemetry.js';
 import { randomId, validateConsumerName, validateInteger, validatePosition, validateReadAll } from '../validation.js';
 
 /** Where a subscription starts. */
@@ -247,13 +248,22 @@ export function subscribe<E extends AnyStoredEvent = StoredEvent, TDb = unknown>
           const seen = (options.upcasters === undefined ? event : options.upcasters.apply(event)) as E;
           if (telemetry === undefined) await options.handler(seen, { tx, signal });
           else
-            await telemetry.handle(
-              {
-                kind: 'subscription',
-                name: consumer,
-                carrier: event.metadata,
-                attributes: { 'strata.event.type': event.type, 'strata.event.position': event.position.toString(), 'strata.stream.id': event.streamId },
-              },
+            await throughTelemetry(
+              (fn) =>
+                telemetry.handle(
+                  {
+                    kind: 'subscription',
+                    name: consumer,
+                    carrier: event.metadata,
+                    attributes: {
+                      'strata.event.type': event.type,
+                      'strata.event.position': event.position.toString(),
+                      'strata.stream.id': event.streamId,
+                      'strata.event.recorded_at': event.recordedAt.getTime(),
+                    },
+                  },
+                  fn,
+                ),
               async () => options.handler(seen, { tx, signal }),
             );
         } catch (error) {
@@ -370,8 +380,12 @@ export function subscribe<E extends AnyStoredEvent = StoredEvent, TDb = unknown>
           const { delivered, error } =
             telemetry === undefined
               ? await deliverRun(run)
-              : await telemetry.batch(
-                  { consumer, size: run.length, first: (run[0] as StoredEvent).position, last: (run[run.length - 1] as StoredEvent).position },
+              : await throughTelemetry(
+                  (fn) =>
+                    telemetry.batch(
+                      { consumer, size: run.length, first: (run[0] as StoredEvent).position, last: (run[run.length - 1] as StoredEvent).position },
+                      fn,
+                    ),
                   () => deliverRun(run),
                 );
           if (delivered > 0) {
@@ -441,14 +455,16 @@ export function subscribe<E extends AnyStoredEvent = StoredEvent, TDb = unknown>
     }
   };
 
-  const done = run().finally(async () => {
-    unlisten();
-    unclose();
-    if (consumer !== undefined && active) {
-      active = false;
-      await store.checkpoints.releaseLease(consumer, owner).catch(() => undefined);
-    }
-  });
+  const done = (telemetry === undefined ? run() : throughTelemetry((fn) => telemetry.loop({ kind: 'subscription', name: consumer, filters }, fn), run)).finally(
+    async () => {
+      unlisten();
+      unclose();
+      if (consumer !== undefined && active) {
+        active = false;
+        await store.checkpoints.releaseLease(consumer, owner).catch(() => undefined);
+      }
+    },
+  );
   done.catch(() => undefined);
 
   return {
