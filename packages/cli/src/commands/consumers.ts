@@ -37,16 +37,46 @@ export async function consumersListCommand(ctx: Context): Promise<number> {
   });
 }
 
+/** Events counted at most when measuring a lag: past it the lag shows as "at least". */
+export const LAG_COUNT_CAP = 100_000;
+
 /** How far a consumer is behind the head of the log. */
 interface Lag {
   consumer: string;
   position: bigint;
   head: bigint;
-  /** `head − position`: positions behind (an upper bound of the events behind where positions have gaps). */
-  eventsBehind: bigint;
+  /**
+   * Events after the checkpoint up to the head, counted (at most {@link LAG_COUNT_CAP}). Positions are
+   * not dense on PostgreSQL (a transaction's events start at its transaction id × 2^20), so `head −
+   * position` says nothing about how many events are left there; it is given as `positionsBehind`.
+   */
+  eventsBehind: number;
+  /** Whether there are more than `eventsBehind`: the count stopped at the cap. */
+  atLeast: boolean;
+  /** `head − position`. */
+  positionsBehind: bigint;
   /** Now minus when the first event after the checkpoint was recorded; 0 when caught up. */
   secondsBehind: number;
   updatedAt: Date;
+}
+
+/** Events after `position` up to `head`, at most `cap`, and the first of them. */
+async function behind(
+  store: StrataStore,
+  position: bigint,
+  head: bigint,
+  cap: number,
+  filters: { types?: readonly string[]; streamId?: string; streamPrefix?: string } = {},
+): Promise<{ count: number; first: StoredEvent | undefined }> {
+  let count = 0;
+  let first: StoredEvent | undefined;
+  if (position >= head) return { count, first };
+  for await (const e of store.events.readAll({ after: position, limit: cap + 1, ...filters })) {
+    if (e.position > head) break;
+    first ??= e;
+    count++;
+  }
+  return { count, first };
 }
 
 /** `strata consumers lag [name]`: one consumer's lag, or every consumer's. */
@@ -57,15 +87,15 @@ export async function consumersLagCommand(ctx: Context, name: string | undefined
     const now = Date.now();
     const lags: Lag[] = [];
     for (const c of checkpoints) {
-      let next: StoredEvent | undefined;
-      for await (const e of store.events.readAll({ after: c.position, limit: 1 })) next = e;
-      const behind = head > c.position ? head - c.position : 0n;
-      const seconds = next === undefined || next.position > head ? 0 : Math.max(0, (now - next.recordedAt.getTime()) / 1000);
+      const { count, first } = await behind(store, c.position, head, LAG_COUNT_CAP);
+      const seconds = first === undefined ? 0 : Math.max(0, (now - first.recordedAt.getTime()) / 1000);
       lags.push({
         consumer: c.consumer,
         position: c.position,
         head,
-        eventsBehind: behind,
+        eventsBehind: Math.min(count, LAG_COUNT_CAP),
+        atLeast: count > LAG_COUNT_CAP,
+        positionsBehind: head > c.position ? head - c.position : 0n,
         secondsBehind: Math.round(seconds * 10) / 10,
         updatedAt: c.updatedAt,
       });
@@ -78,11 +108,18 @@ export async function consumersLagCommand(ctx: Context, name: string | undefined
               { header: 'consumer' },
               { header: 'position', right: true },
               { header: 'head', right: true },
-              { header: 'behind', right: true },
+              { header: 'events behind', right: true },
               { header: 'seconds behind', right: true },
               { header: 'updated at' },
             ],
-            lags.map((l) => [l.consumer, l.position.toString(), l.head.toString(), number(l.eventsBehind), l.secondsBehind.toFixed(1), date(l.updatedAt)]),
+            lags.map((l) => [
+              l.consumer,
+              l.position.toString(),
+              l.head.toString(),
+              `${l.atLeast ? '≥ ' : ''}${number(l.eventsBehind)}`,
+              l.secondsBehind.toFixed(1),
+              date(l.updatedAt),
+            ]),
           ),
     );
     return 0;
@@ -132,10 +169,10 @@ interface RebuildSummary {
 
 /** A progress bar on stderr, or nothing. */
 function progressBar(ctx: Context, consumer: string, total: number) {
-  if (ctx.out.asJson) return { update: (_value: number, _events: number) => undefined, stop: () => undefined };
+  if (ctx.out.asJson) return { update: (_events: number, _position: bigint) => undefined, stop: () => undefined };
   const stream = {
     isTTY: ctx.io.isTTY,
-    columns: ctx.io.columns,
+    columns: ctx.io.isTTY ? ctx.io.columns : 200,
     write(text: string, callback?: () => void) {
       ctx.io.stderr(text);
       callback?.();
@@ -144,7 +181,7 @@ function progressBar(ctx: Context, consumer: string, total: number) {
   };
   const bar = new cliProgress.SingleBar(
     {
-      format: `rebuilding ${consumer} [{bar}] {percentage}% | position {value}/{total} | {events} events | {rate} events/s | ETA {eta_formatted}`,
+      format: `rebuilding ${consumer} [{bar}] {percentage}% | {value}/{total} events | {rate} events/s | position {position} | ETA {eta_formatted}`,
       stream: stream as unknown as NodeJS.WritableStream,
       noTTYOutput: true,
       notTTYSchedule: 2000,
@@ -155,11 +192,11 @@ function progressBar(ctx: Context, consumer: string, total: number) {
     cliProgress.Presets.shades_classic,
   );
   const started = performance.now();
-  bar.start(Math.max(total, 1), 0, { events: '0', rate: '0' });
+  bar.start(Math.max(total, 1), 0, { position: '0', rate: '0' });
   return {
-    update(value: number, events: number) {
+    update(events: number, position: bigint) {
       const seconds = (performance.now() - started) / 1000;
-      bar.update(Math.min(value, Math.max(total, 1)), { events: number(events), rate: number(seconds > 0 ? Math.round(events / seconds) : 0) });
+      bar.update(Math.min(events, Math.max(total, 1)), { position: position.toString(), rate: number(seconds > 0 ? Math.round(events / seconds) : 0) });
     },
     stop() {
       bar.stop();
@@ -167,15 +204,28 @@ function progressBar(ctx: Context, consumer: string, total: number) {
   };
 }
 
-/** Whether an event the projection takes lies after `position` and at or before `head`. */
-async function anyLeft(store: StrataStore, projection: CliProjection, position: bigint, head: bigint): Promise<boolean> {
-  const filters = {
+/** The subscription filters of a projection, as `readAll` takes them. */
+function filtersOf(projection: CliProjection): { types?: readonly string[]; streamId?: string; streamPrefix?: string } {
+  return {
     ...(projection.types === undefined ? {} : { types: projection.types }),
     ...(projection.streamId === undefined ? {} : { streamId: projection.streamId }),
     ...(projection.streamPrefix === undefined ? {} : { streamPrefix: projection.streamPrefix }),
   };
-  for await (const e of store.events.readAll({ after: position, limit: 1, ...filters })) return e.position <= head;
-  return false;
+}
+
+/** Whether an event the projection takes lies after `position` and at or before `head`. */
+async function anyLeft(store: StrataStore, projection: CliProjection, position: bigint, head: bigint): Promise<boolean> {
+  return (await behind(store, position, head, 0, filtersOf(projection))).count > 0;
+}
+
+/**
+ * How many events the replay will hand the projection: the store's event count when it takes every
+ * event, else a count of the events it takes up to the head (a read of the log before the replay).
+ */
+async function eventsToReplay(store: StrataStore, projection: CliProjection, head: bigint): Promise<number> {
+  const filters = filtersOf(projection);
+  if (Object.keys(filters).length === 0) return (await store.transfer.counts()).event;
+  return (await behind(store, 0n, head, Number.MAX_SAFE_INTEGER - 1, filters)).count;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -202,7 +252,8 @@ export async function consumersRebuildCommand(ctx: Context, name: string, module
     let events = 0;
     let failure: unknown;
     const started = performance.now();
-    const bar = progressBar(ctx, name, Number(head));
+    const total = await eventsToReplay(store, projection, head);
+    const bar = progressBar(ctx, name, total);
     const sub = await rebuildProjection(store, {
       ...projection,
       consumer: name,
@@ -223,7 +274,7 @@ export async function consumersRebuildCommand(ctx: Context, name: string, module
         break;
       }
       const position = sub.position;
-      bar.update(Number(position), events);
+      bar.update(events, position);
       if (position >= head) break;
       const now = performance.now();
       if (now - lastCheck > 500) {
@@ -233,7 +284,7 @@ export async function consumersRebuildCommand(ctx: Context, name: string, module
       await sleep(100);
     }
     await sub.stop().catch(() => undefined);
-    if (failure === undefined) bar.update(interrupted ? Number(sub.position) : Number(head), events);
+    if (failure === undefined) bar.update(interrupted ? events : Math.max(events, total), sub.position);
     bar.stop();
     if (failure !== undefined) {
       const message = failure instanceof Error ? failure.message : String(failure);
