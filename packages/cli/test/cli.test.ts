@@ -202,14 +202,14 @@ describe.each(engines)('strata on $name', (engine) => {
     };
     const head = await store.events.headPosition();
     expect(lag.head).toBe(String(head));
-    const after = async (position: bigint) => {
+    const countAfter = async (position: bigint) => {
       let n = 0;
       for await (const _ of store.events.readAll({ after: position })) n++;
       return n;
     };
     expect(lag.consumers.map((c) => [c.consumer, c.eventsBehind, c.atLeast])).toEqual([
-      ['idle', await after(0n), false],
-      ['projector', await after((await store.checkpoints.get('projector'))?.position ?? 0n), false],
+      ['idle', await countAfter(0n), false],
+      ['projector', await countAfter((await store.checkpoints.get('projector'))?.position ?? 0n), false],
     ]);
     expect(lag.consumers[0]?.secondsBehind).toBeGreaterThanOrEqual(0);
     const one = await cli(['consumers', 'lag', 'idle', ...db]);
