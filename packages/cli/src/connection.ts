@@ -179,12 +179,21 @@ export interface OpenedStore {
 export async function openStore(target: Target, options: { write: boolean }): Promise<OpenedStore> {
   if (target.engine === 'sqlite') {
     checkSqliteFile(target.path);
-    const client = openSqliteClient(target.path, !options.write);
+    // The checks run on a read-only connection: closing a read-write one may write (a WAL checkpoint),
+    // and a refused command leaves the file exactly as it was.
+    const probe = openSqliteClient(target.path, true);
     try {
-      const applied = sqliteApplied(client, target.path);
+      const applied = sqliteApplied(probe, target.path);
       if (applied === null) throw notStrata(JSON.stringify(target.path));
       const stale = outOfDate(JSON.stringify(target.path), migrationStates(applied, SQLITE_MIGRATIONS, sqliteMigrationHash));
       if (stale !== undefined) throw stale;
+    } catch (error) {
+      probe.close();
+      throw error;
+    }
+    if (options.write) probe.close();
+    const client = options.write ? openSqliteClient(target.path, false) : probe;
+    try {
       const store = await createSqliteStore(client, { migrate: false, logger: silentLogger });
       return {
         store,
