@@ -263,7 +263,7 @@ describe.each(engines)('strata on $name', (engine) => {
     const head = await store.events.headPosition();
     const r = await cli(['consumers', 'rebuild', 'projector', '--module', modulePath, '--yes', ...db]);
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/rebuilding projector \[.*\] 100% \| 8\/8 events \| [\d,]+ events\/s \| position \d+ \| ETA/);
+    expect(r.stderr).toMatch(/rebuilding projector \[.*\] 100% \| 8\/8 events \| [\d,]+\/s \| ETA \S+ \| position \d+/);
     expect(r.stdout).toMatch(
       new RegExp(
         `^Rebuilt "projector": \\d+ event\\(s\\) in [\\d.]+ s \\([\\d,]+ events/s\\), checkpoint at position ${head} \\(head at start ${head}\\)\\.\n$`,

@@ -181,7 +181,8 @@ function progressBar(ctx: Context, consumer: string, total: number) {
   };
   const bar = new cliProgress.SingleBar(
     {
-      format: `rebuilding ${consumer} [{bar}] {percentage}% | {value}/{total} events | {rate} events/s | position {position} | ETA {eta_formatted}`,
+      format: `rebuilding ${consumer} [{bar}] {percentage}% | {done}/{all} events | {rate}/s | ETA {eta_formatted} | position {position}`,
+      barsize: 30,
       stream: stream as unknown as NodeJS.WritableStream,
       noTTYOutput: true,
       notTTYSchedule: 2000,
@@ -192,11 +193,12 @@ function progressBar(ctx: Context, consumer: string, total: number) {
     cliProgress.Presets.shades_classic,
   );
   const started = performance.now();
-  bar.start(Math.max(total, 1), 0, { position: '0', rate: '0' });
+  bar.start(Math.max(total, 1), 0, { done: '0', all: number(total), position: '0', rate: '0' });
   return {
     update(events: number, position: bigint) {
       const seconds = (performance.now() - started) / 1000;
-      bar.update(Math.min(events, Math.max(total, 1)), { position: position.toString(), rate: number(seconds > 0 ? Math.round(events / seconds) : 0) });
+      const value = Math.min(events, Math.max(total, 1));
+      bar.update(value, { done: number(value), position: position.toString(), rate: number(seconds > 0 ? Math.round(events / seconds) : 0) });
     },
     stop() {
       bar.stop();
