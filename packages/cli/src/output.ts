@@ -7,7 +7,9 @@ export function json(value: unknown, indent = 2): string {
 
 /** A column of a {@link table}: its header, and whether it is right-aligned (numbers). */
 export interface Column {
+  /** The column's title. */
   header: string;
+  /** Right-aligned (numbers). @defaultValue false */
   right?: boolean;
 }
 
@@ -39,6 +41,10 @@ export function cell(value: unknown, max = 60): string {
 
 /** What a command writes: lines on stdout, for people or as JSON. */
 export class Output {
+  /**
+   * @param io - where stdout and stderr go
+   * @param asJson - whether `--json` was given
+   */
   constructor(
     private readonly io: Required<Pick<CliIo, 'stdout' | 'stderr'>>,
     /** Whether `--json` was given. */
