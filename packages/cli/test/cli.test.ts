@@ -18,6 +18,15 @@ writeFileSync(
   consumer: 'projector',
   clear: async () => { globalThis.cliTestRows = [] },
   handler: async (e) => { globalThis.cliTestRows.push(e.position.toString()) },
+}, {
+  consumer: 'slow',
+  batchSize: 1,
+  clear: async () => {},
+  handler: () => new Promise((resolve) => setTimeout(resolve, 100)),
+}, {
+  consumer: 'failing',
+  clear: async () => {},
+  handler: async (e) => { if (e.version === 2) throw new Error('cannot project ' + e.streamId) },
 }]
 export default {
   consumer: 'orders',
@@ -283,13 +292,40 @@ describe.each(engines)('strata on $name', (engine) => {
 
     for (const [args, message] of [
       [['--module', join(fx.dir, 'missing.mjs')], /no projection module at/],
-      [['--module', modulePath, '--yes'], /has no projection for consumer "other" \(it has "projector", "orders"\)/],
+      [['--module', modulePath, '--yes'], /has no projection for consumer "other" \(it has "projector", "slow", "failing", "orders"\)/],
     ] as const) {
       const bad = await cli(['consumers', 'rebuild', 'other', ...args, ...db]);
       expect(bad.code).toBe(1);
       expect(bad.stderr).toMatch(message);
     }
     expect(await store.checkpoints.get('other')).toBeNull();
+
+    // Interrupted (Ctrl-C in the bin): stops where it is, exit 130, the checkpoint short of the head.
+    const stop = new AbortController();
+    let err = '';
+    const slow = cli(['consumers', 'rebuild', 'slow', '--module', modulePath, '--yes', ...db], {
+      signal: stop.signal,
+      stderr: (text) => {
+        err += text;
+      },
+    });
+    await waitFor(() => err.includes('rebuilding slow'), 'the rebuild to start');
+    await new Promise((r) => setTimeout(r, 250));
+    stop.abort();
+    const interrupted = await slow;
+    expect(interrupted.code).toBe(130);
+    expect(interrupted.stdout).toMatch(
+      /^Interrupted: "slow" replayed \d+ event\(s\) in [\d.]+ s and stands at position \d+; run the rebuild again to start over\.\n$/,
+    );
+    expect((await store.checkpoints.get('slow'))?.position ?? 0n).toBeLessThan(head);
+
+    // A handler that throws: exit 1, where it stopped, the checkpoint before the failing event.
+    const failed = await cli(['consumers', 'rebuild', 'failing', '--module', modulePath, '--yes', ...db]);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/strata: the rebuild of "failing" stopped at position \d+: cannot project order-1\n$/);
+    const firstOfOrder1: bigint[] = [];
+    for await (const e of store.events.readStream('order-1', { limit: 1 })) firstOfOrder1.push(e.position);
+    expect((await store.checkpoints.get('failing'))?.position).toBe(firstOfOrder1[0]);
     expect(seeded.inFlight).not.toBe('');
   });
 });
