@@ -309,8 +309,11 @@ describe('instrument()', () => {
   it('one view per store: instrumenting the store again gives it, and closing the store stops its metrics', async () => {
     const raw = createMemoryStore();
     const statsCalls = vi.spyOn(raw.queue, 'stats');
-    const store = instrument(raw, { queues: ['q'] });
+    const store = instrument(raw);
     expect(instrument(raw)).toBe(store);
+    const other = createMemoryStore();
+    expect(instrument(other, { observe: false })).not.toBe(instrument(other));
+    await store.queue.send('q', { body: 1 }); // the view observes the queues it sends to
     await reader.collect();
     expect(statsCalls).toHaveBeenCalledTimes(1);
     // A close that fails (inside the store's own transaction) leaves the store and its metrics running.

@@ -217,7 +217,7 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
-/** The views `instrument()` made, by the store they wrap: instrumenting a store twice gives one view. */
+/** The views `instrument()` made with no options, by the store they wrap: instrumenting twice gives one view. */
 const views = new WeakMap<object, unknown>();
 
 function validateOptions(options: InstrumentOptions): void {
@@ -260,8 +260,8 @@ function validateOptions(options: InstrumentOptions): void {
  *   15 s in all).
  * - **Logs**: every line Strata logs while a span is active carries `trace_id` and `span_id`.
  *
- * Instrumenting a store or its view again returns the same view. Closing the store (through the view
- * or not) stops its metrics.
+ * Instrumenting a store again with no options, or its view, returns the same view; with options, another
+ * view with its own providers and metrics. Closing the store (through a view or not) stops the metrics.
  *
  * @param store - any store: an official adapter's or your own
  * @param options - see {@link InstrumentOptions}
@@ -269,7 +269,8 @@ function validateOptions(options: InstrumentOptions): void {
  */
 export function instrument<S extends StrataStore<unknown>>(store: S, options: InstrumentOptions = {}): S {
   if ((store as unknown as Record<symbol, unknown>)[INSTRUMENTED] === true) return store;
-  const known = views.get(store);
+  const plain = Object.keys(options).length === 0;
+  const known = plain ? views.get(store) : undefined;
   if (known !== undefined) return known as S;
   validateOptions(options);
   joinLogsToTraces();
@@ -905,7 +906,7 @@ export function instrument<S extends StrataStore<unknown>>(store: S, options: In
     },
     OWN,
   );
-  views.set(store, instrumented);
+  if (plain) views.set(store, instrumented);
   return instrumented;
 }
 
