@@ -17,11 +17,22 @@ import { Failure, UsageError } from './failure.js';
 /** How long connecting to PostgreSQL may take before the command gives up. */
 export const CONNECT_TIMEOUT_MS = 5000;
 
-/** Where the command works: a PostgreSQL schema or a SQLite file. */
-export type Target = { engine: 'postgres'; url: string; schema: string } | { engine: 'sqlite'; path: string };
+/** How long one PostgreSQL query may take (a migration's: {@link MIGRATE_QUERY_TIMEOUT_MS}) before the command gives up. */
+export const QUERY_TIMEOUT_MS = 30_000;
 
-/** Reads `--db` (or `STRATA_DB`) and `--schema`. */
-export function parseTarget(db: string | undefined, schema: string | undefined): Target {
+/** How long one statement of `schema migrate` may take. */
+export const MIGRATE_QUERY_TIMEOUT_MS = 300_000;
+
+/** Hides the password of anything shaped like `scheme://user:password@host` or `user:password@host`. */
+export function redact(text: string): string {
+  return text.replace(/([a-z0-9+.-]*:\/\/)?([^\s:/@"]+):([^\s@"]+)@/gi, (_m, scheme: string | undefined, user: string) => `${scheme ?? ''}${user}:***@`);
+}
+
+/** Where the command works: a PostgreSQL schema or a SQLite file. */
+export type Target = { engine: 'postgres'; url: string; schema: string; timeoutSeconds?: number } | { engine: 'sqlite'; path: string };
+
+/** Reads `--db` (or `STRATA_DB`), `--schema` and `--timeout` (seconds, PostgreSQL only). */
+export function parseTarget(db: string | undefined, schema: string | undefined, timeoutSeconds?: number): Target {
   if (db === undefined || db === '') throw new UsageError('no database given: pass --db <postgres-url | sqlite-path> or set STRATA_DB');
   if (/^postgres(ql)?:\/\//i.test(db)) {
     try {
@@ -35,10 +46,15 @@ export function parseTarget(db: string | undefined, schema: string | undefined):
     } catch {
       throw new UsageError(`--schema ${JSON.stringify(name)} is not a plain SQL identifier (letters, digits, underscores; at most 63 characters)`);
     }
-    return { engine: 'postgres', url: db, schema: name };
+    return { engine: 'postgres', url: db, schema: name, ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }) };
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(db)) throw new UsageError('--db must be a postgres:// URL or the path of a SQLite file');
+  // A PostgreSQL URL mistyped (no scheme, one slash) must not become a file named after it.
+  if (/^[a-z][a-z0-9+.-]*:/i.test(db) && (db.includes('@') || /^postgres(ql)?:/i.test(db))) {
+    throw new UsageError(`--db ${JSON.stringify(redact(db))} looks like a PostgreSQL URL without its postgres:// prefix; a SQLite path has no scheme`);
+  }
   if (schema !== undefined) throw new UsageError('--schema applies to PostgreSQL only');
+  if (timeoutSeconds !== undefined) throw new UsageError('--timeout applies to PostgreSQL only');
   return { engine: 'sqlite', path: db };
 }
 
@@ -92,7 +108,7 @@ function sqliteApplied(client: Database.Database, path: string): AppliedRow[] | 
   try {
     found = client.prepare("select 1 from sqlite_master where type = 'table' and name = '__strata_migrations'").get();
   } catch (error) {
-    throw new Failure(`${JSON.stringify(path)} is not a SQLite database (${safeMessage(error)})`);
+    throw readFailure(path, error);
   }
   if (found === undefined) return null;
   const rows = client.prepare('select id, hash, applied_at as appliedAt from __strata_migrations order by id').all() as {
@@ -109,6 +125,17 @@ function openSqliteClient(path: string, readonly: boolean): Database.Database {
   } catch (error) {
     throw new Failure(`${JSON.stringify(path)} cannot be opened as a SQLite database (${safeMessage(error)})`);
   }
+}
+
+/** Why reading a SQLite file failed: its directory may be read-only (a WAL database needs its -shm file). */
+function readFailure(path: string, error: unknown): Failure {
+  const message = safeMessage(error);
+  if (/readonly|read-only|unable to open/i.test(message)) {
+    return new Failure(
+      `${JSON.stringify(path)} cannot be read here (${message}): a SQLite database in WAL mode needs to create its -shm file beside it, so its directory must be writable; copy the file somewhere writable`,
+    );
+  }
+  return new Failure(`${JSON.stringify(path)} is not a SQLite database (${message})`);
 }
 
 function notStrata(where: string): Failure {
@@ -129,16 +156,27 @@ function outOfDate(where: string, states: MigrationState[]): Failure | undefined
 // ---------------------------------------------------------------------------------------------------
 // PostgreSQL
 
-function pgPool(target: Extract<Target, { engine: 'postgres' }>): pg.Pool {
-  const pool = new pg.Pool({ connectionString: target.url, max: 4, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+function pgPool(target: Extract<Target, { engine: 'postgres' }>, defaultTimeoutMs = QUERY_TIMEOUT_MS): pg.Pool {
+  const queryTimeoutMs = target.timeoutSeconds === undefined ? defaultTimeoutMs : target.timeoutSeconds * 1000;
+  // Every query is bounded twice: by the server (statement_timeout) and by the driver (query_timeout),
+  // which also ends the wait on a server that accepted the login and stopped answering.
+  const pool = new pg.Pool({
+    connectionString: target.url,
+    max: 4,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    query_timeout: queryTimeoutMs,
+    statement_timeout: queryTimeoutMs,
+    application_name: 'strata-cli',
+  });
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 
 /** A connection failure for people: where, and the driver's reason (never the URL's password). */
 function connectFailure(target: Target, error: unknown): Failure {
   const code = (error as { code?: unknown }).code;
-  let reason = safeMessage(error);
+  let reason = redact(safeMessage(error));
   if (/timeout/i.test(reason)) reason = `no answer within ${CONNECT_TIMEOUT_MS / 1000} s`;
   return new Failure(`cannot connect to ${describeTarget(target)}: ${reason}${typeof code === 'string' && !reason.includes(code) ? ` (${code})` : ''}`);
 }
@@ -151,15 +189,35 @@ async function pgApplied(pool: pg.Pool, target: Extract<Target, { engine: 'postg
     throw connectFailure(target, error);
   }
   try {
-    const { rows } = await client.query<{ t: string | null }>('select to_regclass($1) as t', [`"${target.schema}"."__strata_migrations"`]);
+    let rows: { t: string | null }[];
+    try {
+      ({ rows } = await client.query<{ t: string | null }>('select to_regclass($1) as t', [`"${target.schema}"."__strata_migrations"`]));
+    } catch (error) {
+      throw queryFailure(target, error);
+    }
     if (rows[0]?.t === null || rows[0]?.t === undefined) return null;
-    const applied = await client.query<{ id: number; hash: string; applied_at: Date }>(
-      `select id, hash, applied_at from "${target.schema}"."__strata_migrations" order by id`,
-    );
+    let applied: pg.QueryResult<{ id: number; hash: string; applied_at: Date }>;
+    try {
+      applied = await client.query<{ id: number; hash: string; applied_at: Date }>(
+        `select id, hash, applied_at from "${target.schema}"."__strata_migrations" order by id`,
+      );
+    } catch (error) {
+      throw queryFailure(target, error);
+    }
     return applied.rows.map((r) => ({ id: r.id, hash: r.hash, appliedAt: r.applied_at }));
   } finally {
-    client.release();
+    client.release(true);
   }
+}
+
+/** A query that failed or did not answer in time, for people. */
+function queryFailure(target: Target, error: unknown): Failure {
+  const reason = redact(safeMessage(error));
+  return new Failure(
+    /timeout|timed out/i.test(reason)
+      ? `${describeTarget(target)} did not answer a query within ${target.engine === 'postgres' && target.timeoutSeconds !== undefined ? target.timeoutSeconds : QUERY_TIMEOUT_MS / 1000} s (--timeout sets it)`
+      : `a query on ${describeTarget(target)} failed: ${reason}`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -292,7 +350,7 @@ export async function migrateTarget(target: Target, init: boolean): Promise<stri
       client.close();
     }
   }
-  const pool = pgPool(target);
+  const pool = pgPool(target, MIGRATE_QUERY_TIMEOUT_MS);
   try {
     try {
       const client = await pool.connect();

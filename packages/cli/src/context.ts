@@ -1,4 +1,4 @@
-import type { StrataStore } from '@strata/core';
+import type { LogFields, StrataLogger, StrataStore } from '@strata/core';
 import { openStore, type Target } from './connection.js';
 import type { ResolvedIo } from './io.js';
 import type { Output } from './output.js';
@@ -19,4 +19,16 @@ export async function withStore<T>(ctx: Context, write: boolean, fn: (store: Str
   } finally {
     await opened.close();
   }
+}
+
+/**
+ * Strata's warnings and errors (a lost connection, retries) on stderr, so that a follow or a rebuild
+ * that waits for the database says so instead of going silent. Core's lines never hold a payload.
+ */
+export function stderrLogger(ctx: Context): StrataLogger {
+  const write = (message: string, fields?: LogFields) => {
+    const code = typeof fields?.code === 'string' ? ` (${fields.code})` : '';
+    ctx.io.stderr(`${message.startsWith('strata:') ? message : `strata: ${message}`}${message.includes(code) ? '' : code}\n`);
+  };
+  return { debug: () => undefined, info: () => undefined, warn: write, error: write };
 }

@@ -55,13 +55,18 @@ export async function confirm(io: ResolvedIo, question: string, yes: boolean): P
   const rl = createInterface({ input: io.stdin, terminal: false });
   const answer = await new Promise<string>((resolve) => {
     let settled = false;
+    const onAbort = () => rl.close();
+    io.signal?.addEventListener('abort', onAbort, { once: true });
     rl.once('line', (line) => {
       settled = true;
+      io.signal?.removeEventListener('abort', onAbort);
       resolve(line);
     });
     rl.once('close', () => {
+      io.signal?.removeEventListener('abort', onAbort);
       if (!settled) resolve('');
     });
+    if (io.signal?.aborted === true) rl.close();
   });
   rl.close();
   if (!/^\s*y(es)?\s*$/i.test(answer)) throw new Failure('not confirmed: nothing was changed.');

@@ -15,6 +15,7 @@ import { json, Output } from './output.js';
 interface CommonFlags {
   db?: string;
   schema?: string;
+  timeout?: number;
   json?: boolean;
   yes?: boolean;
 }
@@ -32,6 +33,7 @@ function common(command: Command, destructive = false): Command {
   command
     .option('--db <target>', 'a postgres:// URL or the path of a SQLite file (default: $STRATA_DB)')
     .option('--schema <name>', 'the PostgreSQL schema (default: strata)')
+    .option('--timeout <seconds>', 'longest wait for one PostgreSQL query (default: 30; 300 for schema migrate)', positiveInteger)
     .option('--json', 'print machine-readable JSON on stdout');
   if (destructive) command.option('-y, --yes', 'do it without asking for confirmation');
   return command;
@@ -49,7 +51,7 @@ function program(io: ResolvedIo, setCode: (code: number) => void): Command {
       const flags = command.opts<CommonFlags>();
       const out = new Output(io, flags.json === true);
       try {
-        const target = parseTarget(flags.db ?? io.env.STRATA_DB, flags.schema);
+        const target = parseTarget(flags.db ?? io.env.STRATA_DB, flags.schema, flags.timeout);
         // Commander passes the arguments, then the options, then the command.
         setCode(await fn({ io, out, target, yes: flags.yes === true }, ...(args.slice(0, -1) as A)));
       } catch (error) {

@@ -116,6 +116,31 @@ describe('PostgreSQL: a wrong URL, a schema without Strata', () => {
     }
   });
 
+  it('a server that stops answering queries: every command gives up after --timeout, exit 1', async () => {
+    const store = await createPostgresStore(fx.url, { schema: 'cli_locked' });
+    const holder = new pg.Client({ connectionString: fx.url });
+    await holder.connect();
+    try {
+      // A session that holds every table of the schema: each query of the CLI waits on it.
+      await holder.query('begin');
+      await holder.query('lock table cli_locked.__strata_migrations in access exclusive mode');
+      for (const args of [
+        ['schema', 'status'],
+        ['consumers', 'list'],
+      ]) {
+        const started = Date.now();
+        const r = await cli([...args, '--db', fx.url, '--schema', 'cli_locked', '--timeout', '1']);
+        expect(Date.now() - started).toBeLessThan(5000);
+        expect({ args, code: r.code }).toEqual({ args, code: 1 });
+        expect(r.stderr).toMatch(/did not answer a query within 1 s \(--timeout sets it\)|canceling statement due to statement timeout/);
+      }
+    } finally {
+      await holder.query('rollback');
+      await holder.end();
+      await store.close();
+    }
+  });
+
   it('a schema Strata never migrated: refused, and not created; another schema with a store stays unchanged', async () => {
     const pool = new pg.Pool({ connectionString: fx.url });
     const store = await createPostgresStore(fx.url, { schema: 'cli_real' });
@@ -159,11 +184,28 @@ describe('bad arguments: exit 2, with usage', () => {
     [['queue', 'stats', 'jobs', '--db', 'mysql://localhost/app'], /--db must be a postgres:\/\/ URL or the path of a SQLite file/],
     [['queue', 'stats', 'jobs', '--db', 'postgres://localhost/app', '--schema', 'bad-name'], /--schema "bad-name" is not a plain SQL identifier/],
     [['queue', 'stats', 'jobs', '--db', 'x.db', '--schema', 's'], /--schema applies to PostgreSQL only/],
+    [['queue', 'stats', 'jobs', '--db', 'x.db', '--timeout', '5'], /--timeout applies to PostgreSQL only/],
   ])('%j', async (args, message) => {
     const r = await cli(args);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
   });
+
+  it.each(['strata:hunter2@db.internal:5432/app', 'postgres:/strata:hunter2@db.internal/app'])(
+    'a PostgreSQL URL without its postgres:// (%s): refused, its password not echoed, no file created',
+    async (db) => {
+      for (const args of [
+        ['queue', 'stats', 'jobs', '--json'],
+        ['schema', 'migrate'],
+      ]) {
+        const r = await cli([...args, '--db', db], {});
+        expect(r.code).toBe(2);
+        expect(r.stderr).toMatch(/looks like a PostgreSQL URL without its postgres:\/\/ prefix/);
+        expect(r.stderr + r.stdout).not.toContain('hunter2');
+        expect(existsSync(db)).toBe(false);
+      }
+    },
+  );
 
   it('STRATA_DB stands for --db; --help exits 0', async () => {
     const path = join(fx.dir, 'env.db');

@@ -1,6 +1,6 @@
-import { type Checkpoint, rebuildProjection, type StoredEvent, type StrataStore, validateConsumerName } from '@strata/core';
+import { type Checkpoint, isStrataError, rebuildProjection, type StoredEvent, type StrataStore, validateConsumerName } from '@strata/core';
 import cliProgress from 'cli-progress';
-import { type Context, withStore } from '../context.js';
+import { type Context, stderrLogger, withStore } from '../context.js';
 import { Failure, UsageError } from '../failure.js';
 import { confirm } from '../io.js';
 import { date, number, table } from '../output.js';
@@ -181,7 +181,7 @@ function progressBar(ctx: Context, consumer: string, total: number) {
   };
   const bar = new cliProgress.SingleBar(
     {
-      format: `rebuilding ${consumer} [{bar}] {percentage}% | {done}/{all} events | {rate}/s | ETA {eta_formatted} | position {position}`,
+      format: `rebuilding ${consumer} [{bar}] {percentage}% | {done}/{all} events | {rate}/s | ETA {eta} | position {position}`,
       barsize: 30,
       stream: stream as unknown as NodeJS.WritableStream,
       noTTYOutput: true,
@@ -193,12 +193,20 @@ function progressBar(ctx: Context, consumer: string, total: number) {
     cliProgress.Presets.shades_classic,
   );
   const started = performance.now();
-  bar.start(Math.max(total, 1), 0, { done: '0', all: number(total), position: '0', rate: '0' });
+  // Until something was replayed there is no rate to tell the time left from.
+  bar.start(Math.max(total, 1), 0, { done: '0', all: number(total), position: '0', rate: '0', eta: '--' });
   return {
     update(events: number, position: bigint) {
       const seconds = (performance.now() - started) / 1000;
       const value = Math.min(events, Math.max(total, 1));
-      bar.update(value, { done: number(value), position: position.toString(), rate: number(seconds > 0 ? Math.round(events / seconds) : 0) });
+      const rate = seconds > 0 ? events / seconds : 0;
+      const eta = rate > 0 ? Math.max(0, Math.round((Math.max(total, 1) - value) / rate)) : undefined;
+      bar.update(value, {
+        done: number(value),
+        position: position.toString(),
+        rate: number(Math.round(rate)),
+        eta: eta === undefined ? '--' : eta < 60 ? `${eta}s` : `${Math.floor(eta / 60)}m${String(eta % 60).padStart(2, '0')}s`,
+      });
     },
     stop() {
       bar.stop();
@@ -257,6 +265,7 @@ export async function consumersRebuildCommand(ctx: Context, name: string, module
     const total = await eventsToReplay(store, projection, head);
     const bar = progressBar(ctx, name, total);
     const sub = await rebuildProjection(store, {
+      logger: stderrLogger(ctx),
       ...projection,
       consumer: name,
       handler: async (event, context) => {
@@ -289,8 +298,11 @@ export async function consumersRebuildCommand(ctx: Context, name: string, module
     if (failure === undefined) bar.update(interrupted ? events : Math.max(events, total), sub.position);
     bar.stop();
     if (failure !== undefined) {
-      const message = failure instanceof Error ? failure.message : String(failure);
-      throw new Failure(`the rebuild of ${JSON.stringify(name)} stopped at position ${sub.position}: ${message}`);
+      // The handler's message may quote the event it failed on: only its class or code is printed.
+      const kind = isStrataError(failure) ? failure.code : failure instanceof Error ? failure.name : typeof failure;
+      throw new Failure(
+        `the rebuild of ${JSON.stringify(name)} stopped at position ${sub.position}: the projection's handler threw (${kind}). The read model was cleared and holds what was replayed up to that position; fix the handler and run the rebuild again.`,
+      );
     }
     const seconds = (performance.now() - started) / 1000;
     const checkpoint = await store.checkpoints.get(name);

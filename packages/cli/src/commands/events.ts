@@ -1,5 +1,5 @@
 import { type StoredEvent, type StrataStore, subscribe } from '@strata/core';
-import { type Context, withStore } from '../context.js';
+import { type Context, stderrLogger, withStore } from '../context.js';
 import { cell, date, json, number } from '../output.js';
 import { eventView } from './streams.js';
 
@@ -64,6 +64,7 @@ export async function eventsTailCommand(ctx: Context, options: { types?: string[
       from: head,
       ...(types === undefined ? {} : { types }),
       pollIntervalMs: 250,
+      logger: stderrLogger(ctx),
       handler: (e) => {
         ctx.out.line(asLines ? json(eventView(e, options.data), 0) : line(e, options.data));
       },

@@ -173,6 +173,10 @@ export async function queueRedriveCommand(ctx: Context, queue: string, ids: stri
     const stats = await knownQueue(store, queue);
     if (stats.deadLettered === 0) {
       ctx.out.result({ queue, redriven: 0 }, () => `Queue ${JSON.stringify(queue)} has no dead letters: nothing to redrive.`);
+      if (ids !== undefined && ids.length > 0) {
+        ctx.out.note(`none of the ${number(ids.length)} id(s) given named a dead letter of this queue.`);
+        return 1;
+      }
       return 0;
     }
     const what = ids === undefined ? `all ${number(stats.deadLettered)} dead letter(s)` : `${number(ids.length)} dead letter(s) by id`;
