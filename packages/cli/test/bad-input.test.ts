@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -239,5 +239,46 @@ describe('the built bin', () => {
     expect(refused).toMatchObject({ code: 1, stderr: expect.stringMatching(/no terminal to ask on, so pass --yes/) });
     const usage = await run(process.execPath, [bin, 'queue', 'stats']).catch((e: { code: number }) => e);
     expect(usage).toMatchObject({ code: 2 });
+  });
+
+  /** Runs the bin, sends it SIGTERM after `afterMs`, and resolves with its exit code and how long it took after the signal. */
+  const terminated = (args: string[], afterMs: number) =>
+    new Promise<{ code: number | null; ms: number }>((resolve) => {
+      const child = spawn(process.execPath, [bin, ...args], { stdio: 'ignore' });
+      let sentAt = 0;
+      const timer = setTimeout(() => {
+        sentAt = Date.now();
+        child.kill('SIGTERM');
+      }, afterMs);
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        resolve({ code, ms: Date.now() - sentAt });
+      });
+    });
+
+  it('SIGTERM ends a follow at once and any other command within its 3 s grace', async () => {
+    const path = join(fx.dir, 'signals.db');
+    const sqlite = await createSqliteStore(path);
+    await seed(sqlite);
+    await sqlite.close();
+    const follow = await terminated(['events', 'tail', '--follow', '--db', path], 1500);
+    expect(follow.code).toBe(0);
+    expect(follow.ms).toBeLessThan(2000);
+
+    // A query waiting on a lock (with a long --timeout): the grace ends it.
+    const store = await createPostgresStore(fx.url, { schema: 'cli_signal' });
+    const holder = new pg.Client({ connectionString: fx.url });
+    await holder.connect();
+    try {
+      await holder.query('begin');
+      await holder.query('lock table cli_signal.__strata_migrations in access exclusive mode');
+      const stuck = await terminated(['consumers', 'list', '--db', fx.url, '--schema', 'cli_signal', '--timeout', '60'], 1500);
+      expect(stuck.code).toBe(130);
+      expect(stuck.ms).toBeLessThan(4500);
+    } finally {
+      await holder.query('rollback');
+      await holder.end();
+      await store.close();
+    }
   });
 });
