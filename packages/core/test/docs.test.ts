@@ -31,7 +31,7 @@ describe('what the docs say', () => {
   });
 
   it('package READMEs link nothing that the npm tarball lacks: repository files by absolute URL, and those exist', () => {
-    expect(published.sort()).toEqual(['core', 'migrate', 'pglite', 'postgres', 'realtime', 'sqlite', 'testing']);
+    expect(published.sort()).toEqual(['cli', 'core', 'migrate', 'pglite', 'postgres', 'realtime', 'sqlite', 'testing']);
     for (const dir of published) {
       for (const target of linksOf(read(`packages/${dir}/README.md`))) {
         expect(target, `packages/${dir}/README.md links ${target}`).toMatch(/^(https?:|#)/);
