@@ -48,3 +48,13 @@ export function strataProject(name: string, overrides: UserWorkspaceConfig['test
 export function serverProject(name: string, overrides: UserWorkspaceConfig['test'] = {}): UserWorkspaceConfig {
   return strataProject(name, { globalSetup: [postgresGlobalSetup], fileParallelism: false, ...overrides });
 }
+
+/**
+ * The vitest project of a package whose tests use the run's PostgreSQL server but never hold a
+ * transaction open on purpose, so that its files may run side by side. Vitest runs every project with
+ * `fileParallelism: false` in one group, one file at a time, after all the others: a project that can
+ * go in the parallel group shortens the run by its whole duration.
+ */
+export function parallelServerProject(name: string, overrides: UserWorkspaceConfig['test'] = {}): UserWorkspaceConfig {
+  return strataProject(name, { globalSetup: [postgresGlobalSetup], ...overrides });
+}

@@ -1,4 +1,5 @@
 import { defineProject } from 'vitest/config';
-import { serverProject } from '../../vitest.shared.ts';
+import { parallelServerProject } from '../../vitest.shared.ts';
 
-export default defineProject(serverProject('migrate', { testTimeout: 120_000 }));
+// Its files use the run's PostgreSQL server but hold no transaction open: they may run side by side.
+export default defineProject(parallelServerProject('migrate', { testTimeout: 120_000 }));
