@@ -139,7 +139,9 @@ function readFailure(path: string, error: unknown): Failure {
 }
 
 function notStrata(where: string): Failure {
-  return new Failure(`${where} is not a Strata database (no __strata_migrations table): create one with \`strata schema migrate\``);
+  return new Failure(
+    `${where} is not a Strata database (no __strata_migrations table): create one with \`strata schema migrate\` (with --init to add Strata's tables to a SQLite file that holds others)`,
+  );
 }
 
 function outOfDate(where: string, states: MigrationState[]): Failure | undefined {

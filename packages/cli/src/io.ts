@@ -69,5 +69,12 @@ export async function confirm(io: ResolvedIo, question: string, yes: boolean): P
     if (io.signal?.aborted === true) rl.close();
   });
   rl.close();
-  if (!/^\s*y(es)?\s*$/i.test(answer)) throw new Failure('not confirmed: nothing was changed.');
+  if (io.signal?.aborted === true) {
+    io.stderr('\n');
+    throw new Failure('interrupted: nothing was changed.', 130);
+  }
+  if (!/^\s*y(es)?\s*$/i.test(answer)) {
+    if (answer === '') io.stderr('\n');
+    throw new Failure('not confirmed: nothing was changed.');
+  }
 }

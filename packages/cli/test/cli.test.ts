@@ -240,6 +240,13 @@ describe.each(engines)('strata on $name', (engine) => {
       expect({ args, code: no.code }).toEqual({ args, code: 1 });
       expect(no.stderr).toMatch(/\? \[y\/N\] strata: not confirmed: nothing was changed\.\n$/);
     }
+    // Ctrl-C at the prompt: no change, exit 130, the prompt's line ended.
+    const silent = new PassThrough();
+    const interrupt = new AbortController();
+    setTimeout(() => interrupt.abort(), 50);
+    const ctrlC = await cli(['queue', 'purge', 'trash', ...db], { isTTY: true, stdin: silent, signal: interrupt.signal });
+    expect(ctrlC.code).toBe(130);
+    expect(ctrlC.stderr).toMatch(/\? \[y\/N\] \nstrata: interrupted: nothing was changed\.\n$/);
     expect(rows()).toBeUndefined();
     expect(await fingerprint(store)).toBe(before);
 
@@ -276,7 +283,7 @@ describe.each(engines)('strata on $name', (engine) => {
     const head = await store.events.headPosition();
     const r = await cli(['consumers', 'rebuild', 'projector', '--module', modulePath, '--yes', ...db]);
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/rebuilding projector \[.*\] 100% \| 8\/8 events \| [\d,]+\/s \| ETA \S+ \| position \d+/);
+    expect(r.stderr).toMatch(/rebuilding projector \[.*\] 100% \| 8\/8 events \| [\d,]+\/s \| ETA (--|\d+s|\d+m\d\ds) \| position \d+/);
     expect(r.stdout).toMatch(
       new RegExp(
         `^Rebuilt "projector": \\d+ event\\(s\\) in [\\d.]+ s \\([\\d,]+ events/s\\), checkpoint at position ${head} \\(head at start ${head}\\)\\.\n$`,

@@ -181,7 +181,7 @@ function progressBar(ctx: Context, consumer: string, total: number) {
   };
   const bar = new cliProgress.SingleBar(
     {
-      format: `rebuilding ${consumer} [{bar}] {percentage}% | {done}/{all} events | {rate}/s | ETA {eta} | position {position}`,
+      format: `rebuilding ${consumer} [{bar}] {percentage}% | {done}/{all} events | {rate}/s | ETA {etaText} | position {position}`,
       barsize: 30,
       stream: stream as unknown as NodeJS.WritableStream,
       noTTYOutput: true,
@@ -194,7 +194,7 @@ function progressBar(ctx: Context, consumer: string, total: number) {
   );
   const started = performance.now();
   // Until something was replayed there is no rate to tell the time left from.
-  bar.start(Math.max(total, 1), 0, { done: '0', all: number(total), position: '0', rate: '0', eta: '--' });
+  bar.start(Math.max(total, 1), 0, { done: '0', all: number(total), position: '0', rate: '0', etaText: '--' });
   return {
     update(events: number, position: bigint) {
       const seconds = (performance.now() - started) / 1000;
@@ -205,7 +205,7 @@ function progressBar(ctx: Context, consumer: string, total: number) {
         done: number(value),
         position: position.toString(),
         rate: number(Math.round(rate)),
-        eta: eta === undefined ? '--' : eta < 60 ? `${eta}s` : `${Math.floor(eta / 60)}m${String(eta % 60).padStart(2, '0')}s`,
+        etaText: eta === undefined ? '--' : eta < 60 ? `${eta}s` : `${Math.floor(eta / 60)}m${String(eta % 60).padStart(2, '0')}s`,
       });
     },
     stop() {
