@@ -24,12 +24,14 @@ import {
   type Context,
   context,
   createContextKey,
+  createNoopMeter,
   createTraceState,
   type Histogram,
   isSpanContextValid,
   type Link,
   type MeterProvider,
   metrics,
+  ProxyTracerProvider,
   ROOT_CONTEXT,
   type Span,
   type SpanContext,
@@ -113,6 +115,12 @@ type Attrs = Record<string, string | number | boolean>;
 
 const INSTRUMENTED = Symbol.for('strata.instrumented');
 const MAX_KNOWN = 10_000;
+
+/** The API's no-op tracer provider: what the global provider hands spans to until an SDK registers. */
+const NOOP_TRACING = new ProxyTracerProvider().getDelegate();
+
+/** The class of the API's no-op meter: what the global meter provider gives until an SDK registers. */
+const NOOP_METER = createNoopMeter().constructor;
 
 /** Set in the context of a `subscribe()` or `consume()` loop: its idle polls make no spans. */
 const IN_LOOP = createContextKey('strata loop');
@@ -238,7 +246,8 @@ function validateOptions(options: InstrumentOptions): void {
 /**
  * Returns a view of `store` with OpenTelemetry spans and metrics around all it does (a proxy: the
  * adapter's own members, such as `db`, `schema`, `pglite` or `join()`, work as before). Without an SDK
- * registered the API's no-op tracer makes every span free of work but a few calls.
+ * registered for traces and without a meter provider, every call goes straight to the store after one
+ * check of the global provider (an SDK registered later is picked up by the next call).
  *
  * - **Spans** (named after the operation, such as `events.append`, `send orders`, `receive orders`,
  *   `transaction`), with `db.system.name`, `db.namespace` (the PostgreSQL schema), `db.operation.name`,
@@ -282,6 +291,17 @@ export function instrument<S extends StrataStore<unknown>>(store: S, options: In
   if (dbSystem !== undefined) base['db.system.name'] = dbSystem;
   const schema = (store as unknown as { schema?: unknown }).schema;
   if (typeof schema === 'string') base['db.namespace'] = schema;
+
+  /**
+   * Whether there is nothing to record: no SDK behind the global tracer provider (checked on each call,
+   * since one may register later) and no meter. Then every operation goes straight to the store.
+   */
+  const metersIdle = meter.constructor === NOOP_METER;
+  const idle = (): boolean => {
+    if (!metersIdle || options.tracerProvider !== undefined) return false;
+    const provider = trace.getTracerProvider();
+    return provider instanceof ProxyTracerProvider && provider.getDelegate() === NOOP_TRACING;
+  };
 
   const seconds = { unit: 's', advice: { explicitBucketBoundaries: SECONDS_BUCKETS } };
   const opDuration = meter.createHistogram('db.client.operation.duration', { ...seconds, description: 'Duration of Strata store operations' });
@@ -331,6 +351,7 @@ export function instrument<S extends StrataStore<unknown>>(store: S, options: In
     links: Link[] = [],
     operation?: string,
   ): Promise<T> => {
+    if (idle()) return fn(undefined);
     const s = start(name, kind, attributes, parent, links);
     const started = performance.now();
     let failure: unknown;
@@ -351,6 +372,7 @@ export function instrument<S extends StrataStore<unknown>>(store: S, options: In
 
   /** A store operation: span named after it, kind client; none for a loop's bookkeeping polls. */
   const op = <T>(operation: string, attributes: Attrs, fn: (span: Span | undefined) => Promise<T>, quiet = false): Promise<T> => {
+    if (idle()) return fn(undefined);
     if (quiet && polling()) {
       const started = performance.now();
       let failure: unknown;
@@ -369,6 +391,7 @@ export function instrument<S extends StrataStore<unknown>>(store: S, options: In
    * loop's poll, the span is made afterwards and only when the iteration yielded something.
    */
   const iteration = <T>(operation: string, attributes: Attrs, inner: AsyncIterable<T>, counted: string): AsyncIterable<T> => {
+    if (idle()) return inner;
     const parent = context.active();
     const quiet = polling();
     return {
@@ -551,6 +574,7 @@ export function instrument<S extends StrataStore<unknown>>(store: S, options: In
           const producer = producerOf(d.headers);
           return producer === undefined ? [] : [{ context: producer }];
         });
+      if (idle()) return queue.receive(name, receiveOptions);
       if (polling()) {
         // A worker's poll: a span only when it got messages, made once it knows.
         const startedAt = Date.now();
@@ -740,6 +764,7 @@ export function instrument<S extends StrataStore<unknown>>(store: S, options: In
         () => outOfLoop(fn) as Promise<T>,
       ),
     handle: <T>(call: HandlerCall, fn: () => Promise<T>) => {
+      if (idle()) return fn();
       const producer = producerOf(call.carrier);
       const attrs: Attrs = {};
       for (const [k, v] of Object.entries(call.attributes)) if (k !== 'strata.event.recorded_at') attrs[k] = v;
