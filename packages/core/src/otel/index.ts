@@ -845,36 +845,37 @@ export function instrument<S extends StrataStore<unknown>>(store: S, options: In
         }
       }
       if (observeStore && store.capabilities.checkpoints) {
-        tasks.push(
-          (async () => {
-            const head = await bounded(store.events.headPosition());
-            const list = (await bounded(store.checkpoints.list())).slice(0, MAX_OBSERVED_CONSUMERS);
-            for (const c of list) {
-              const a = { ...base, 'strata.consumer': c.consumer };
-              // The events it would read after its checkpoint (with its filters when it runs through this view),
-              // counted up to 1,000: positions are not dense on PostgreSQL, so head − checkpoint says little.
-              const filter = filters.get(c.consumer);
-              let count = 0;
-              let ageMs = 0;
-              if (head > c.position) {
-                const read = {
-                  after: c.position,
-                  limit: LAG_COUNT_CAP,
-                  ...(filter?.types === undefined ? {} : { types: filter.types }),
-                  ...(filter?.streamId === undefined ? {} : { streamId: filter.streamId }),
-                  ...(filter?.streamPrefix === undefined ? {} : { streamPrefix: filter.streamPrefix }),
-                };
-                for await (const e of store.events.readAll(read)) {
-                  if (count++ === 0) ageMs = Math.max(0, Date.now() - e.recordedAt.getTime());
-                  if (Date.now() > until) break;
-                }
+        // The reads that count lag are bounded as a whole, like every other query of the collection.
+        const lag = (async () => {
+          const head = await bounded(store.events.headPosition());
+          const list = (await bounded(store.checkpoints.list())).slice(0, MAX_OBSERVED_CONSUMERS);
+          for (const c of list) {
+            const a = { ...base, 'strata.consumer': c.consumer };
+            // The events it would read after its checkpoint (with its filters when it runs through this view),
+            // counted up to 1,000: positions are not dense on PostgreSQL, so head − checkpoint says little.
+            const filter = filters.get(c.consumer);
+            let count = 0;
+            let ageMs = 0;
+            if (head > c.position) {
+              const read = {
+                after: c.position,
+                limit: LAG_COUNT_CAP,
+                ...(filter?.types === undefined ? {} : { types: filter.types }),
+                ...(filter?.streamId === undefined ? {} : { streamId: filter.streamId }),
+                ...(filter?.streamPrefix === undefined ? {} : { streamPrefix: filter.streamPrefix }),
+              };
+              for await (const e of store.events.readAll(read)) {
+                if (count++ === 0) ageMs = Math.max(0, Date.now() - e.recordedAt.getTime());
+                if (Date.now() > until) break;
               }
-              batch.observe(lagEvents, count, a);
-              batch.observe(lagSeconds, ageMs / 1000, a);
-              if (Date.now() > until) break;
             }
-          })().catch(() => undefined),
-        );
+            batch.observe(lagEvents, count, a);
+            batch.observe(lagSeconds, ageMs / 1000, a);
+            if (Date.now() > until) break;
+          }
+        })();
+        lag.catch(() => undefined);
+        tasks.push(within(lag, Math.max(1, until - Date.now())).catch(() => undefined));
       }
       const listener = options.listener;
       if (listener !== undefined) {
