@@ -23,7 +23,10 @@ export async function timed(durationMs: number, concurrency: number, op: (caller
     Array.from({ length: concurrency }, async (_, caller) => {
       while (now() < end) {
         const t = now();
-        ops += await op(caller);
+        // Not `ops += await op()`: that reads `ops` before the await, so concurrent callers would
+        // overwrite each other's counts (8 callers counted about an eighth of their operations).
+        const done = await op(caller);
+        ops += done;
         latencies.push(now() - t);
       }
     }),
@@ -38,7 +41,8 @@ export async function repeated(times: number, op: () => Promise<number>): Promis
   const start = now();
   for (let i = 0; i < times; i++) {
     const t = now();
-    ops += await op();
+    const done = await op();
+    ops += done;
     latencies.push(now() - t);
   }
   return { ops, ms: now() - start, latencies };
@@ -87,7 +91,8 @@ export async function repeatedFor(durationMs: number, op: () => Promise<number>)
   const start = now();
   do {
     const t = now();
-    ops += await op();
+    const done = await op();
+    ops += done;
     latencies.push(now() - t);
   } while (now() - start < durationMs);
   return { ops, ms: now() - start, latencies };
