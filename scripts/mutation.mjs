@@ -20,6 +20,16 @@ const partial = forwarded.some((a) => a === '--mutate' || a === '-m' || a.starts
 
 let failed = false;
 for (const target of targets.length > 0 ? targets : Object.keys(TARGETS)) {
+  if (target === 'sqlite') {
+    // Stryker's type checker compiles the SQLite adapter against @strata/core's declarations (its dist),
+    // which a fresh clone does not have until core is built (turbo: from its cache when unchanged).
+    const built = spawnSync('pnpm', ['turbo', 'run', 'build', '--filter=@strata/core', '--output-logs=errors-only'], { cwd: root, stdio: 'inherit' });
+    if (built.status !== 0) {
+      console.error(`mutation (${target}): building @strata/core failed (${built.status ?? built.signal})`);
+      failed = true;
+      continue;
+    }
+  }
   // A partial run leaves the committed HTML report alone: its JSON report and summary go to reports/.
   const reporters = partial ? ['--reporters', 'json,clear-text,progress'] : [];
   const env = partial ? { ...process.env, STRATA_MUTATION_JSON: `reports/mutation/${target}-partial.json` } : process.env;

@@ -84,6 +84,33 @@ export function pgQueue(ctx: PgContext): MessageQueue {
       );
       return [single.id];
     }
+    const first = list[0];
+    const uniform =
+      first !== undefined &&
+      list.every(
+        (m) =>
+          m.dedupId === undefined &&
+          m.priority === first.priority &&
+          m.maxAttempts === first.maxAttempts &&
+          m.delayMs === first.delayMs &&
+          (m.headers === first.headers || JSON.stringify(m.headers) === JSON.stringify(first.headers)),
+      );
+    if (uniform) {
+      // The common batch, messages that differ only in their bodies: ids as one uuid array, bodies as one
+      // jsonb array, the rest bound once (about twice as fast on the server as a jsonb object per message).
+      const bodies = list.map((m) => m.body);
+      const payload = JSON.stringify(bodies);
+      assertFitsJsonb(payload, () => bodies as unknown as JsonValue, 'messages');
+      await ctx.run(
+        subject,
+        sql`insert into ${table} (id, queue, body, headers, priority, max_attempts, visible_at, enqueued_at)
+            select t.id, ${queue}, t.body, ${JSON.stringify(first.headers)}::jsonb, ${first.priority}, ${first.maxAttempts},
+                   ${NOW} + ${first.delayMs}::float8 * interval '1 millisecond', ${NOW}
+            from rows from (unnest(${`{${list.map((m) => m.id).join(',')}}`}::uuid[]), jsonb_array_elements(${payload}::jsonb)) with ordinality as t(id, body, ord)${note(queue, first.id)}
+            order by t.ord`,
+      );
+      return list.map((m) => m.id);
+    }
     const batch = list.map((m) => ({
       id: m.id,
       body: m.body,

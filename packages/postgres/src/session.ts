@@ -8,6 +8,7 @@ import {
   type StrataLogger,
   ValidationError,
 } from '@strata/core';
+import { createHash } from 'node:crypto';
 import type { SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { isConnectionLoss, isLateAnswer, mapPgError, safeCause } from './map-pg-error.js';
@@ -51,6 +52,11 @@ export interface PgSessionOptions {
    * nothing here imports node-postgres. Without it a pool session's transactions have no `db`.
    */
   wrapClient?: (client: unknown) => AnyPgDatabase;
+  /**
+   * Whether Strata's own statements run as named prepared statements, each parsed and planned once per
+   * connection. @defaultValue true
+   */
+  prepare?: boolean;
 }
 
 /** A statement as node-postgres takes it (Drizzle adds `rowMode`, `types`, `name`). */
@@ -130,6 +136,34 @@ const READS = new Set([
 const dialect = new PgDialect();
 
 /**
+ * Operations whose statements are not prepared: one-off work (migrations, transfers, counts) whose text
+ * may vary with its input. Every other operation of the adapter builds one of a few fixed texts, its
+ * values bound as parameters.
+ */
+const UNPREPARED = new Set(['migrate', 'rowCounts', 'positionCeiling', 'transfer.export', 'transfer.import', 'transfer.check', 'transfer.counts']);
+
+/** Most statement names a session hands out; past it statements run unnamed, so no text can grow a connection's cache for ever. */
+const MAX_PREPARED = 200;
+
+/**
+ * Names the statements a session prepares: one name per text, from a hash of the text, so that two
+ * stores on the same connections (another schema, another notify mode) never give one name two texts.
+ */
+function statementNames() {
+  const names = new Map<string, string>();
+  return (operation: string, text: string): string | undefined => {
+    if (UNPREPARED.has(operation)) return undefined;
+    let name = names.get(text);
+    if (name === undefined) {
+      if (names.size >= MAX_PREPARED) return undefined;
+      name = `strata_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+      names.set(text, name);
+    }
+    return name;
+  };
+}
+
+/**
  * How many times a statement that cannot have been applied (a read, a `BEGIN`) is tried when it failed
  * only because its pooled connection had died while idle: after a restart, several idle connections of
  * the pool may be dead at once.
@@ -166,6 +200,12 @@ class Deadline extends Error {
 export function poolSession(pool: Pool, db: AnyPgDatabase, options: PgSessionOptions): PgSession {
   const { connectionTimeoutMs, statementTimeoutMs, logger, wrapClient } = options;
   const health = new ConnectionHealth(logger);
+  const nameOf = options.prepare === false ? () => undefined : statementNames();
+  /** A statement as node-postgres takes it: named (prepared once per connection) unless `nameOf` says not. */
+  const statementOf = (subject: ErrorSubject, text: string): string | QueryConfig => {
+    const name = nameOf(subject.operation, text);
+    return name === undefined ? text : { name, text };
+  };
 
   /** Clients held now, so that close() can drop those still held past its grace. */
   const out = new Set<{ drop(): void }>();
@@ -225,6 +265,9 @@ export function poolSession(pool: Pool, db: AnyPgDatabase, options: PgSessionOpt
       fail(error: unknown) {
         // A late answer leaves the client out of step with the server: never reuse it.
         if (error instanceof Deadline || isConnectionLoss(error) || isLateAnswer(error)) held.breakWith(error);
+        // A prepared statement the server no longer has (DISCARD ALL, a pooler in front): node-postgres
+        // would go on using it, so this connection is not reused.
+        if (codeOf(error) === '26000') held.breakWith(error);
       },
       /** Marks the connection broken: it is destroyed on release instead of pooled. */
       breakWith(error: unknown) {
@@ -301,14 +344,16 @@ export function poolSession(pool: Pool, db: AnyPgDatabase, options: PgSessionOpt
     const reads = READS.has(subject.operation);
     const held = await acquire(subject);
     try {
-      const result = await held.query(sql, params);
+      const result = await held.query(statementOf(subject, sql), params);
       health.ok();
       return result.rows as T[];
     } catch (error) {
       held.fail(error);
       const mapped = failure(error, subject, !reads);
-      // A read changed nothing: try again at once on another connection (up to REPEATS tries).
-      if (attempt < REPEATS && reads && held.broken !== undefined && diedIdle(error)) {
+      // A read changed nothing, and neither did a prepared statement the server had lost (26000, raised
+      // before it ran): try again at once on another connection (up to REPEATS tries).
+      const repeatable = (reads && diedIdle(error)) || codeOf(error) === '26000';
+      if (attempt < REPEATS && held.broken !== undefined && repeatable) {
         held.release();
         return run(subject, statement, attempt + 1);
       }
@@ -400,7 +445,7 @@ export function poolSession(pool: Pool, db: AnyPgDatabase, options: PgSessionOpt
           async execute<R>(inner: ErrorSubject, statement: SQL): Promise<R[]> {
             const { sql, params } = dialect.sqlToQuery(statement);
             try {
-              return (await held.query(sql, params)).rows as R[];
+              return (await held.query(statementOf(inner, sql), params)).rows as R[];
             } catch (error) {
               held.fail(error);
               // Inside a transaction nothing is applied until COMMIT: a lost connection rolls it back.

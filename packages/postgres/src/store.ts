@@ -75,6 +75,15 @@ export interface PostgresStoreOptions {
    */
   statementTimeoutMs?: number;
   /**
+   * Run Strata's own statements on a node-postgres pool as named prepared statements: each is parsed and
+   * planned once per connection, then only bound and executed (an append or a send skips a planning that
+   * cost about as much as its execution). Turn it off behind a connection pooler that does not keep
+   * prepared statements across transactions (PgBouncer before 1.21 in transaction mode, or without
+   * `max_prepared_statements`). Statements of transfers, migrations and your own queries are never
+   * prepared. @defaultValue true
+   */
+  prepareStatements?: boolean;
+  /**
    * Where the store reports connections lost and recovered (and what `subscribe()` and `consume()` over
    * it report, unless given their own): `console`, pino, winston or any object with `debug`, `info`,
    * `warn` and `error`. Never given payloads or bound values. @defaultValue silent
@@ -145,6 +154,8 @@ export interface ResolvedStoreOptions {
   logger: StrataLogger;
   /** Whether to apply the shipped migrations. */
   migrate: boolean;
+  /** `prepareStatements`, validated. */
+  prepareStatements: boolean;
 }
 
 /**
@@ -168,6 +179,7 @@ export function resolveStoreOptions(options: PostgresStoreOptions): ResolvedStor
     statementTimeoutMs: validateInteger(options.statementTimeoutMs ?? 60_000, 'options.statementTimeoutMs', 1, 86_400_000),
     logger: safeLogger(options.logger),
     migrate: options.migrate ?? true,
+    prepareStatements: validateBooleanOption(options.prepareStatements, 'options.prepareStatements', true),
   };
 }
 
@@ -191,7 +203,13 @@ export interface PoolSupport {
 export async function openPostgresStore(db: AnyPgDatabase, resolved: ResolvedStoreOptions, pool: PoolSupport = {}): Promise<PostgresStore> {
   const { schema, settings, connectionTimeoutMs, statementTimeoutMs, logger } = resolved;
   const release = pool.release ?? (async () => undefined);
-  const session = sessionOf(db, { connectionTimeoutMs, statementTimeoutMs, logger, ...(pool.wrapClient === undefined ? {} : { wrapClient: pool.wrapClient }) });
+  const session = sessionOf(db, {
+    connectionTimeoutMs,
+    statementTimeoutMs,
+    logger,
+    prepare: resolved.prepareStatements,
+    ...(pool.wrapClient === undefined ? {} : { wrapClient: pool.wrapClient }),
+  });
   if (resolved.migrate) {
     try {
       await migrateWith(session, schema);
@@ -201,6 +219,12 @@ export async function openPostgresStore(db: AnyPgDatabase, resolved: ResolvedSto
     }
   }
   return postgresStore(db, session, schema, settings, logger, release);
+}
+
+function validateBooleanOption(value: unknown, field: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new ValidationError(field, 'must be a boolean');
+  return value;
 }
 
 function notifyOption(value: unknown): PgSettings['notify'] {

@@ -145,3 +145,57 @@ describe('names round-trip exactly', () => {
     await store.close();
   });
 });
+
+describe('prepared statements', () => {
+  /** The statements prepared on the store's one connection, read on that connection. */
+  const prepared = async (store: Awaited<ReturnType<typeof createPostgresStore>>) =>
+    store.transaction(async (tx) =>
+      rowsOf<{ name: string; statement: string; plans: number }>(
+        await tx.db.execute(sql`select name, statement, (generic_plans + custom_plans)::int as plans from pg_prepared_statements`),
+      ),
+    );
+  const work = async (store: Awaited<ReturnType<typeof createPostgresStore>>, round: number) => {
+    await store.events.append('s', [{ type: 'A', data: { round } }], { expectedVersion: round });
+    await store.queue.send('q', { body: round });
+    await store.queue.send('q', [{ body: round }, { body: round + 0.5 }]);
+    const got = await store.queue.receive('q', { max: 10 });
+    await store.queue.ackMany(got.map((d) => d.receipt));
+  };
+
+  it("Strata's hot statements are prepared once per connection and then only executed", async () => {
+    const store = await createPostgresStore(fx.url, { schema: fx.schemaName(), poolSize: 1 });
+    onTestFinished(() => store.close());
+    for (let round = 0; round < 3; round++) await work(store, round);
+    const rows = await prepared(store);
+    const texts = rows.map((r) => r.statement).join('\n');
+    for (const part of ['append_events', 'claim_messages', 'jsonb_array_elements', 'receipt = any']) expect(texts).toContain(part);
+    expect(rows.every((r) => r.name.startsWith('strata_'))).toBe(true);
+    // Each text was parsed once and then executed again (one name per text, three rounds).
+    expect(new Set(rows.map((r) => r.statement)).size).toBe(rows.length);
+    expect(rows.find((r) => r.statement.includes('append_events'))?.plans).toBe(3);
+  });
+
+  it('prepareStatements: false prepares nothing', async () => {
+    const store = await createPostgresStore(fx.url, { schema: fx.schemaName(), poolSize: 1, prepareStatements: false });
+    onTestFinished(() => store.close());
+    await work(store, 0);
+    expect(await prepared(store)).toEqual([]);
+    await expect(createPostgresStore(fx.url, { schema: fx.schemaName(), prepareStatements: 'yes' as never })).rejects.toMatchObject({
+      code: 'VALIDATION',
+      field: 'options.prepareStatements',
+    });
+  });
+
+  it('a statement the server no longer has (DEALLOCATE ALL, a pooler) is run again on a new connection, and nothing is lost', async () => {
+    const store = await createPostgresStore(fx.url, { schema: fx.schemaName(), poolSize: 1 });
+    onTestFinished(() => store.close());
+    await work(store, 0);
+    await store.transaction(async (tx) => {
+      await tx.db.execute(sql`deallocate all`);
+    });
+    await work(store, 1);
+    const events = await collect(store.events.readStream('s'));
+    expect(events.map((e) => e.data)).toEqual([{ round: 0 }, { round: 1 }]);
+    expect(await store.queue.stats('q')).toMatchObject({ ready: 0, inFlight: 0 });
+  });
+});
