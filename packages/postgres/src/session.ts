@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   ConnectionError,
   ConnectionHealth,
@@ -8,7 +9,6 @@ import {
   type StrataLogger,
   ValidationError,
 } from '@strata/core';
-import { createHash } from 'node:crypto';
 import type { SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { isConnectionLoss, isLateAnswer, mapPgError, safeCause } from './map-pg-error.js';
