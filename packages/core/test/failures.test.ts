@@ -6,7 +6,6 @@ import {
   createMemoryStore,
   type LogFields,
   type MessageQueue,
-  StaleReceiptError,
   type StrataLogger,
   type StrataStore,
   safeLogger,
@@ -44,7 +43,8 @@ describe('consume() over a failing store', () => {
   it('retries a failed ack while the receipt is valid, so the message is handled once', async () => {
     const base = createMemoryStore();
     let ackFailures = 3;
-    const store = flakyQueue(base, { ack: () => (ackFailures-- > 0 ? lost() : undefined) });
+    // consume() acks through ackMany (handlers that finish together share one call).
+    const store = flakyQueue(base, { ackMany: () => (ackFailures-- > 0 ? lost() : undefined) });
     await store.queue.send('q', { body: { card: '4111111111111111' } });
     const logger = recorder();
     const errors: unknown[] = [];
@@ -92,13 +92,14 @@ describe('consume() over a failing store', () => {
     const queue = new Proxy(base.queue, {
       get(target, key, receiver) {
         const original = Reflect.get(target, key, receiver) as unknown;
-        if (key !== 'ack') return typeof original === 'function' ? original.bind(target) : original;
-        return async (receipt: string) => {
-          await target.ack(receipt);
+        if (key !== 'ackMany') return typeof original === 'function' ? original.bind(target) : original;
+        return async (receipts: string[]) => {
+          const result = await target.ackMany(receipts);
           if (first) {
             first = false; // applied, but the answer was lost with the connection
-            throw new ConnectionError('queue.ack: the database connection is lost or unusable (ECONNRESET)', { outcomeUnknown: true });
+            throw new ConnectionError('queue.ackMany: the database connection is lost or unusable (ECONNRESET)', { outcomeUnknown: true });
           }
+          return result;
         };
       },
     });
@@ -117,7 +118,7 @@ describe('consume() over a failing store', () => {
 
   it('gives up on an ack once the receipt is no longer valid, and never retries a stale receipt', async () => {
     const base = createMemoryStore();
-    const store = flakyQueue(base, { ack: () => lost() });
+    const store = flakyQueue(base, { ackMany: () => lost() });
     await store.queue.send('q', { body: 1 });
     const logger = recorder();
     const stop = new AbortController();
@@ -130,7 +131,17 @@ describe('consume() over a failing store', () => {
     expect(retries).toBeGreaterThan(0);
     expect(retries).toBeLessThan(20);
 
-    const stale = flakyQueue(createMemoryStore(), { ack: () => new StaleReceiptError('queue.ack') });
+    // A stale receipt: ackMany reports it instead of throwing (here: every receipt, whatever the queue holds).
+    const staleBase = createMemoryStore();
+    const stale = Object.assign(Object.create(staleBase) as StrataStore, {
+      queue: new Proxy(staleBase.queue, {
+        get(target, key, receiver) {
+          const original = Reflect.get(target, key, receiver) as unknown;
+          if (key !== 'ackMany') return typeof original === 'function' ? original.bind(target) : original;
+          return async (receipts: string[]) => ({ acked: 0, stale: [...receipts] });
+        },
+      }),
+    });
     await stale.queue.send('q', { body: 1 });
     const quiet = recorder();
     const stop2 = new AbortController();

@@ -20,7 +20,7 @@ import { type AnyPgDatabase, createDrizzleStore, type PostgresStore, type Postgr
 import { drizzle } from 'drizzle-orm/pglite';
 
 /** Options of {@link createPgliteStore}. */
-export interface PgliteStoreOptions extends Omit<PostgresStoreOptions, 'poolSize' | 'connectionTimeoutMs' | 'statementTimeoutMs'> {
+export interface PgliteStoreOptions extends Omit<PostgresStoreOptions, 'poolSize' | 'connectionTimeoutMs' | 'statementTimeoutMs' | 'prepareStatements'> {
   /**
    * Where PGlite keeps its data: `'memory://'`, a directory path (Node.js), or `'idb://name'`
    * (browsers). Ignored when `pglite` is given. @defaultValue `'memory://'`

@@ -23,7 +23,7 @@ export type { PostgresRowCounts, PostgresStore, PostgresStoreOptions } from './s
 /**
  * Creates a Strata store on a Drizzle database the application owns (PGlite, or any Postgres driver
  * Drizzle supports; the store never closes it), without loading node-postgres. Applies the shipped
- * migrations unless `migrate: false`. The pool options (`poolSize`, `connectionTimeoutMs`,
+ * migrations unless `migrate: false`. The pool options (`poolSize`, `connectionTimeoutMs`, `prepareStatements`,
  * `statementTimeoutMs`) only apply to node-postgres pools.
  *
  * For a node-postgres database, prefer `createPostgresStore` from `@strata/postgres`: on a pool given

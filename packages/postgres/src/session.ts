@@ -137,13 +137,31 @@ const dialect = new PgDialect();
 
 /**
  * Operations whose statements are not prepared: one-off work (migrations, transfers, counts) whose text
- * may vary with its input. Every other operation of the adapter builds one of a few fixed texts, its
- * values bound as parameters.
+ * may vary with its input, and `readAll` pages, whose filters (type, stream prefix) need the plan made
+ * for their values (a generic plan of a filtered page can scan the whole table; planning is small next
+ * to reading a page). Every other operation of the adapter builds one of a few fixed texts, its values
+ * bound as parameters.
  */
-const UNPREPARED = new Set(['migrate', 'rowCounts', 'positionCeiling', 'transfer.export', 'transfer.import', 'transfer.check', 'transfer.counts']);
+const UNPREPARED = new Set(['migrate', 'rowCounts', 'positionCeiling', 'events.readAll', 'transfer.export', 'transfer.import', 'transfer.counts']);
 
 /** Most statement names a session hands out; past it statements run unnamed, so no text can grow a connection's cache for ever. */
 const MAX_PREPARED = 200;
+
+/**
+ * Most statements Strata prepares on one connection, whatever the number of stores (schemas) sharing
+ * it: each costs the server some memory for as long as the connection lives (about 20 KB).
+ */
+const MAX_PER_CONNECTION = 100;
+
+/**
+ * Failures of a prepared statement, raised before it ran: the server no longer has it (26000: `DEALLOCATE`,
+ * `DISCARD ALL`, a pooler that moved the session), has one of that name already (42P05: a pooler in
+ * transaction mode), or its cached plan no longer fits the table (0A000: a column's type changed).
+ */
+const PREPARED_FAILED = new Set(['26000', '42P05', '0A000']);
+
+/** The statement names Strata prepared on each connection, shared by every store of the process. */
+const preparedOn = new WeakMap<object, Set<string>>();
 
 /**
  * Names the statements a session prepares: one name per text, from a hash of the text, so that two
@@ -161,6 +179,16 @@ function statementNames() {
     }
     return name;
   };
+}
+
+/**
+ * Forgets every statement prepared on `client`, here and in node-postgres (which would otherwise only
+ * bind a name the server no longer has): after the application ran `DEALLOCATE` or `DISCARD` on it.
+ */
+function forgetPrepared(client: object): void {
+  preparedOn.delete(client);
+  const connection = (client as { connection?: { parsedStatements?: unknown } }).connection;
+  if (connection !== undefined && typeof connection.parsedStatements === 'object' && connection.parsedStatements !== null) connection.parsedStatements = {};
 }
 
 /**
@@ -200,11 +228,43 @@ class Deadline extends Error {
 export function poolSession(pool: Pool, db: AnyPgDatabase, options: PgSessionOptions): PgSession {
   const { connectionTimeoutMs, statementTimeoutMs, logger, wrapClient } = options;
   const health = new ConnectionHealth(logger);
-  const nameOf = options.prepare === false ? () => undefined : statementNames();
-  /** A statement as node-postgres takes it: named (prepared once per connection) unless `nameOf` says not. */
-  const statementOf = (subject: ErrorSubject, text: string): string | QueryConfig => {
+  let prepare = options.prepare !== false;
+  const nameOf = statementNames();
+  /**
+   * A statement as node-postgres takes it: named (prepared once per connection) unless preparation is
+   * off, the operation's text varies, or the connection holds its share of prepared statements already.
+   */
+  const statementOf = (client: object, subject: ErrorSubject, text: string): string | QueryConfig => {
+    if (!prepare) return text;
     const name = nameOf(subject.operation, text);
-    return name === undefined ? text : { name, text };
+    if (name === undefined) return text;
+    let names = preparedOn.get(client);
+    if (names === undefined) {
+      names = new Set();
+      preparedOn.set(client, names);
+    }
+    if (!names.has(name)) {
+      if (names.size >= MAX_PER_CONNECTION) return text;
+      names.add(name);
+    }
+    return { name, text };
+  };
+  let preparedFailures = 0;
+  /**
+   * Whether `error` is a prepared statement's failure (see {@link PREPARED_FAILED}); after three, the
+   * session prepares nothing more (a pooler in front that does not keep them), and says so once.
+   */
+  const preparedFailed = (error: unknown): boolean => {
+    const code = codeOf(error);
+    if (code === undefined || !PREPARED_FAILED.has(code)) return false;
+    if (++preparedFailures === 3 && prepare) {
+      prepare = false;
+      logger.warn(
+        `strata: prepared statements keep failing on this database (${code}); the store runs its statements unprepared from now on (set prepareStatements: false behind a pooler that does not keep them)`,
+        { code },
+      );
+    }
+    return true;
   };
 
   /** Clients held now, so that close() can drop those still held past its grace. */
@@ -265,9 +325,10 @@ export function poolSession(pool: Pool, db: AnyPgDatabase, options: PgSessionOpt
       fail(error: unknown) {
         // A late answer leaves the client out of step with the server: never reuse it.
         if (error instanceof Deadline || isConnectionLoss(error) || isLateAnswer(error)) held.breakWith(error);
-        // A prepared statement the server no longer has (DISCARD ALL, a pooler in front): node-postgres
-        // would go on using it, so this connection is not reused.
-        if (codeOf(error) === '26000') held.breakWith(error);
+        // A prepared statement that failed before it ran (the server lost it, a pooler in front, a
+        // changed column type): node-postgres would go on using its name, so this connection is not reused.
+        const code = codeOf(error);
+        if (code !== undefined && PREPARED_FAILED.has(code)) held.breakWith(error);
       },
       /** Marks the connection broken: it is destroyed on release instead of pooled. */
       breakWith(error: unknown) {
@@ -343,16 +404,17 @@ export function poolSession(pool: Pool, db: AnyPgDatabase, options: PgSessionOpt
     const { sql, params } = dialect.sqlToQuery(statement);
     const reads = READS.has(subject.operation);
     const held = await acquire(subject);
+    const sent = statementOf(held.client, subject, sql);
     try {
-      const result = await held.query(statementOf(subject, sql), params);
+      const result = await held.query(sent, params);
       health.ok();
       return result.rows as T[];
     } catch (error) {
       held.fail(error);
       const mapped = failure(error, subject, !reads);
-      // A read changed nothing, and neither did a prepared statement the server had lost (26000, raised
-      // before it ran): try again at once on another connection (up to REPEATS tries).
-      const repeatable = (reads && diedIdle(error)) || codeOf(error) === '26000';
+      // A read changed nothing, and neither did a prepared statement that failed before it ran: try
+      // again at once on another connection (up to REPEATS tries).
+      const repeatable = (reads && diedIdle(error)) || (typeof sent !== 'string' && preparedFailed(error));
       if (attempt < REPEATS && held.broken !== undefined && repeatable) {
         held.release();
         return run(subject, statement, attempt + 1);
@@ -422,17 +484,25 @@ export function poolSession(pool: Pool, db: AnyPgDatabase, options: PgSessionOpt
               }
             }
             const params = Array.isArray(values) ? values : Array.isArray(statement.values) ? statement.values : [];
-            return held.query({ ...statement, text }, params).catch((error: unknown) => {
-              held.fail(error);
-              // A lost connection or a missed deadline is the store's failure (CONNECTION), as for
-              // Strata's own statements; the application's other errors reach it as the driver raised them.
-              if (error instanceof Deadline || isConnectionLoss(error) || isLateAnswer(error)) {
-                const mapped = failure(error, inner, false);
-                failed ??= mapped;
-                throw mapped;
-              }
-              throw error;
-            });
+            // DEALLOCATE or DISCARD drops Strata's prepared statements with the application's: forget them.
+            const drops = /^\s*(deallocate|discard)\b/i.test(text);
+            return held.query({ ...statement, text }, params).then(
+              (result) => {
+                if (drops) forgetPrepared(held.client);
+                return result;
+              },
+              (error: unknown) => {
+                held.fail(error);
+                // A lost connection or a missed deadline is the store's failure (CONNECTION), as for
+                // Strata's own statements; the application's other errors reach it as the driver raised them.
+                if (error instanceof Deadline || isConnectionLoss(error) || isLateAnswer(error)) {
+                  const mapped = failure(error, inner, false);
+                  failed ??= mapped;
+                  throw mapped;
+                }
+                throw error;
+              },
+            );
           },
         };
         const tx: PgExecutor = {
@@ -445,9 +515,10 @@ export function poolSession(pool: Pool, db: AnyPgDatabase, options: PgSessionOpt
           async execute<R>(inner: ErrorSubject, statement: SQL): Promise<R[]> {
             const { sql, params } = dialect.sqlToQuery(statement);
             try {
-              return (await held.query(statementOf(inner, sql), params)).rows as R[];
+              return (await held.query(statementOf(held.client, inner, sql), params)).rows as R[];
             } catch (error) {
               held.fail(error);
+              preparedFailed(error);
               // Inside a transaction nothing is applied until COMMIT: a lost connection rolls it back.
               const mapped = failure(error, inner, false);
               failed ??= mapped;

@@ -77,10 +77,13 @@ export interface PostgresStoreOptions {
   /**
    * Run Strata's own statements on a node-postgres pool as named prepared statements: each is parsed and
    * planned once per connection, then only bound and executed (an append or a send skips a planning that
-   * cost about as much as its execution). Turn it off behind a connection pooler that does not keep
-   * prepared statements across transactions (PgBouncer before 1.21 in transaction mode, or without
-   * `max_prepared_statements`). Statements of transfers, migrations and your own queries are never
-   * prepared. @defaultValue true
+   * cost about as much as its execution); at most 100 per connection, whatever the number of stores on it.
+   * Turn it off behind a connection pooler in transaction mode that does not keep prepared statements
+   * (PgBouncer before 1.21, or with `max_prepared_statements = 0`). A prepared statement that fails before
+   * it runs (the server lost it, a pooler, a column type changed under it) is run again on a new
+   * connection outside a transaction, and fails its transaction inside one; after three such failures the
+   * store stops preparing and logs a warning. `readAll` pages, transfers, migrations and your own queries
+   * are never prepared. @defaultValue true
    */
   prepareStatements?: boolean;
   /**

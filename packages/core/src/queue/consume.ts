@@ -1,4 +1,4 @@
-import { isPermanentLoss, isStrataError } from '../errors.js';
+import { isPermanentLoss, isStrataError, StaleReceiptError } from '../errors.js';
 import { backoffDelay, Doorbell, sleep, yieldToEventLoop } from '../internal/timing.js';
 import type { JsonValue } from '../json.js';
 import { type StrataLogger, safeLogger } from '../logger.js';
@@ -161,6 +161,98 @@ export async function consume<TBody = JsonValue>(
     }
   };
 
+  /**
+   * Acks of handlers that finish close together go to the queue as one `ackMany` (one round trip and
+   * one transaction instead of one per message): an ack waits for the end of the current turn of the
+   * event loop, then every ack pending by then is sent. A batch that fails with `CONNECTION` or
+   * `TIMEOUT` is retried, as a single ack is, while every receipt in it is still valid; a receipt the
+   * queue reports stale fails its own ack only.
+   */
+  let pendingAcks: { d: Delivery; validUntil: () => number; done: (acked: boolean) => void }[] = [];
+  const flushAcks = async (batch: typeof pendingAcks): Promise<void> => {
+    let left = batch;
+    let mayHaveApplied = false;
+    for (let attempt = 1; left.length > 0; attempt++) {
+      try {
+        const { stale } = await store.queue.ackMany(left.map((a) => a.d.receipt));
+        const staleSet = new Set(stale);
+        for (const a of left) {
+          if (!staleSet.has(a.d.receipt)) {
+            if (attempt > 1)
+              logger.info(`strata: ack on queue ${JSON.stringify(name)} succeeded after ${attempt} attempts`, { queue: name, messageId: a.d.id, attempt });
+            a.done(true);
+          } else if (mayHaveApplied) {
+            // An earlier attempt lost its connection after reaching the database, and did ack it.
+            logger.info(`strata: ack on queue ${JSON.stringify(name)}: an earlier attempt that lost its connection went through`, {
+              queue: name,
+              messageId: a.d.id,
+              attempt,
+            });
+            a.done(true);
+          } else {
+            report(new StaleReceiptError('queue.ack'), a.d);
+            logger.warn(
+              `strata: ack on queue ${JSON.stringify(name)} failed (STALE_RECEIPT); the message will be delivered again once its visibility timeout passes`,
+              {
+                queue: name,
+                messageId: a.d.id,
+                code: 'STALE_RECEIPT',
+              },
+            );
+            a.done(false);
+          }
+        }
+        return;
+      } catch (error) {
+        const code = isStrataError(error) ? error.code : undefined;
+        for (const a of left) report(error, a.d);
+        if (isStrataError(error, 'CONNECTION') && error.outcomeUnknown) mayHaveApplied = true;
+        const wait = backoffDelay(attempt, 50, 2000);
+        const retryable = code !== undefined && SETTLE_RETRYABLE.has(code) && !isPermanentLoss(error);
+        const still = retryable ? left.filter((a) => Date.now() + wait < a.validUntil()) : [];
+        for (const a of left) {
+          if (still.includes(a)) continue;
+          logger.warn(
+            `strata: ack on queue ${JSON.stringify(name)} failed (${code ?? 'error'}); the message will be delivered again once its visibility timeout passes`,
+            {
+              queue: name,
+              messageId: a.d.id,
+              code,
+            },
+          );
+          a.done(false);
+        }
+        left = still;
+        if (left.length === 0) return;
+        logger.warn(
+          `strata: ack on queue ${JSON.stringify(name)} failed (${code}); retrying in ${wait} ms while the receipts are valid (${left.length} acks)`,
+          {
+            queue: name,
+            code,
+            attempt,
+          },
+        );
+        await sleep(wait);
+      }
+    }
+  };
+  const ack = (d: Delivery, validUntil: () => number): Promise<boolean> =>
+    new Promise<boolean>((resolve) => {
+      pendingAcks.push({ d, validUntil, done: resolve });
+      if (pendingAcks.length === 1) {
+        void yieldToEventLoop().then(() => {
+          const batch = pendingAcks;
+          pendingAcks = [];
+          return flushAcks(batch).catch((error: unknown) => {
+            // Not expected (every failure is handled above): the acks not settled yet fail, and their
+            // messages come back once their visibility timeouts pass.
+            report(error, undefined);
+            for (const a of batch) a.done(false);
+          });
+        });
+      }
+    });
+
   const run = (d: Delivery, receivedAt: number): Promise<void> => {
     let validUntil = receivedAt + visibilityTimeoutMs;
     const extend = setInterval(
@@ -202,12 +294,7 @@ export async function consume<TBody = JsonValue>(
         throw error;
       }
       clearInterval(extend);
-      await settle(
-        d,
-        'ack',
-        () => store.queue.ack(d.receipt),
-        () => validUntil,
-      );
+      await ack(d, () => validUntil);
     };
     return (async () => {
       try {
