@@ -12,6 +12,7 @@ function open(file: string): Database.Database {
   return db;
 }
 
+/** Raw better-sqlite3 events in `file`: one IMMEDIATE transaction of prepared inserts per append, pages by position. */
 export function rawSqliteEvents(file: string): EventSubject {
   const db = open(file);
   db.exec(`CREATE TABLE IF NOT EXISTS raw_events (position INTEGER PRIMARY KEY AUTOINCREMENT, stream_id TEXT NOT NULL,
@@ -141,6 +142,7 @@ export function rawSqliteConsume(file: string, name: string, baseline: string, s
   };
 }
 
+/** Raw better-sqlite3 queue in `file`: a claim and a delete per batch, each one IMMEDIATE transaction. */
 export function rawSqliteQueue(file: string): QueueSubject {
   const db = openQueue(file);
   const { insert, sendMany, claim, ack } = queueStatements(db);

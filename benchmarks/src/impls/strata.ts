@@ -46,6 +46,7 @@ export function strataEvents(name: string, baseline: string, store: StrataStore)
   };
 }
 
+/** Any Strata store's queue as a benchmark subject: receive with a 60 s visibility, then `ackMany`. */
 export function strataQueue(name: string, baseline: string, store: StrataStore): QueueSubject {
   return {
     name,
