@@ -288,7 +288,9 @@ async function main() {
     });
   }
 
-  // PGlite's consume row is left to the section run alone (BENCH_ONLY=consume): 10–20 s more here.
+  // PGlite's consume row is left to the section run alone (BENCH_ONLY=consume): about 30 s a round at
+  // load 15–20. The raw loops use the raw queues' tables, which hold the send workloads' messages as the
+  // Strata stores do.
   await consumeWorkload(rawDb.url, work, { pg: strataPg, sqlite: strataSqlite }, undefined, false);
 
   for (const s of [
@@ -366,8 +368,8 @@ async function consumeWorkload(
       strataConsume('strata pglite', 'raw pglite', stores.pglite),
     );
   subjects.push(
-    rawSqliteConsume(join(work, 'raw-consume.db'), 'raw better-sqlite3', 'raw better-sqlite3', batched),
-    ...(detail ? [rawSqliteConsume(join(work, 'raw-consume.db'), `raw better-sqlite3, ${asConsume}`, 'raw better-sqlite3', shaped)] : []),
+    rawSqliteConsume(join(work, 'raw-queue.db'), 'raw better-sqlite3', 'raw better-sqlite3', batched),
+    ...(detail ? [rawSqliteConsume(join(work, 'raw-queue.db'), `raw better-sqlite3, ${asConsume}`, 'raw better-sqlite3', shaped)] : []),
     strataConsume('strata sqlite', 'raw better-sqlite3', stores.sqlite),
   );
   const bodies = Array.from({ length: CONSUME_MESSAGES }, (_, i) => ({ n: i, text: 'a small job' }));
