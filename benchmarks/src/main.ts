@@ -15,10 +15,11 @@ import pg from 'pg';
 import { freshStoreCosts } from './fresh-stores.js';
 import { emmettEvents } from './impls/emmett.js';
 import { pgBossQueue } from './impls/pg-boss.js';
-import { rawPgEvents, rawPgQueue } from './impls/raw-pg.js';
-import { rawSqliteEvents, rawSqliteQueue } from './impls/raw-sqlite.js';
-import { catchUp, strataEvents, strataQueue } from './impls/strata.js';
-import { benchEvent, type EventSubject, type QueueSubject } from './impls/types.js';
+import { rawPgConsume, rawPgEvents, rawPgQueue } from './impls/raw-pg.js';
+import { rawPglite } from './impls/raw-pglite.js';
+import { rawSqliteConsume, rawSqliteEvents, rawSqliteQueue } from './impls/raw-sqlite.js';
+import { catchUp, strataConsume, strataEvents, strataQueue } from './impls/strata.js';
+import { benchEvent, type ConsumeSubject, type EventSubject, type QueueSubject } from './impls/types.js';
 import { drain, merge, percentile, repeated, repeatedFor, type Sample, timed } from './measure.js';
 import { realtimeLatency } from './realtime.js';
 import { writeReport } from './report.js';
@@ -36,7 +37,12 @@ const RSS_EVENTS = Math.round(1_000_000 * Math.min(1, scale));
 const PAGE = PAGE_EVENTS;
 /** `BENCH_ONLY=tracing pnpm bench` runs that section alone (its report goes to `results/partial.*`). */
 const ONLY = process.env.BENCH_ONLY;
-const SECTIONS = ['tracing'];
+const SECTIONS = ['tracing', 'consume'];
+/** Messages of the consume workload (5,000 in a full run), handled `CONSUME_CONCURRENCY` at a time. */
+const CONSUME_MESSAGES = Math.max(500, Math.round(5000 * Math.min(1, scale)));
+const CONSUME_CONCURRENCY = 4;
+/** Messages per claim of the raw consuming loops that are the consume row's baselines. */
+const RAW_CONSUME_BATCH = 100;
 
 export interface Result {
   suite: string;
@@ -134,7 +140,19 @@ async function main() {
   });
   if (ONLY !== undefined) {
     // One section alone: its report goes to results/partial.{json,md}, never over latest.*.
-    results.push(...(await tracingCost(server.url, work, scale, log)));
+    if (ONLY === 'tracing') results.push(...(await tracingCost(server.url, work, scale, log)));
+    if (ONLY === 'consume') {
+      const [rawDb, strataDb] = await Promise.all([db('raw'), db('strata')]);
+      const stores = {
+        pg: await createPostgresStore(strataDb.url),
+        pglite: await createPgliteStore(),
+        sqlite: await createSqliteStore(join(work, 'strata.db')),
+      };
+      const rawLite = await rawPglite();
+      await consumeWorkload(rawDb.url, work, stores, rawLite.consume, true);
+      await Promise.all([...Object.values(stores), rawLite.events, rawLite.queue].map((s) => s.close()));
+      await Promise.all([rawDb, strataDb].map((d) => d.drop()));
+    }
     await writeReport(results, environment(), 'partial');
     await server.stop();
     rmSync(work, { recursive: true, force: true });
@@ -147,10 +165,13 @@ async function main() {
   const strataPglite = await createPgliteStore({ readPageSize: PAGE });
   const strataSqlite = await createSqliteStore(join(work, 'strata.db'), { readPageSize: PAGE });
 
+  const rawLite = await rawPglite();
+
   const eventSubjects: EventSubject[] = [
     await rawPgEvents(rawDb.url),
     strataEvents('strata postgres', 'raw pg', strataPg),
-    strataEvents('strata pglite', 'raw pg', strataPglite),
+    rawLite.events,
+    strataEvents('strata pglite', 'raw pglite', strataPglite),
     await emmettEvents(emmettDb.url),
     rawSqliteEvents(join(work, 'raw.db')),
     strataEvents('strata sqlite', 'raw better-sqlite3', strataSqlite),
@@ -158,7 +179,8 @@ async function main() {
   const queueSubjects: QueueSubject[] = [
     await rawPgQueue(rawDb.url),
     strataQueue('strata postgres', 'raw pg', strataPg),
-    strataQueue('strata pglite', 'raw pg', strataPglite),
+    rawLite.queue,
+    strataQueue('strata pglite', 'raw pglite', strataPglite),
     await pgBossQueue(bossDb.url),
     rawSqliteQueue(join(work, 'raw-queue.db')),
     strataQueue('strata sqlite', 'raw better-sqlite3', strataSqlite),
@@ -266,7 +288,15 @@ async function main() {
     });
   }
 
-  for (const s of [...eventSubjects, ...queueSubjects.filter((q) => q.name === 'raw pg' || q.name === 'pg-boss' || q.name === 'raw better-sqlite3')])
+  // PGlite's consume row is left to the section run alone (BENCH_ONLY=consume): about 30 s a round at
+  // load 15–20. The raw loops use the raw queues' tables, which hold the send workloads' messages as the
+  // Strata stores do.
+  await consumeWorkload(rawDb.url, work, { pg: strataPg, sqlite: strataSqlite }, undefined, false);
+
+  for (const s of [
+    ...eventSubjects,
+    ...queueSubjects.filter((q) => q.name === 'raw pg' || q.name === 'raw pglite' || q.name === 'pg-boss' || q.name === 'raw better-sqlite3'),
+  ])
     await s.close();
 
   // Realtime: commit-to-handler and pick-up latency through LISTEN/NOTIFY (the ratio is of p50 latencies:
@@ -306,6 +336,59 @@ async function main() {
   await server.stop();
   rmSync(work, { recursive: true, force: true });
   log(`done in ${Math.round((Date.now() - started) / 1000)} s`);
+}
+
+/**
+ * `consume()` end to end: `CONSUME_MESSAGES` messages sent untimed, then timed from the consumer's start
+ * until every message was handled and acked and the consumer has stopped; with a no-op handler,
+ * `CONSUME_CONCURRENCY` at a time, `consume()`'s other options at their defaults. Next to each store, a
+ * raw loop of its family with claims of `RAW_CONSUME_BATCH` (the baseline). With `detail` (the section
+ * run alone), also PGlite, and each family's raw loop in the shape `consume()` takes (claims of up to
+ * `CONSUME_CONCURRENCY`, one delete per message), which a full run leaves out for time.
+ */
+async function consumeWorkload(
+  rawUrl: string,
+  work: string,
+  stores: { pg: StrataStore; sqlite: StrataStore; pglite?: StrataStore },
+  rawLiteConsume: ((name: string, shape: { claim: number; deleteEach: boolean }) => Promise<ConsumeSubject>) | undefined,
+  detail: boolean,
+) {
+  const batched = { claim: RAW_CONSUME_BATCH, deleteEach: false };
+  const shaped = { claim: CONSUME_CONCURRENCY, deleteEach: true };
+  const asConsume = `claims of ${CONSUME_CONCURRENCY}, one delete per message`;
+  const subjects: ConsumeSubject[] = [
+    await rawPgConsume(rawUrl, 'raw pg', 'raw pg', batched),
+    ...(detail ? [await rawPgConsume(rawUrl, `raw pg, ${asConsume}`, 'raw pg', shaped)] : []),
+    strataConsume('strata postgres', 'raw pg', stores.pg),
+  ];
+  if (stores.pglite !== undefined && rawLiteConsume !== undefined)
+    subjects.push(
+      await rawLiteConsume('raw pglite', batched),
+      ...(detail ? [await rawLiteConsume(`raw pglite, ${asConsume}`, shaped)] : []),
+      strataConsume('strata pglite', 'raw pglite', stores.pglite),
+    );
+  subjects.push(
+    rawSqliteConsume(join(work, 'raw-queue.db'), 'raw better-sqlite3', 'raw better-sqlite3', batched),
+    ...(detail ? [rawSqliteConsume(join(work, 'raw-queue.db'), `raw better-sqlite3, ${asConsume}`, 'raw better-sqlite3', shaped)] : []),
+    strataConsume('strata sqlite', 'raw better-sqlite3', stores.sqlite),
+  );
+  const bodies = Array.from({ length: CONSUME_MESSAGES }, (_, i) => ({ n: i, text: 'a small job' }));
+  await compare(
+    'queue',
+    `consume ${n(CONSUME_MESSAGES)} messages, concurrency ${CONSUME_CONCURRENCY}, no-op handler`,
+    'messages/s',
+    subjects,
+    async (s, round) => {
+      const queue = `consume-${round}-${s.name.replace(/[^a-z0-9]+/g, '-')}`;
+      for (let i = 0; i < bodies.length; i += 1000) await s.fill(queue, bodies.slice(i, i + 1000));
+      const t = performance.now();
+      const handled = await s.consumeAll(queue, CONSUME_MESSAGES, CONSUME_CONCURRENCY);
+      const ms = performance.now() - t;
+      if (handled !== CONSUME_MESSAGES) throw new Error(`${s.name} handled ${handled} of ${CONSUME_MESSAGES} messages`);
+      return { ops: handled, ms, latencies: [ms] };
+    },
+  );
+  for (const s of subjects) await s.close();
 }
 
 function gitCommit(): string {

@@ -126,6 +126,11 @@ export async function writeReport(results: Result[], environment: Record<string,
       continue;
     }
     lines.push(`## ${workload}`, '');
+    if (/^consume /.test(workload))
+      lines.push(
+        '`consume()` with a no-op handler and its default options but `concurrency`, timed until every message was handled and acked (the queue’s `stats()` empty) and the consumer stopped; the raw loops claim with `UPDATE … SKIP LOCKED` (on SQLite, IMMEDIATE transactions), call the handler for each message and delete them. The p50 and p99 columns are the rounds’ wall times (see docs/benchmarks.md).',
+        '',
+      );
     if (suite === 'testing')
       lines.push(
         'What each test pays for an isolated, migrated store of its own (open it, append one event, close it; the append is not timed). The sources pay once for booting PGlite or creating a database (in brackets); the last column is how many times cheaper than the baseline.',

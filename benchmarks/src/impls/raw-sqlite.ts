@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
-import type { BenchEvent, EventSubject, QueueSubject } from './types.js';
+import { noopHandler } from './raw-sql.js';
+import type { BenchEvent, ConsumeSubject, EventSubject, QueueSubject } from './types.js';
 
 // The raw better-sqlite3 baselines: prepared statements reused, the same durability settings as
 // Strata's defaults (WAL, synchronous FULL), one IMMEDIATE transaction per write.
@@ -11,6 +12,7 @@ function open(file: string): Database.Database {
   return db;
 }
 
+/** Raw better-sqlite3 events in `file`: one IMMEDIATE transaction of prepared inserts per append, pages by position. */
 export function rawSqliteEvents(file: string): EventSubject {
   const db = open(file);
   db.exec(`CREATE TABLE IF NOT EXISTS raw_events (position INTEGER PRIMARY KEY AUTOINCREMENT, stream_id TEXT NOT NULL,
@@ -72,10 +74,16 @@ export function rawSqliteEvents(file: string): EventSubject {
   };
 }
 
-export function rawSqliteQueue(file: string): QueueSubject {
+/** Opens `file` with the raw queue's table and index. */
+function openQueue(file: string): Database.Database {
   const db = open(file);
   db.exec(`CREATE TABLE IF NOT EXISTS raw_queue (id INTEGER PRIMARY KEY AUTOINCREMENT, queue TEXT NOT NULL, body TEXT NOT NULL, visible_at INTEGER NOT NULL);
     CREATE INDEX IF NOT EXISTS raw_queue_ready ON raw_queue (queue, id)`);
+  return db;
+}
+
+/** The statements of the raw queue on `db`: sends, a claim that hides what it returns, and deletes. */
+function queueStatements(db: Database.Database) {
   const insert = db.prepare('INSERT INTO raw_queue (queue, body, visible_at) VALUES (?, ?, ?)');
   const sendMany = db.transaction((queue: string, bodies: unknown[]) => {
     const now = Date.now();
@@ -93,6 +101,51 @@ export function rawSqliteQueue(file: string): QueueSubject {
   const ack = db.transaction((ids: number[]) => {
     for (const id of ids) del.run(id);
   });
+  return { insert, sendMany, claim, ack };
+}
+
+/**
+ * A raw better-sqlite3 consuming loop: `concurrency` workers, each claiming up to `shape.claim` messages
+ * in an IMMEDIATE transaction, calling the handler for each, and deleting them in another (one per
+ * message when `deleteEach`), until a claim comes back empty.
+ */
+export function rawSqliteConsume(file: string, name: string, baseline: string, shape: { claim: number; deleteEach: boolean }): ConsumeSubject {
+  const db = openQueue(file);
+  const { sendMany, claim, ack } = queueStatements(db);
+  return {
+    name,
+    baseline,
+    async fill(queue, bodies) {
+      sendMany.immediate(queue, bodies);
+    },
+    async consumeAll(queue, _expected, concurrency) {
+      let handled = 0;
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          for (;;) {
+            const rows = claim.immediate(queue, shape.claim);
+            if (rows.length === 0) return;
+            for (const r of rows) {
+              await noopHandler(r.body);
+              handled++;
+              if (shape.deleteEach) ack.immediate([r.id]);
+            }
+            if (!shape.deleteEach) ack.immediate(rows.map((r) => r.id));
+          }
+        }),
+      );
+      return handled;
+    },
+    async close() {
+      db.close();
+    },
+  };
+}
+
+/** Raw better-sqlite3 queue in `file`: a claim and a delete per batch, each one IMMEDIATE transaction. */
+export function rawSqliteQueue(file: string): QueueSubject {
+  const db = openQueue(file);
+  const { insert, sendMany, claim, ack } = queueStatements(db);
   return {
     name: 'raw better-sqlite3',
     baseline: 'raw better-sqlite3',

@@ -1,5 +1,6 @@
-import { type StrataStore, subscribe } from '@strata/core';
-import type { EventSubject, QueueSubject } from './types.js';
+import { consume, type StrataStore, subscribe } from '@strata/core';
+import { noopHandler } from './raw-sql.js';
+import type { ConsumeSubject, EventSubject, QueueSubject } from './types.js';
 
 /**
  * Subscribes from the start (or as the named `consumer`, from its checkpoint) until `total` events were
@@ -45,6 +46,7 @@ export function strataEvents(name: string, baseline: string, store: StrataStore)
   };
 }
 
+/** Any Strata store's queue as a benchmark subject: receive with a 60 s visibility, then `ackMany`. */
 export function strataQueue(name: string, baseline: string, store: StrataStore): QueueSubject {
   return {
     name,
@@ -64,5 +66,68 @@ export function strataQueue(name: string, baseline: string, store: StrataStore):
       return deliveries.length;
     },
     close: () => store.close(),
+  };
+}
+
+/** The longest a consume round may take before the bench gives up on it. */
+const CONSUME_LIMIT_MS = 120_000;
+
+/**
+ * `consume()` with its default options except `concurrency`, a no-op handler: resolves once every
+ * message was handled and the queue is empty (`stats().ready + inFlight === 0`, so every ack is in),
+ * then stops the consumer; the returned promise's time is what the workload measures.
+ */
+export function strataConsume(name: string, baseline: string, store: StrataStore): ConsumeSubject {
+  return {
+    name,
+    baseline,
+    async fill(queue, bodies) {
+      await store.queue.send(
+        queue,
+        bodies.map((body) => ({ body: body as never })),
+      );
+    },
+    async consumeAll(queue, expected, concurrency) {
+      const stop = new AbortController();
+      const deadline = Date.now() + CONSUME_LIMIT_MS;
+      let handled = 0;
+      let allHandled: () => void = () => undefined;
+      const handledAll = new Promise<void>((resolve) => {
+        allHandled = resolve;
+      });
+      if (expected === 0) allHandled();
+      const worker = consume(
+        store,
+        queue,
+        async (d) => {
+          await noopHandler(d.body);
+          if (++handled === expected) allHandled();
+        },
+        { concurrency, signal: stop.signal },
+      );
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          handledAll,
+          worker.then(() => Promise.reject(new Error(`${name}: consume() ended after ${handled} of ${expected} messages`))),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`${name}: ${handled} of ${expected} messages handled in ${CONSUME_LIMIT_MS} ms`)), CONSUME_LIMIT_MS);
+          }),
+        ]);
+        // Handled is not acked: wait for the last acks, by the queue's own count.
+        for (;;) {
+          const s = await store.queue.stats(queue);
+          if (s.ready + s.inFlight === 0) break;
+          if (Date.now() > deadline) throw new Error(`${name}: ${s.ready} ready and ${s.inFlight} in flight after ${CONSUME_LIMIT_MS} ms`);
+          await new Promise((r) => setTimeout(r, 1));
+        }
+      } finally {
+        clearTimeout(timer);
+        stop.abort();
+        await worker.catch(() => undefined);
+      }
+      return handled;
+    },
+    close: async () => undefined,
   };
 }

@@ -33,6 +33,21 @@ export interface QueueSubject {
   close(): Promise<void>;
 }
 
+/** What every implementation of the consume workload offers: a queue filled untimed, then drained by handlers. */
+export interface ConsumeSubject {
+  readonly name: string;
+  readonly baseline: string;
+  /** Sends `bodies` to `queue` (not timed). */
+  fill(queue: string, bodies: unknown[]): Promise<void>;
+  /**
+   * Runs a no-op handler for every message of `queue`, `concurrency` at a time, and resolves once every
+   * message was handled and acked (deleted) and the consumer has stopped; returns how many it handled.
+   */
+  consumeAll(queue: string, expected: number, concurrency: number): Promise<number>;
+  /** Releases what the subject opened for itself (a store shared with other subjects is closed by them). */
+  close(): Promise<void>;
+}
+
 /** A small, realistic payload. */
 export function benchEvent(i: number): BenchEvent {
   return { type: i % 10 === 0 ? 'OrderShipped' : 'OrderLineAdded', data: { i, text: `line ${i} of an order, with some text` } };
