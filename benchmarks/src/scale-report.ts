@@ -63,7 +63,7 @@ function panel(
   const fx = (x: number) => {
     const [a, b] = xLog ? [Math.log10(Math.min(...xs)), Math.log10(Math.max(...xs))] : [Math.min(...xs), Math.max(...xs)];
     const v = xLog ? Math.log10(x) : x;
-    const pad = (right - left) * 0.06;
+    const pad = (right - left) * (xLog ? 0.06 : 0.2);
     return b === a ? (left + right) / 2 : left + pad + ((v - a) / (b - a)) * (right - left - 2 * pad);
   };
   const fy = (y: number) => bottom - ((Math.log10(Math.max(y, yMin)) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin))) * (bottom - top);
@@ -174,9 +174,16 @@ export function writeScaleReport(report: ScaleReport, dir: string, base: string)
     '',
   );
   lines.push(`![cost against size](${base}.svg)`, '');
-  lines.push('## Load steps', '', '| adapter | step | rows | seconds | rows/s | ANALYZE (s) | database (MB) |', '|---|---|---:|---:|---:|---:|---:|');
+  lines.push(
+    '## Load steps',
+    '',
+    '| adapter | step | rows | seconds | rows/s | ANALYZE (s) | checkpoint (s) | database (MB) |',
+    '|---|---|---:|---:|---:|---:|---:|---:|',
+  );
   for (const l of report.loads)
-    lines.push(`| ${l.adapter} | ${l.what} | ${n(l.rows)} | ${l.seconds} | ${n(l.rowsPerSec)} | ${l.analyzeSeconds ?? '—'} | ${n(l.dbMb)} |`);
+    lines.push(
+      `| ${l.adapter} | ${l.what} | ${n(l.rows)} | ${l.seconds} | ${n(l.rowsPerSec)} | ${l.analyzeSeconds ?? '—'} | ${l.checkpointSeconds ?? '—'} | ${n(l.dbMb)} |`,
+    );
   lines.push('');
   const sizes = [...new Set(report.ops.filter((r) => r.scenario === undefined).map((r) => r.size))].sort((a, b) => a - b);
   lines.push('## Events', '', 'p50 / p99 in ms; read-all windows in events/s.', '');

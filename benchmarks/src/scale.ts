@@ -5,6 +5,7 @@
 // public API. Then the queue: claims with a small queue, with 1,000,000 ready messages and with 1,000,000
 // dead letters. PostgreSQL (started here, durable defaults) and a SQLite file (Strata's defaults: WAL,
 // synchronous FULL). Writes results/scale.{json,md,svg} (results/scale-sample.* for BENCH_SCALE < 1).
+// Other knobs: SCALE_ADAPTERS=postgres,sqlite; SCALE_QUEUE (large queue size, default 1e6); SCALE_OUT (file name).
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +30,10 @@ const ADAPTERS = (process.env.SCALE_ADAPTERS ?? 'postgres,sqlite').split(',') as
 const CALLS = sample ? 40 : 200;
 const WINDOW_MAX = 100_000;
 const SMALL_QUEUE = Math.max(2000, Math.round(10_000 * Math.min(1, scale * 10)));
-const BIG_QUEUE = Math.max(SMALL_QUEUE, Math.round(1_000_000 * Math.min(1, scale)));
+const BIG_QUEUE = Math.max(SMALL_QUEUE, Math.round(Number(process.env.SCALE_QUEUE ?? 1_000_000) * Math.min(1, scale)));
+/** The results' file name (results/<OUT>.{json,md,svg}); samples default to scale-sample, which git ignores. */
+const OUT = process.env.SCALE_OUT ?? (sample ? 'scale-sample' : 'scale');
+if (!/^[\w-]+$/.test(OUT)) throw new Error(`SCALE_OUT must be a plain file name, got ${OUT}`);
 const log = (s: string) => process.stderr.write(`[bench:scale ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 const round2 = (x: number) => Math.round(x * 100) / 100;
@@ -63,6 +67,8 @@ export interface LoadStep {
   seconds: number;
   rowsPerSec: number;
   analyzeSeconds?: number;
+  /** CHECKPOINT / wal_checkpoint(TRUNCATE) after the step. */
+  checkpointSeconds?: number;
   /** Database size on disk after the step (PostgreSQL: pg_database_size; SQLite: file + WAL). */
   dbMb: number;
 }
@@ -74,6 +80,12 @@ interface Backend {
   /** Loads events [from, to) of the synthetic history (whole streams of PER_STREAM events). */
   loadEvents(from: number, to: number): Promise<void>;
   analyze(): Promise<number | undefined>;
+  /**
+   * Writes the loaded pages out (PostgreSQL CHECKPOINT, SQLite wal_checkpoint(TRUNCATE)), as a server that
+   * had accumulated this data over time would long have done: otherwise the first minutes of measurements
+   * share the disk with the flushing of the bulk load and every commit looks slower. Seconds taken.
+   */
+  settle(): Promise<number | undefined>;
   /** The position after which the last `n` stored events follow. */
   positionBeforeLast(n: number): Promise<bigint>;
   storedEvents(): Promise<number>;
@@ -84,10 +96,19 @@ interface Backend {
   close(): Promise<void>;
 }
 
+/**
+ * Event ids as the store makes them when the caller gives none: UUIDv7, 48 bits of Unix milliseconds first.
+ * The synthetic history has one event per millisecond from HISTORY_START, so ids grow with positions and
+ * the event-id index grows at its right edge, as it does under Strata's own appends.
+ */
+const HISTORY_START = 1_600_000_000_000;
+const pgUuidV7 = (n: string) =>
+  `(lpad(to_hex(${HISTORY_START}::bigint + ${n}), 12, '0') || '7' || substr(md5(random()::text), 1, 3) || 'a' || substr(md5(random()::text), 1, 15))::uuid`;
+
 const pgEventRows = (from: number, to: number) => `
   insert into strata.events (position, transaction_id, stream_id, version, event_id, type, schema_version, data, metadata, recorded_at)
   select pg_current_xact_id()::text::bigint * 1048576 + (g - ${from} + 1), pg_current_xact_id(), 'load-' || (g / ${PER_STREAM}), g % ${PER_STREAM} + 1,
-         gen_random_uuid(), case when g % ${PER_STREAM} = 0 then 'OrderPlaced' else 'OrderLineAdded' end, 1,
+         ${pgUuidV7('g')}, case when g % ${PER_STREAM} = 0 then 'OrderPlaced' else 'OrderLineAdded' end, 1,
          jsonb_build_object('i', g, 'text', 'line ' || g || ' of an order, with some text', 'amount', g * 0.25),
          jsonb_build_object('correlationId', 'c-' || (g / ${PER_STREAM})), date_trunc('milliseconds', now())
   from generate_series(${from}, ${to - 1}) as g`;
@@ -127,6 +148,15 @@ async function postgresBackend(url: string): Promise<Backend> {
     async analyze() {
       const t = now();
       await client.query('analyze strata.events, strata.streams, strata.queue_messages');
+      return (now() - t) / 1000;
+    },
+    async settle() {
+      const t = now();
+      try {
+        await client.query('checkpoint');
+      } catch {
+        return undefined; // not a superuser (an external DATABASE_URL): the server checkpoints on its own schedule
+      }
       return (now() - t) / 1000;
     },
     async positionBeforeLast(n) {
@@ -208,6 +238,9 @@ async function postgresBackend(url: string): Promise<Backend> {
 
 const SQLITE_COLUMNS = `CAST(position AS TEXT) AS p, stream_id AS s, version AS v, event_id AS id, type, schema_version AS sv, data, metadata, recorded_at AS at`;
 const SQLITE_UUID = `lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-a' || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))`;
+/** UUIDv7 text of the synthetic event `n` (see HISTORY_START). */
+const sqliteUuidV7 = (n: string) =>
+  `lower(substr(printf('%012x', ${HISTORY_START} + ${n}), 1, 8) || '-' || substr(printf('%012x', ${HISTORY_START} + ${n}), 9, 4) || '-7' || substr(hex(randomblob(2)), 2) || '-a' || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))`;
 
 async function sqliteBackend(file: string): Promise<Backend> {
   const store = await createSqliteStore(file);
@@ -232,7 +265,7 @@ async function sqliteBackend(file: string): Promise<Backend> {
         .transaction(() => {
           loader.exec(`WITH RECURSIVE g(n) AS (SELECT ${from} UNION ALL SELECT n + 1 FROM g WHERE n < ${to - 1})
           INSERT INTO strata_events (stream_id, version, event_id, type, schema_version, data, metadata, correlation_id, recorded_at)
-          SELECT 'load-' || (n / ${PER_STREAM}), n % ${PER_STREAM} + 1, ${SQLITE_UUID}, CASE WHEN n % ${PER_STREAM} = 0 THEN 'OrderPlaced' ELSE 'OrderLineAdded' END, 1,
+          SELECT 'load-' || (n / ${PER_STREAM}), n % ${PER_STREAM} + 1, ${sqliteUuidV7('n')}, CASE WHEN n % ${PER_STREAM} = 0 THEN 'OrderPlaced' ELSE 'OrderLineAdded' END, 1,
                  json_object('i', n, 'text', 'line ' || n || ' of an order, with some text', 'amount', n * 0.25),
                  json_object('correlationId', 'c-' || (n / ${PER_STREAM})), 'c-' || (n / ${PER_STREAM}), ${at} FROM g`);
           loader.exec(`WITH RECURSIVE k(n) AS (SELECT ${from / PER_STREAM} UNION ALL SELECT n + 1 FROM k WHERE n < ${to / PER_STREAM - 1})
@@ -242,6 +275,11 @@ async function sqliteBackend(file: string): Promise<Backend> {
     },
     async analyze() {
       return undefined; // Strata runs no ANALYZE on SQLite, and neither does anything else: none here.
+    },
+    async settle() {
+      const t = now();
+      loader.pragma('wal_checkpoint(TRUNCATE)');
+      return (now() - t) / 1000;
     },
     async positionBeforeLast(n) {
       const row = loader.prepare(`SELECT CAST(position AS TEXT) AS p FROM strata_events ORDER BY position DESC LIMIT 1 OFFSET ${n}`).get() as
@@ -491,6 +529,7 @@ async function main(): Promise<void> {
           }
           const seconds = (now() - t) / 1000;
           const analyzeSeconds = await b.analyze();
+          const checkpointSeconds = await b.settle();
           const rows = target - loaded;
           loaded = target;
           const step: LoadStep = {
@@ -500,6 +539,7 @@ async function main(): Promise<void> {
             seconds: round2(seconds),
             rowsPerSec: Math.round(rows / seconds),
             ...(analyzeSeconds === undefined ? {} : { analyzeSeconds: round2(analyzeSeconds) }),
+            ...(checkpointSeconds === undefined ? {} : { checkpointSeconds: round2(checkpointSeconds) }),
             dbMb: await b.sizeMb(),
           };
           report.loads.push(step);
@@ -524,6 +564,7 @@ async function main(): Promise<void> {
           await b.loadMessages(queue, ready, false);
           const seconds = (now() - t) / 1000;
           const analyzeSeconds = await b.analyze();
+          const checkpointSeconds = await b.settle();
           const step: LoadStep = {
             adapter,
             what: `queue ${scenario}`,
@@ -531,6 +572,7 @@ async function main(): Promise<void> {
             seconds: round2(seconds),
             rowsPerSec: Math.round((ready + dead) / seconds),
             ...(analyzeSeconds === undefined ? {} : { analyzeSeconds: round2(analyzeSeconds) }),
+            ...(checkpointSeconds === undefined ? {} : { checkpointSeconds: round2(checkpointSeconds) }),
             dbMb: await b.sizeMb(),
           };
           report.loads.push(step);
@@ -560,8 +602,8 @@ async function main(): Promise<void> {
   }
   report.totalSeconds = Math.round((Date.now() - started) / 1000);
   const results = fileURLToPath(new URL('../results/', import.meta.url));
-  const md = writeScaleReport(report, results, sample ? 'scale-sample' : 'scale');
-  writeFileSync(join(results, `${sample ? 'scale-sample' : 'scale'}.json`), `${JSON.stringify(report, null, 2)}\n`);
+  const md = writeScaleReport(report, results, OUT);
+  writeFileSync(join(results, `${OUT}.json`), `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(md);
   log(`done in ${report.totalSeconds} s`);
 }

@@ -1,0 +1,72 @@
+// `node --import tsx src/scale-stats.ts`: an A/B, interleaved in one process, of the SQL behind SQLite's
+// `queue.stats()` today (one pass over every row of the queue, which the planner makes a scan of the whole
+// table: the queue indexes are partial) against a split that reads the live rows through the ready index
+// and counts dead letters from the dead-letter index alone. Evidence for the adapter change proposed in
+// docs/benchmarks.md ("Cost as data grows"); not part of `pnpm bench:scale`. STATS_ROWS (default 1e6).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSqliteStore } from '@strata/sqlite';
+import Database from 'better-sqlite3';
+import { percentile } from './measure.js';
+
+const ROWS = Math.round(Number(process.env.STATS_ROWS ?? 1e6));
+const REPS = 10;
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+
+/** packages/sqlite/src/queue.ts, SQL.stats. */
+const TODAY = `SELECT
+    coalesce(sum(CASE WHEN dead = 0 AND visible_at <= @now THEN 1 ELSE 0 END), 0) AS ready,
+    coalesce(sum(CASE WHEN dead = 0 AND visible_at > @now AND receipt IS NOT NULL THEN 1 ELSE 0 END), 0) AS in_flight,
+    coalesce(sum(CASE WHEN dead = 0 AND visible_at > @now AND receipt IS NULL THEN 1 ELSE 0 END), 0) AS delayed,
+    coalesce(sum(CASE WHEN dead = 1 THEN 1 ELSE 0 END), 0) AS dead,
+    min(CASE WHEN dead = 0 AND visible_at <= @now THEN enqueued_at END) AS oldest
+  FROM strata_queue_messages WHERE queue = @queue`;
+
+/** The proposal: the same figures, each part from the partial index that holds its rows. */
+const SPLIT = `SELECT
+    coalesce(sum(CASE WHEN visible_at <= @now THEN 1 ELSE 0 END), 0) AS ready,
+    coalesce(sum(CASE WHEN visible_at > @now AND receipt IS NOT NULL THEN 1 ELSE 0 END), 0) AS in_flight,
+    coalesce(sum(CASE WHEN visible_at > @now AND receipt IS NULL THEN 1 ELSE 0 END), 0) AS delayed,
+    (SELECT count(*) FROM strata_queue_messages WHERE queue = @queue AND dead = 1) AS dead,
+    min(CASE WHEN visible_at <= @now THEN enqueued_at END) AS oldest
+  FROM strata_queue_messages WHERE queue = @queue AND dead = 0`;
+
+const work = mkdtempSync(join(tmpdir(), 'strata-bench-stats-'));
+try {
+  const file = join(work, 'stats.db');
+  await (await createSqliteStore(file)).close();
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  const load = (queue: string, n: number, dead: boolean) =>
+    db
+      .prepare(`WITH RECURSIVE g(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM g WHERE n < ${n - 1})
+        INSERT INTO strata_queue_messages (id, queue, body, headers, priority, max_attempts, attempt, visible_at, dead, enqueued_at, dead_lettered_at)
+        SELECT lower(hex(randomblob(16))), ?, json_object('i', n), '{}', 0, 5, 0, ${Date.now() - 1000}, ${dead ? 1 : 0}, ${Date.now() - 1000}, ${dead ? Date.now() : 'NULL'} FROM g`)
+      .run(queue);
+  load('ready', ROWS, false);
+  load('dead', ROWS, true);
+  load('dead', 10_000, false);
+  load('small', 10_000, false);
+  console.log(`| queue | today p50 (ms) | split p50 (ms) | plan today | plan split |`);
+  console.log('|---|---:|---:|---|---|');
+  for (const queue of ['small', 'ready', 'dead']) {
+    const params = { queue, now: Date.now() };
+    const a = db.prepare(TODAY);
+    const b = db.prepare(SPLIT);
+    if (JSON.stringify(a.get(params)) !== JSON.stringify(b.get(params))) throw new Error(`${queue}: the two statements disagree`);
+    const times: [number[], number[]] = [[], []];
+    for (let i = 0; i < REPS; i++) {
+      for (const [k, s] of [a, b].entries()) {
+        const t = now();
+        s.get(params);
+        times[k as 0 | 1].push(now() - t);
+      }
+    }
+    const plan = (sql: string) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as { detail: string }[]).map((r) => r.detail).join('; ');
+    console.log(`| ${queue} | ${percentile(times[0], 50).toFixed(1)} | ${percentile(times[1], 50).toFixed(1)} | ${plan(TODAY)} | ${plan(SPLIT)} |`);
+  }
+  db.close();
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
