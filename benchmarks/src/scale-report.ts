@@ -70,12 +70,12 @@ function panel(
   const parts: string[] = [];
   parts.push(`<text x="${(left + right) / 2}" y="22" text-anchor="middle" font-weight="bold">${esc(title)}</text>`);
   for (let e = Math.log10(yMin); e <= Math.log10(yMax); e++) {
-    const y = fy(10 ** e);
+    const y = fy(10 ** e).toFixed(1);
     parts.push(`<line x1="${left}" x2="${right}" y1="${y}" y2="${y}" stroke="#ddd"/>`);
-    parts.push(`<text x="${left - 6}" y="${y + 4}" text-anchor="end">${10 ** e >= 1 ? n(10 ** e) : 10 ** e}</text>`);
+    parts.push(`<text x="${left - 6}" y="${(Number(y) + 4).toFixed(1)}" text-anchor="end">${10 ** e >= 1 ? n(10 ** e) : 10 ** e}</text>`);
   }
   for (const t of xTicks) {
-    const x = fx(t.at);
+    const x = fx(t.at).toFixed(1);
     parts.push(`<line x1="${x}" x2="${x}" y1="${top}" y2="${bottom}" stroke="#eee"/>`);
     parts.push(`<text x="${x}" y="${bottom + 16}" text-anchor="middle">${esc(t.label)}</text>`);
   }

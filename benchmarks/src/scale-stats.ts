@@ -1,13 +1,17 @@
-// `node --import tsx src/scale-stats.ts`: an A/B, interleaved in one process, of the SQL behind SQLite's
-// `queue.stats()` today (one pass over every row of the queue, which the planner makes a scan of the whole
+// `node --import tsx src/scale-stats.ts`: an A/B, interleaved in one process, of the SQL behind
+// `queue.stats()` today (one pass over every row of the queue, which the planners make a scan of the whole
 // table: the queue indexes are partial) against a split that reads the live rows through the ready index
-// and counts dead letters from the dead-letter index alone. Evidence for the adapter change proposed in
-// docs/benchmarks.md ("Cost as data grows"); not part of `pnpm bench:scale`. STATS_ROWS (default 1e6).
+// and counts dead letters from the dead-letter index alone, on SQLite and on PostgreSQL (started here,
+// durable defaults; VACUUM ANALYZE after the load, as autovacuum would). Evidence for the adapter change
+// proposed in docs/benchmarks.md ("Cost as data grows"); not part of `pnpm bench:scale`. STATS_ROWS (1e6).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createPostgresStore } from '@strata/postgres';
 import { createSqliteStore } from '@strata/sqlite';
+import { createTestDatabase, startPostgres } from '@strata/testing';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { percentile } from './measure.js';
 
 const ROWS = Math.round(Number(process.env.STATS_ROWS ?? 1e6));
@@ -69,4 +73,70 @@ try {
   db.close();
 } finally {
   rmSync(work, { recursive: true, force: true });
+}
+
+/** packages/postgres/src/queue.ts, stats(). */
+const PG_TODAY = `select
+    count(*) filter (where not dead and visible_at <= now())::int as ready,
+    count(*) filter (where not dead and visible_at > now() and receipt is not null)::int as in_flight,
+    count(*) filter (where not dead and visible_at > now() and receipt is null)::int as delayed,
+    count(*) filter (where dead)::int as dead,
+    round(extract(epoch from (now() - min(enqueued_at) filter (where not dead and visible_at <= now()))) * 1000)::float8 as oldest
+  from strata.queue_messages where queue = $1`;
+const PG_SPLIT = `select
+    count(*) filter (where visible_at <= now())::int as ready,
+    count(*) filter (where visible_at > now() and receipt is not null)::int as in_flight,
+    count(*) filter (where visible_at > now() and receipt is null)::int as delayed,
+    (select count(*)::int from strata.queue_messages d where d.queue = $1 and d.dead) as dead,
+    round(extract(epoch from (now() - min(enqueued_at) filter (where visible_at <= now()))) * 1000)::float8 as oldest
+  from strata.queue_messages where queue = $1 and not dead`;
+
+const server = await startPostgres({ settings: {} });
+try {
+  const database = await createTestDatabase(server.url, 'strata_bench_stats');
+  await (await createPostgresStore(database.url)).close();
+  const c = new pg.Client({ connectionString: database.url });
+  await c.connect();
+  const load = (queue: string, n: number, dead: boolean) =>
+    c.query(
+      `insert into strata.queue_messages (id, queue, body, headers, priority, max_attempts, attempt, visible_at, dead, enqueued_at, dead_lettered_at)
+       select gen_random_uuid(), $1, jsonb_build_object('i', g), '{}', 0, 5, 0, now() - interval '1 second', ${dead}, now() - interval '1 second', ${dead ? 'now()' : 'null'}
+       from generate_series(1, ${n}) as g`,
+      [queue],
+    );
+  await load('ready', ROWS, false);
+  await load('dead', ROWS, true);
+  await load('dead', 10_000, false);
+  await load('small', 10_000, false);
+  // STATS_EXTENDED=1: the planner learns how queue and dead go together (an MCV list over both), without
+  // which it takes the live rows of a queue of dead letters for half the queue and scans the table.
+  if (process.env.STATS_EXTENDED === '1') await c.query('create statistics strata.queue_messages_queue_dead (mcv) on queue, dead from strata.queue_messages');
+  await c.query('vacuum analyze strata.queue_messages');
+  console.log(
+    ['', `| PostgreSQL queue${process.env.STATS_EXTENDED === '1' ? ' (extended statistics)' : ''} | today p50 (ms) | split p50 (ms) |`, '|---|---:|---:|'].join(
+      '\n',
+    ),
+  );
+  for (const queue of ['small', 'ready', 'dead']) {
+    const a = (await c.query(PG_TODAY, [queue])).rows[0];
+    const b = (await c.query(PG_SPLIT, [queue])).rows[0];
+    if (JSON.stringify({ ...a, oldest: 0 }) !== JSON.stringify({ ...b, oldest: 0 })) throw new Error(`${queue}: the two statements disagree`);
+    const times: [number[], number[]] = [[], []];
+    for (let i = 0; i < REPS; i++) {
+      for (const [k, sql] of [PG_TODAY, PG_SPLIT].entries()) {
+        const t = now();
+        await c.query(sql, [queue]);
+        times[k as 0 | 1].push(now() - t);
+      }
+    }
+    console.log(`| ${queue} | ${percentile(times[0], 50).toFixed(1)} | ${percentile(times[1], 50).toFixed(1)} |`);
+  }
+  for (const queue of ['small', 'dead']) {
+    const plan = await c.query(`explain (analyze, buffers) ${PG_SPLIT.replaceAll('$1', `'${queue}'`)}`);
+    console.log(['', `split, ${queue}:`, '```', ...plan.rows.map((r: Record<string, string>) => r['QUERY PLAN']), '```'].join('\n'));
+  }
+  await c.end();
+  await database.drop();
+} finally {
+  await server.stop();
 }
