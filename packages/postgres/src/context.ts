@@ -29,6 +29,7 @@ export interface PgNames {
   readonly leases: SQL;
   readonly appendEvents: SQL;
   readonly claimMessages: SQL;
+  readonly queueStats: SQL;
   readonly noteQueue: SQL;
   readonly listened: SQL;
   /** The transaction-local setting that carries the events note to the commit trigger. */
@@ -50,6 +51,7 @@ export function namesOf(schema: string): PgNames {
     leases: q('consumer_leases'),
     appendEvents: q('append_events'),
     claimMessages: q('claim_messages'),
+    queueStats: q('queue_stats'),
     noteQueue: q('note_queue'),
     listened: q('listened'),
     eventsNote: eventsNoteSettings(schema).note,

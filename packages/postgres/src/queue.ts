@@ -284,13 +284,7 @@ export function pgQueue(ctx: PgContext): MessageQueue {
       const name = validateQueueName(queue);
       const [row] = await ctx.run<{ ready: number; in_flight: number; delayed: number; dead: number; oldest: number | null }>(
         { operation: 'queue.stats', queue: name },
-        sql`select
-              count(*) filter (where not dead and visible_at <= ${NOW})::int as ready,
-              count(*) filter (where not dead and visible_at > ${NOW} and receipt is not null)::int as in_flight,
-              count(*) filter (where not dead and visible_at > ${NOW} and receipt is null)::int as delayed,
-              count(*) filter (where dead)::int as dead,
-              round(extract(epoch from (${NOW} - min(enqueued_at) filter (where not dead and visible_at <= ${NOW}))) * 1000)::float8 as oldest
-            from ${table} where queue = ${name}`,
+        sql`select ready, in_flight, delayed, dead, oldest from ${ctx.names.queueStats}(${name})`,
       );
       return {
         ready: row?.ready ?? 0,

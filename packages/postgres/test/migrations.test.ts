@@ -35,7 +35,7 @@ describe('migrate', () => {
     expect((await migrate(fx.db, { schema })).applied).toEqual([]);
     expect(await schemaObjects(schema)).toEqual(before);
     expect(before.tables).toEqual(EXPECTED_TABLES);
-    expect(before.functions.sort()).toEqual(['append_events', 'claim_messages', 'listened', 'note_queue', 'notify_events', 'notify_queue']);
+    expect(before.functions.sort()).toEqual(['append_events', 'claim_messages', 'listened', 'note_queue', 'notify_events', 'notify_queue', 'queue_stats']);
     expect(before.applied).toEqual(MIGRATIONS.map((m) => m.tag));
     expect(before.indexes).toEqual(
       expect.arrayContaining(['events_correlation_idx', 'events_stream_version_idx', 'events_type_position_idx', 'queue_ready_idx', 'queue_dedup_idx']),

@@ -90,6 +90,12 @@ describe('query plans', () => {
       ),
     )[0]?.c;
     expect(config).toEqual(['enable_bitmapscan=off', 'enable_sort=off']);
+    const statsConfig = rowsOf<{ c: string[] }>(
+      await fx.db.execute(
+        sql.raw(`select proconfig as c from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = '${schema}' and proname = 'queue_stats'`),
+      ),
+    )[0]?.c;
+    expect(statsConfig).toEqual(['enable_seqscan=off']);
     const client = await fx.pool.connect();
     try {
       await client.query('begin');
@@ -104,6 +110,26 @@ describe('query plans', () => {
       const claim = planNodes(res.rows[0]['QUERY PLAN']).join();
       expect(claim).toMatch(/Index Scan:queue_ready_idx/);
       expect(claim).not.toMatch(/Sort|Bitmap/);
+      // stats() reads one queue through its own indexes (queue_stats() prices sequential scans out),
+      // never the rows of every queue.
+      await client.query('set local enable_seqscan = off');
+      const body = rowsOf<{ src: string }>(
+        await fx.db.execute(
+          sql.raw(
+            `select prosrc as src from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = '${schema}' and proname = 'queue_stats'`,
+          ),
+        ),
+      )[0]?.src;
+      const statsPlan = await client.query(
+        `explain (format json) ${String(body)
+          .replace(/p_queue/g, '$1')
+          .replace(/;\s*$/, '')}`,
+        ['q'],
+      );
+      const stats = planNodes(statsPlan.rows[0]['QUERY PLAN']).join();
+      expect(stats).toMatch(/queue_ready_idx/);
+      expect(stats).toMatch(/queue_dead_idx/);
+      expect(stats).not.toMatch(/Seq Scan/);
     } finally {
       await client.query('rollback');
       client.release();
