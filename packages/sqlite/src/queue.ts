@@ -68,22 +68,13 @@ export function sqliteQueue(ctx: SqliteContext): MessageQueue {
       const input = validateSend(queue, messages, options, ctx.settings.maxAttempts, ctx.settings.maxPayloadBytes);
       return ctx.write({ operation: 'queue.send', queue: input.queue }, (announce) => {
         const now = Date.now();
+        const insert = S.get(SQL.insert);
         const ids = input.messages.map((m) => {
           if (m.dedupId !== undefined) {
             const existing = S.get(SQL.byDedup).get(input.queue, m.dedupId) as { id: string } | undefined;
             if (existing !== undefined) return existing.id;
           }
-          S.get(SQL.insert).run(
-            m.id,
-            input.queue,
-            JSON.stringify(m.body),
-            JSON.stringify(m.headers),
-            m.priority,
-            m.maxAttempts,
-            m.dedupId ?? null,
-            now + m.delayMs,
-            now,
-          );
+          insert.run(m.id, input.queue, JSON.stringify(m.body), JSON.stringify(m.headers), m.priority, m.maxAttempts, m.dedupId ?? null, now + m.delayMs, now);
           return m.id;
         });
         announce({ kind: 'queue', queue: input.queue });
@@ -110,13 +101,13 @@ export function sqliteQueue(ctx: SqliteContext): MessageQueue {
             const receipt = randomId();
             const visibleUntil = now + o.visibilityTimeoutMs;
             S.get(SQL.take).run(receipt, visibleUntil, r.seq);
+            // Stryker disable next-line all: the name `parseJson` gives stored JSON it cannot parse, which takes a corrupted database file: no correct use of the contracts on a healthy database gets there (errors.test.ts covers it)
+            const what = () => `message ${r.id} of queue ${JSON.stringify(o.queue)}`;
             out.push({
               id: r.id,
               queue: o.queue,
-              // Stryker disable all: the names `parseJson` gives stored JSON it cannot parse, which takes a corrupted database file: no correct use of the contracts on a healthy database gets there (errors.test.ts covers it)
-              body: parseJson(r.body, `message ${r.id} of queue ${JSON.stringify(o.queue)}`),
-              headers: parseJson<MessageHeaders>(r.headers, `message ${r.id} of queue ${JSON.stringify(o.queue)}`),
-              // Stryker restore all
+              body: parseJson(r.body, what),
+              headers: parseJson<MessageHeaders>(r.headers, what),
               attempt: r.attempt + 1,
               maxAttempts: r.max_attempts,
               receipt,
@@ -146,8 +137,9 @@ export function sqliteQueue(ctx: SqliteContext): MessageQueue {
         const now = Date.now();
         const stale: string[] = [];
         let acked = 0;
+        const ack = S.get(SQL.ack);
         for (const r of list) {
-          if (S.get(SQL.ack).run(r, now).changes === 1) acked++;
+          if (ack.run(r, now).changes === 1) acked++;
           else stale.push(r);
         }
         return { acked, stale };
@@ -224,20 +216,20 @@ export function sqliteQueue(ctx: SqliteContext): MessageQueue {
             dead_lettered_at: number;
           }[],
       );
-      return rows.map(
-        (r): DeadLetter => ({
+      return rows.map((r): DeadLetter => {
+        // Stryker disable next-line all: the name `parseJson` gives stored JSON it cannot parse, which takes a corrupted database file: no correct use of the contracts on a healthy database gets there (errors.test.ts covers it)
+        const what = () => `message ${r.id} of queue ${JSON.stringify(name)}`;
+        return {
           id: r.id,
           queue: name,
-          // Stryker disable all: the names `parseJson` gives stored JSON it cannot parse, which takes a corrupted database file: no correct use of the contracts on a healthy database gets there (errors.test.ts covers it)
-          body: parseJson(r.body, `message ${r.id} of queue ${JSON.stringify(name)}`),
-          headers: parseJson<MessageHeaders>(r.headers, `message ${r.id} of queue ${JSON.stringify(name)}`),
-          // Stryker restore all
+          body: parseJson(r.body, what),
+          headers: parseJson<MessageHeaders>(r.headers, what),
           attempt: r.attempt,
           reason: r.reason,
           enqueuedAt: new Date(r.enqueued_at),
           deadLetteredAt: new Date(r.dead_lettered_at),
-        }),
-      );
+        };
+      });
     },
 
     async redrive(queue, ids) {
