@@ -48,16 +48,8 @@ const SQL = {
   purge: 'DELETE FROM strata_queue_messages WHERE queue = ?',
 };
 
-interface ReadyRow {
-  seq: number;
-  id: string;
-  body: string;
-  headers: string;
-  attempt: number;
-  max_attempts: number;
-  reason: string | null;
-  enqueued_at: number;
-}
+/** A row of `SQL.ready` in raw mode: seq, id, body, headers, attempt, max attempts, reason, enqueued at. */
+type ReadyRow = [seq: number, id: string, body: string, headers: string, attempt: number, maxAttempts: number, reason: string | null, enqueuedAt: number];
 
 /** The SQLite message queue: claims inside an IMMEDIATE transaction, so processes never share a delivery. */
 export function sqliteQueue(ctx: SqliteContext): MessageQueue {
@@ -87,31 +79,36 @@ export function sqliteQueue(ctx: SqliteContext): MessageQueue {
       const o = validateReceive(queue, options);
       return ctx.write({ operation: 'queue.receive', queue: o.queue }, () => {
         const now = Date.now();
+        const take = S.get(SQL.take);
         const out: Delivery[] = [];
         for (;;) {
           const want = o.max - out.length;
-          const rows = S.get(SQL.ready).all(o.queue, now, want) as ReadyRow[];
+          const rows = S.rows(SQL.ready).all(o.queue, now, want) as ReadyRow[];
           let deadLettered = false;
           for (const r of rows) {
-            if (r.attempt >= r.max_attempts) {
-              S.get(SQL.exhaust).run(r.reason ?? DEAD_LETTER_REASONS.attemptsExhausted, now, r.seq);
+            const seq = r[0];
+            const attempt = r[4];
+            const maxAttempts = r[5];
+            if (attempt >= maxAttempts) {
+              S.get(SQL.exhaust).run(r[6] ?? DEAD_LETTER_REASONS.attemptsExhausted, now, seq);
               deadLettered = true;
               continue;
             }
+            const id = r[1];
             const receipt = randomId();
             const visibleUntil = now + o.visibilityTimeoutMs;
-            S.get(SQL.take).run(receipt, visibleUntil, r.seq);
+            take.run(receipt, visibleUntil, seq);
             // Stryker disable next-line all: the name `parseJson` gives stored JSON it cannot parse, which takes a corrupted database file: no correct use of the contracts on a healthy database gets there (errors.test.ts covers it)
-            const what = () => `message ${r.id} of queue ${JSON.stringify(o.queue)}`;
+            const what = () => `message ${id} of queue ${JSON.stringify(o.queue)}`;
             out.push({
-              id: r.id,
+              id,
               queue: o.queue,
-              body: parseJson(r.body, what),
-              headers: parseJson<MessageHeaders>(r.headers, what),
-              attempt: r.attempt + 1,
-              maxAttempts: r.max_attempts,
+              body: parseJson(r[2], what),
+              headers: parseJson<MessageHeaders>(r[3], what),
+              attempt: attempt + 1,
+              maxAttempts,
               receipt,
-              enqueuedAt: new Date(r.enqueued_at),
+              enqueuedAt: new Date(r[7]),
               visibleUntil: new Date(visibleUntil),
             });
           }
