@@ -16,6 +16,7 @@ export interface SqliteSettings {
 /** Prepared statements of one connection, prepared once per text and reused. */
 export class Statements {
   readonly #cache = new Map<string, BetterSqlite3.Statement>();
+  readonly #rows = new Map<string, BetterSqlite3.Statement>();
   constructor(readonly client: BetterSqlite3.Database) {}
 
   /** The prepared statement for `text`. */
@@ -24,6 +25,19 @@ export class Statements {
     if (stmt === undefined) {
       stmt = this.client.prepare(text);
       this.#cache.set(text, stmt);
+    }
+    return stmt;
+  }
+
+  /**
+   * The prepared statement for `text` returning each row as an array of its columns in the order the
+   * query names them (better-sqlite3's raw mode: no object with named keys built per row).
+   */
+  rows(text: string): BetterSqlite3.Statement {
+    let stmt = this.#rows.get(text);
+    if (stmt === undefined) {
+      stmt = this.client.prepare(text).raw(true);
+      this.#rows.set(text, stmt);
     }
     return stmt;
   }

@@ -15,19 +15,10 @@ import {
 import type { SqliteContext } from './connection.js';
 import { parseJson } from './rows.js';
 
-interface EventRow {
-  p: string;
-  s: string;
-  v: number;
-  id: string;
-  type: string;
-  sv: number;
-  data: string;
-  metadata: string;
-  at: number;
-}
+/** A row of {@link COLUMNS} in raw mode: position (text), stream, version, id, type, schema version, data, metadata, recorded at. */
+type EventRow = [p: string, s: string, v: number, id: string, type: string, sv: number, data: string, metadata: string, at: number];
 
-const COLUMNS = `CAST(position AS TEXT) AS p, stream_id AS s, version AS v, event_id AS id, type, schema_version AS sv, data, metadata, recorded_at AS at`;
+const COLUMNS = 'CAST(position AS TEXT), stream_id, version, event_id, type, schema_version, data, metadata, recorded_at';
 
 const SQL = {
   stream: 'SELECT version, created_at FROM strata_streams WHERE stream_id = ?',
@@ -45,18 +36,18 @@ function readStreamSql(backward: boolean, asOf: boolean): string {
 }
 
 function toEvent(r: EventRow): StoredEvent {
+  // Stryker disable next-line all: the name `parseJson` gives stored JSON it cannot parse, which takes a corrupted database file: no correct use of the contracts on a healthy database gets there (errors.test.ts covers it)
+  const what = () => `event ${r[3]} of stream ${JSON.stringify(r[1])}`;
   return {
-    id: r.id,
-    streamId: r.s,
-    version: r.v,
-    position: BigInt(r.p),
-    type: r.type,
-    // Stryker disable all: the names `parseJson` gives stored JSON it cannot parse, which takes a corrupted database file: no correct use of the contracts on a healthy database gets there (errors.test.ts covers it)
-    data: parseJson(r.data, `event ${r.id} of stream ${JSON.stringify(r.s)}`),
-    metadata: parseJson<EventMetadata>(r.metadata, `event ${r.id} of stream ${JSON.stringify(r.s)}`),
-    // Stryker restore all
-    schemaVersion: r.sv,
-    recordedAt: new Date(r.at),
+    id: r[3],
+    streamId: r[1],
+    version: r[2],
+    position: BigInt(r[0]),
+    type: r[4],
+    data: parseJson(r[6], what),
+    metadata: parseJson<EventMetadata>(r[7], what),
+    schemaVersion: r[5],
+    recordedAt: new Date(r[8]),
   };
 }
 
@@ -77,7 +68,7 @@ export function sqliteEvents(ctx: SqliteContext): EventStore {
         const actual = stream?.version ?? 0;
         if (checkIds) {
           const known = new Map<string, StoredEventRef>();
-          for (const r of S.get(SQL.knownIds).all(JSON.stringify(input.events.map((e) => e.id))) as EventRow[]) {
+          for (const r of S.rows(SQL.knownIds).all(JSON.stringify(input.events.map((e) => e.id))) as EventRow[]) {
             const e = toEvent(r);
             known.set(e.id, e);
           }
@@ -128,13 +119,13 @@ export function sqliteEvents(ctx: SqliteContext): EventStore {
         const params: unknown[] = [o.streamId, lo, hi];
         if (o.asOf !== undefined) params.push(o.asOf.getTime());
         params.push(n);
-        const rows = await ctx.read({ operation: 'events.readStream', streamId: o.streamId }, () => S.get(text).all(...params) as EventRow[]);
+        const rows = await ctx.read({ operation: 'events.readStream', streamId: o.streamId }, () => S.rows(text).all(...params) as EventRow[]);
         for (const r of rows) {
           yield toEvent(r);
           remaining--;
         }
         if (rows.length < n) return;
-        const lastVersion = (rows[rows.length - 1] as EventRow).v;
+        const lastVersion = (rows[rows.length - 1] as EventRow)[2];
         if (backward) hi = lastVersion - 1;
         else lo = lastVersion + 1;
       }
@@ -167,13 +158,13 @@ export function sqliteEvents(ctx: SqliteContext): EventStore {
       let remaining = o.limit;
       while (remaining > 0) {
         const n = Math.min(pageSize, remaining);
-        const rows = await ctx.read({ operation: 'events.readAll' }, () => S.get(text).all(after, ...filters, n) as EventRow[]);
+        const rows = await ctx.read({ operation: 'events.readAll' }, () => S.rows(text).all(after, ...filters, n) as EventRow[]);
         for (const r of rows) {
           yield toEvent(r);
           remaining--;
         }
         if (rows.length < n) return;
-        after = BigInt((rows[rows.length - 1] as EventRow).p);
+        after = BigInt((rows[rows.length - 1] as EventRow)[0]);
       }
     },
 

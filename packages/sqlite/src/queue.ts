@@ -48,16 +48,8 @@ const SQL = {
   purge: 'DELETE FROM strata_queue_messages WHERE queue = ?',
 };
 
-interface ReadyRow {
-  seq: number;
-  id: string;
-  body: string;
-  headers: string;
-  attempt: number;
-  max_attempts: number;
-  reason: string | null;
-  enqueued_at: number;
-}
+/** A row of `SQL.ready` in raw mode: seq, id, body, headers, attempt, max attempts, reason, enqueued at. */
+type ReadyRow = [seq: number, id: string, body: string, headers: string, attempt: number, maxAttempts: number, reason: string | null, enqueuedAt: number];
 
 /** The SQLite message queue: claims inside an IMMEDIATE transaction, so processes never share a delivery. */
 export function sqliteQueue(ctx: SqliteContext): MessageQueue {
@@ -68,22 +60,13 @@ export function sqliteQueue(ctx: SqliteContext): MessageQueue {
       const input = validateSend(queue, messages, options, ctx.settings.maxAttempts, ctx.settings.maxPayloadBytes);
       return ctx.write({ operation: 'queue.send', queue: input.queue }, (announce) => {
         const now = Date.now();
+        const insert = S.get(SQL.insert);
         const ids = input.messages.map((m) => {
           if (m.dedupId !== undefined) {
             const existing = S.get(SQL.byDedup).get(input.queue, m.dedupId) as { id: string } | undefined;
             if (existing !== undefined) return existing.id;
           }
-          S.get(SQL.insert).run(
-            m.id,
-            input.queue,
-            JSON.stringify(m.body),
-            JSON.stringify(m.headers),
-            m.priority,
-            m.maxAttempts,
-            m.dedupId ?? null,
-            now + m.delayMs,
-            now,
-          );
+          insert.run(m.id, input.queue, JSON.stringify(m.body), JSON.stringify(m.headers), m.priority, m.maxAttempts, m.dedupId ?? null, now + m.delayMs, now);
           return m.id;
         });
         announce({ kind: 'queue', queue: input.queue });
@@ -96,31 +79,36 @@ export function sqliteQueue(ctx: SqliteContext): MessageQueue {
       const o = validateReceive(queue, options);
       return ctx.write({ operation: 'queue.receive', queue: o.queue }, () => {
         const now = Date.now();
+        const take = S.get(SQL.take);
         const out: Delivery[] = [];
         for (;;) {
           const want = o.max - out.length;
-          const rows = S.get(SQL.ready).all(o.queue, now, want) as ReadyRow[];
+          const rows = S.rows(SQL.ready).all(o.queue, now, want) as ReadyRow[];
           let deadLettered = false;
           for (const r of rows) {
-            if (r.attempt >= r.max_attempts) {
-              S.get(SQL.exhaust).run(r.reason ?? DEAD_LETTER_REASONS.attemptsExhausted, now, r.seq);
+            const seq = r[0];
+            const attempt = r[4];
+            const maxAttempts = r[5];
+            if (attempt >= maxAttempts) {
+              S.get(SQL.exhaust).run(r[6] ?? DEAD_LETTER_REASONS.attemptsExhausted, now, seq);
               deadLettered = true;
               continue;
             }
+            const id = r[1];
             const receipt = randomId();
             const visibleUntil = now + o.visibilityTimeoutMs;
-            S.get(SQL.take).run(receipt, visibleUntil, r.seq);
+            take.run(receipt, visibleUntil, seq);
+            // Stryker disable next-line all: the name `parseJson` gives stored JSON it cannot parse, which takes a corrupted database file: no correct use of the contracts on a healthy database gets there (errors.test.ts covers it)
+            const what = () => `message ${id} of queue ${JSON.stringify(o.queue)}`;
             out.push({
-              id: r.id,
+              id,
               queue: o.queue,
-              // Stryker disable all: the names `parseJson` gives stored JSON it cannot parse, which takes a corrupted database file: no correct use of the contracts on a healthy database gets there (errors.test.ts covers it)
-              body: parseJson(r.body, `message ${r.id} of queue ${JSON.stringify(o.queue)}`),
-              headers: parseJson<MessageHeaders>(r.headers, `message ${r.id} of queue ${JSON.stringify(o.queue)}`),
-              // Stryker restore all
-              attempt: r.attempt + 1,
-              maxAttempts: r.max_attempts,
+              body: parseJson(r[2], what),
+              headers: parseJson<MessageHeaders>(r[3], what),
+              attempt: attempt + 1,
+              maxAttempts,
               receipt,
-              enqueuedAt: new Date(r.enqueued_at),
+              enqueuedAt: new Date(r[7]),
               visibleUntil: new Date(visibleUntil),
             });
           }
@@ -146,8 +134,9 @@ export function sqliteQueue(ctx: SqliteContext): MessageQueue {
         const now = Date.now();
         const stale: string[] = [];
         let acked = 0;
+        const ack = S.get(SQL.ack);
         for (const r of list) {
-          if (S.get(SQL.ack).run(r, now).changes === 1) acked++;
+          if (ack.run(r, now).changes === 1) acked++;
           else stale.push(r);
         }
         return { acked, stale };
@@ -224,20 +213,20 @@ export function sqliteQueue(ctx: SqliteContext): MessageQueue {
             dead_lettered_at: number;
           }[],
       );
-      return rows.map(
-        (r): DeadLetter => ({
+      return rows.map((r): DeadLetter => {
+        // Stryker disable next-line all: the name `parseJson` gives stored JSON it cannot parse, which takes a corrupted database file: no correct use of the contracts on a healthy database gets there (errors.test.ts covers it)
+        const what = () => `message ${r.id} of queue ${JSON.stringify(name)}`;
+        return {
           id: r.id,
           queue: name,
-          // Stryker disable all: the names `parseJson` gives stored JSON it cannot parse, which takes a corrupted database file: no correct use of the contracts on a healthy database gets there (errors.test.ts covers it)
-          body: parseJson(r.body, `message ${r.id} of queue ${JSON.stringify(name)}`),
-          headers: parseJson<MessageHeaders>(r.headers, `message ${r.id} of queue ${JSON.stringify(name)}`),
-          // Stryker restore all
+          body: parseJson(r.body, what),
+          headers: parseJson<MessageHeaders>(r.headers, what),
           attempt: r.attempt,
           reason: r.reason,
           enqueuedAt: new Date(r.enqueued_at),
           deadLetteredAt: new Date(r.dead_lettered_at),
-        }),
-      );
+        };
+      });
     },
 
     async redrive(queue, ids) {

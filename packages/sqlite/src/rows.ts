@@ -1,7 +1,11 @@
 import { type JsonValue, SerializationError } from '@strata/core';
 
-/** Parses JSON text stored by Strata, turning corruption into a `SERIALIZATION` error. */
-export function parseJson<T = JsonValue>(text: string, what: string): T {
+/**
+ * Parses JSON text stored by Strata, turning corruption into a `SERIALIZATION` error. `what` names the
+ * value for that error; a function is called only when parsing fails, so that a read builds no name
+ * for every row it parses.
+ */
+export function parseJson<T = JsonValue>(text: string, what: string | (() => string)): T {
   try {
     return JSON.parse(text) as T;
   } catch (error) {
@@ -9,7 +13,7 @@ export function parseJson<T = JsonValue>(text: string, what: string): T {
     // Not the parser's error as the cause: V8 quotes the start of text that does not begin like JSON in
     // its message, and stored text is payload. Only where parsing stopped is kept.
     const at = error instanceof SyntaxError ? /position (\d+)/.exec(error.message)?.[1] : undefined;
-    throw new SerializationError(`${what}: stored JSON cannot be parsed${at === undefined ? '' : ` (at character ${at})`}`);
+    throw new SerializationError(`${typeof what === 'string' ? what : what()}: stored JSON cannot be parsed${at === undefined ? '' : ` (at character ${at})`}`);
     // Stryker restore all
   }
 }

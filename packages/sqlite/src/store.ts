@@ -263,7 +263,9 @@ function sqliteStore(
   };
 
   /** Runs `fn` atomically: its own IMMEDIATE transaction, or a savepoint when a transaction is open. */
-  const atomically = <T>(fn: () => T): T => client.transaction(fn).immediate();
+  // One transaction function for every write: better-sqlite3 builds a wrapper for each `transaction()` call.
+  const immediate = client.transaction((fn: () => unknown) => fn()).immediate;
+  const atomically = <T>(fn: () => T): T => immediate(fn) as T;
 
   const context = (isOpen: () => boolean, what: 'store' | 'transaction', locked: boolean, announce: (n: ChangeNotice) => void): SqliteContext => {
     const check = (operation: string) => {
