@@ -31,13 +31,15 @@ const SQL = {
   ack: 'DELETE FROM strata_queue_messages WHERE receipt = ? AND dead = 0 AND visible_at > ?',
   retry: 'UPDATE strata_queue_messages SET receipt = NULL, visible_at = ?, reason = ? WHERE seq = ?',
   extend: 'UPDATE strata_queue_messages SET visible_at = ? WHERE receipt = ? AND dead = 0 AND visible_at > ?',
+  // The live rows through the ready index and the dead letters through the dead-letter index: filtered
+  // on the queue alone, neither partial index applied and every queue's rows were scanned.
   stats: `SELECT
-            coalesce(sum(CASE WHEN dead = 0 AND visible_at <= @now THEN 1 ELSE 0 END), 0) AS ready,
-            coalesce(sum(CASE WHEN dead = 0 AND visible_at > @now AND receipt IS NOT NULL THEN 1 ELSE 0 END), 0) AS in_flight,
-            coalesce(sum(CASE WHEN dead = 0 AND visible_at > @now AND receipt IS NULL THEN 1 ELSE 0 END), 0) AS delayed,
-            coalesce(sum(CASE WHEN dead = 1 THEN 1 ELSE 0 END), 0) AS dead,
-            min(CASE WHEN dead = 0 AND visible_at <= @now THEN enqueued_at END) AS oldest
-          FROM strata_queue_messages WHERE queue = @queue`,
+            coalesce(sum(CASE WHEN visible_at <= @now THEN 1 ELSE 0 END), 0) AS ready,
+            coalesce(sum(CASE WHEN visible_at > @now AND receipt IS NOT NULL THEN 1 ELSE 0 END), 0) AS in_flight,
+            coalesce(sum(CASE WHEN visible_at > @now AND receipt IS NULL THEN 1 ELSE 0 END), 0) AS delayed,
+            (SELECT count(*) FROM strata_queue_messages WHERE queue = @queue AND dead = 1) AS dead,
+            min(CASE WHEN visible_at <= @now THEN enqueued_at END) AS oldest
+          FROM strata_queue_messages WHERE queue = @queue AND dead = 0`,
   nextVisible: 'SELECT min(visible_at) AS at FROM strata_queue_messages WHERE queue = ? AND dead = 0',
   dead: `SELECT id, body, headers, attempt, reason, enqueued_at, dead_lettered_at FROM strata_queue_messages
          WHERE queue = ? AND dead = 1 ORDER BY dead_lettered_at, seq LIMIT ?`,
