@@ -212,8 +212,10 @@ async function main() {
     (s) => repeatedFor(DURATION, () => s.readAll(PAGE)),
     true,
   );
+  // Emmett catches up at about 2,000–5,000 events/s here: it is timed over the first fifth of the events
+  // (a rate, like the others), which keeps the whole run under ten minutes.
   await compare('events', `subscription catch-up over ${n(ALL_EVENTS)} events`, 'events/s', eventSubjects, (s) =>
-    repeated(1, () => s.catchUp(ALL_EVENTS, PAGE)),
+    repeated(1, () => s.catchUp(s.name === 'emmett' ? ALL_EVENTS / 5 : ALL_EVENTS, PAGE)),
   );
   // A named consumer commits its checkpoint (on these stores, in one transaction per batch) where a
   // plain subscription commits nothing: the ratio is to the plain subscription on the same store.

@@ -187,5 +187,13 @@ export async function writeReport(results: Result[], environment: Record<string,
       );
     }
   }
+  if (environment.only === undefined) {
+    lines.push(
+      '',
+      '## Cost as data grows',
+      '',
+      'The large sizes (1, 10 and 50 million stored events, queues of 1,000,000 ready messages and of 1,000,000 dead letters) run behind their own command, `pnpm bench:scale`, which takes from half an hour to hours: its table, plot and query plans are in [scale.md](scale.md) ([scale.svg](scale.svg)).',
+    );
+  }
   writeFileSync(new URL(`${base}.md`, dir), `${lines.join('\n')}\n`);
 }
