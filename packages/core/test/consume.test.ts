@@ -1,10 +1,71 @@
 import { describe, expect, it } from 'vitest';
 import { eventually, sleep } from '../src/conformance/helpers.js';
-import { consume, createMemoryStore, type Delivery, type StrataStore } from '../src/index.js';
+import { consume, createMemoryStore, type Delivery, type StrataStore, ValidationError } from '../src/index.js';
 
 const until = (check: () => boolean | Promise<boolean>, ms = 5000) => eventually(check, ms, 'the condition');
 
 describe('consume', () => {
+  it('acks each message on its own when the adapter has no ackMany or refuses the batch, and fails only a stale receipt of a batch', async () => {
+    const drain = async (store: StrataStore) => {
+      await store.queue.send(
+        'q',
+        Array.from({ length: 8 }, (_, i) => ({ body: i })),
+      );
+      let handled = 0;
+      const stop = new AbortController();
+      const worker = consume(store, 'q', () => void handled++, { concurrency: 4, signal: stop.signal, onError: () => undefined });
+      await until(async () => handled >= 8 && (await store.queue.stats('q')).inFlight === 0);
+      stop.abort();
+      await worker;
+      return store.queue.stats('q');
+    };
+    const withQueue = (base: StrataStore, override: (queue: StrataStore['queue']) => Record<string, unknown>) => {
+      const queue = Object.assign(Object.create(base.queue) as StrataStore['queue'], override(base.queue));
+      return Object.assign(Object.create(base) as StrataStore, { queue });
+    };
+    // An older custom adapter without ackMany.
+    const noBatch = createMemoryStore();
+    expect(await drain(withQueue(noBatch, () => ({ ackMany: undefined })))).toMatchObject({ ready: 0, inFlight: 0, delayed: 0 });
+    // An adapter whose batches are smaller than consume()'s.
+    const small = createMemoryStore();
+    expect(
+      await drain(
+        withQueue(small, () => ({
+          ackMany: async () => {
+            throw new ValidationError('receipts', 'must hold at most 1 receipt');
+          },
+        })),
+      ),
+    ).toMatchObject({ ready: 0, inFlight: 0, delayed: 0 });
+    // One stale receipt in a batch fails that ack alone: its message comes back, the others are acked.
+    const mixed = createMemoryStore();
+    let staleOne = true;
+    const store = withQueue(mixed, (queue) => ({
+      ackMany: async (receipts: string[]) => {
+        const [first, ...rest] = receipts;
+        if (!staleOne || first === undefined) return queue.ackMany(receipts);
+        staleOne = false;
+        const done = await queue.ackMany(rest);
+        return { acked: done.acked, stale: [first, ...done.stale] };
+      },
+    }));
+    await store.queue.send(
+      'q',
+      Array.from({ length: 4 }, (_, i) => ({ body: i })),
+    );
+    const errors: unknown[] = [];
+    const stop = new AbortController();
+    const worker = consume(store, 'q', () => undefined, { concurrency: 4, signal: stop.signal, visibilityTimeoutMs: 200, onError: (e) => errors.push(e) });
+    await until(async () => errors.length === 1 && (await mixed.queue.stats('q')).ready + (await mixed.queue.stats('q')).inFlight <= 1);
+    stop.abort();
+    await worker;
+    expect((errors[0] as { code: string }).code).toBe('STALE_RECEIPT');
+    // The other three were acked in that batch: at most the stale one is left (handled again or not).
+    const left = await mixed.queue.stats('q');
+    expect(left.ready + left.inFlight + left.delayed).toBeLessThanOrEqual(1);
+    expect(errors).toHaveLength(1);
+  });
+
   it('acks handlers that finish together in one ackMany, and receives the freed slots together', async () => {
     const base = createMemoryStore();
     const calls = { receive: [] as number[], ackMany: [] as number[], ack: 0 };

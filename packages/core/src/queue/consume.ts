@@ -59,6 +59,26 @@ export interface ConsumeOptions {
  * receive of another worker still holds it) does not make the loop spin. */
 const MIN_WAIT_MS = 5;
 
+/**
+ * The next turn of the event loop, unclamped: `setImmediate` in Node.js, a `MessageChannel` message in
+ * browsers (where a nested `setTimeout(0)` waits at least 4 ms, and far longer in a background tab).
+ */
+function nextTurn(): Promise<void> {
+  if (typeof setImmediate === 'function') return yieldToEventLoop();
+  if (typeof MessageChannel === 'function') {
+    return new Promise((resolve) => {
+      const channel = new MessageChannel();
+      const port = channel.port1 as unknown as { onmessage: (() => void) | null; close(): void };
+      port.onmessage = () => {
+        port.close();
+        resolve();
+      };
+      channel.port2.postMessage(undefined);
+    });
+  }
+  return yieldToEventLoop();
+}
+
 /** Codes of a failed `ack` or `nack` that a retry may fix. */
 const SETTLE_RETRYABLE = new Set(['CONNECTION', 'TIMEOUT']);
 
@@ -165,10 +185,13 @@ export async function consume<TBody = JsonValue>(
    * Acks of handlers that finish close together go to the queue as one `ackMany` (one round trip and
    * one transaction instead of one per message): an ack waits for the end of the current turn of the
    * event loop, then every ack pending by then is sent. A batch that fails with `CONNECTION` or
-   * `TIMEOUT` is retried, as a single ack is, while every receipt in it is still valid; a receipt the
-   * queue reports stale fails its own ack only.
+   * `TIMEOUT` is retried, as a single ack is, for the receipts still valid; a receipt the queue reports
+   * stale fails its own ack only. Under telemetry each message is acked on its own, so that its ack stays
+   * a child of its handler's span; and so is a batch whose adapter has no `ackMany` or refuses the batch
+   * (`VALIDATION`, `NOT_SUPPORTED`).
    */
   let pendingAcks: { d: Delivery; validUntil: () => number; done: (acked: boolean) => void }[] = [];
+  const ackOne = (d: Delivery, validUntil: () => number) => settle(d, 'ack', () => store.queue.ack(d.receipt), validUntil);
   const flushAcks = async (batch: typeof pendingAcks): Promise<void> => {
     let left = batch;
     let mayHaveApplied = false;
@@ -190,7 +213,7 @@ export async function consume<TBody = JsonValue>(
             });
             a.done(true);
           } else {
-            report(new StaleReceiptError('queue.ack'), a.d);
+            report(new StaleReceiptError('queue.ackMany'), a.d);
             logger.warn(
               `strata: ack on queue ${JSON.stringify(name)} failed (STALE_RECEIPT); the message will be delivered again once its visibility timeout passes`,
               {
@@ -205,13 +228,18 @@ export async function consume<TBody = JsonValue>(
         return;
       } catch (error) {
         const code = isStrataError(error) ? error.code : undefined;
+        if (attempt === 1 && (code === 'VALIDATION' || code === 'NOT_SUPPORTED')) {
+          // The adapter refuses the batch (a lower limit of its own): ack each message on its own.
+          await Promise.all(left.map(async (a) => a.done(await ackOne(a.d, a.validUntil))));
+          return;
+        }
         for (const a of left) report(error, a.d);
         if (isStrataError(error, 'CONNECTION') && error.outcomeUnknown) mayHaveApplied = true;
         const wait = backoffDelay(attempt, 50, 2000);
         const retryable = code !== undefined && SETTLE_RETRYABLE.has(code) && !isPermanentLoss(error);
-        const still = retryable ? left.filter((a) => Date.now() + wait < a.validUntil()) : [];
+        const still = new Set(retryable ? left.filter((a) => Date.now() + wait < a.validUntil()) : []);
         for (const a of left) {
-          if (still.includes(a)) continue;
+          if (still.has(a)) continue;
           logger.warn(
             `strata: ack on queue ${JSON.stringify(name)} failed (${code ?? 'error'}); the message will be delivered again once its visibility timeout passes`,
             {
@@ -222,36 +250,45 @@ export async function consume<TBody = JsonValue>(
           );
           a.done(false);
         }
-        left = still;
+        left = [...still];
         if (left.length === 0) return;
-        logger.warn(
-          `strata: ack on queue ${JSON.stringify(name)} failed (${code}); retrying in ${wait} ms while the receipts are valid (${left.length} acks)`,
-          {
+        for (const a of left) {
+          logger.warn(`strata: ack on queue ${JSON.stringify(name)} failed (${code}); retrying in ${wait} ms while the receipt is valid`, {
             queue: name,
+            messageId: a.d.id,
             code,
             attempt,
-          },
-        );
+          });
+        }
         await sleep(wait);
       }
     }
   };
-  const ack = (d: Delivery, validUntil: () => number): Promise<boolean> =>
-    new Promise<boolean>((resolve) => {
+  const grouped = telemetry === undefined && typeof (store.queue as Partial<typeof store.queue>).ackMany === 'function';
+  const ack = (d: Delivery, validUntil: () => number): Promise<boolean> => {
+    if (!grouped) return ackOne(d, validUntil);
+    return new Promise<boolean>((resolve) => {
       pendingAcks.push({ d, validUntil, done: resolve });
       if (pendingAcks.length === 1) {
-        void yieldToEventLoop().then(() => {
+        void nextTurn().then(() => {
           const batch = pendingAcks;
           pendingAcks = [];
           return flushAcks(batch).catch((error: unknown) => {
             // Not expected (every failure is handled above): the acks not settled yet fail, and their
             // messages come back once their visibility timeouts pass.
-            report(error, undefined);
-            for (const a of batch) a.done(false);
+            for (const a of batch) {
+              report(error, a.d);
+              logger.warn(`strata: ack on queue ${JSON.stringify(name)} failed; the message will be delivered again once its visibility timeout passes`, {
+                queue: name,
+                messageId: a.d.id,
+              });
+              a.done(false);
+            }
           });
         });
       }
     });
+  };
 
   const run = (d: Delivery, receivedAt: number): Promise<void> => {
     let validUntil = receivedAt + visibilityTimeoutMs;
