@@ -146,7 +146,8 @@ export async function startChaosProxy(url: string): Promise<ChaosProxy> {
 
 /**
  * Terminates (`pg_terminate_backend`) the server processes connected to `database`, except the one
- * asking, as an administrator or a failover would. Returns how many it terminated.
+ * asking, as an administrator or a failover would. Returns how many it terminated. It resolves once
+ * those processes have exited (up to 5 s each), so a caller's next step meets the aftermath, not the kill.
  *
  * @param adminUrl - a superuser connection string of the server
  * @param database - the database whose connections to end
@@ -159,7 +160,7 @@ export async function terminateBackends(adminUrl: string, database: string, opti
   try {
     const idle = options.idleOnly === true ? `and state = 'idle'` : '';
     const result = await admin.query<{ ok: boolean }>(
-      `select pg_terminate_backend(pid) as ok from pg_stat_activity
+      `select pg_terminate_backend(pid, 5000) as ok from pg_stat_activity
        where datname = $1 and pid <> pg_backend_pid() and backend_type = 'client backend' ${idle}`,
       [database],
     );
