@@ -1,4 +1,5 @@
 import type { StoredEvent } from '@strata/core';
+import { recordingLogger } from '@strata/testing/server';
 import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
@@ -231,6 +232,83 @@ describe('prepared statements', () => {
     const events = await collect(store.events.readStream('s'));
     expect(events.map((e) => e.data)).toEqual([{ round: 0 }, { round: 1 }, { round: 2 }]);
     expect(await store.queue.stats('q')).toMatchObject({ ready: 0, inFlight: 0 });
+  });
+
+  /** A pool of one connection the application owns, and a store on it. */
+  const ownPool = async (options: { logger?: ReturnType<typeof recordingLogger>; schema?: string } = {}) => {
+    const pool = new pg.Pool({ connectionString: fx.url, max: 1 });
+    pool.on('error', () => undefined);
+    onTestFinished(() => pool.end());
+    const db = drizzle(pool) as unknown as AnyPgDatabase;
+    const store = await createPostgresStore(db, { schema: options.schema ?? fx.schemaName(), ...(options.logger ? { logger: options.logger } : {}) });
+    onTestFinished(() => store.close());
+    /** Runs `text` on the pool's connection, as another part of the application would. */
+    const raw = async (text: string, edit?: (client: pg.PoolClient) => void) => {
+      const client = await pool.connect();
+      try {
+        edit?.(client);
+        return (await client.query(text)).rows as Record<string, unknown>[];
+      } finally {
+        client.release();
+      }
+    };
+    return { pool, db, store, raw };
+  };
+
+  it("statements lost behind the store's back (another user of the pool ran DEALLOCATE ALL) are run again; after three such losses the store stops preparing and warns once", async () => {
+    const logger = recordingLogger();
+    const { store, raw } = await ownPool({ logger });
+    await work(store, 0);
+    const count = async () => (await raw('select count(*)::int as n from pg_prepared_statements'))[0]?.n;
+    const perRound = await count();
+    expect(perRound).toBeGreaterThanOrEqual(5);
+    const pids = new Set<unknown>();
+    for (let round = 1; round <= 4; round++) {
+      pids.add((await raw('select pg_backend_pid() as pid'))[0]?.pid);
+      expect(await count()).toBe(round <= 3 ? perRound : 0);
+      await raw('deallocate all');
+      // Nothing fails: the first statement meets 26000, its connection is replaced and it runs again.
+      await work(store, round);
+    }
+    // Three losses replaced the connection three times; the fourth round had nothing prepared to lose.
+    expect(pids.size).toBe(4);
+    const warnings = logger.lines.filter((l) => l.level === 'warn' && l.message.includes('prepared statements keep failing'));
+    expect(warnings.map((w) => w.fields)).toEqual([{ code: '26000' }]);
+    expect(await count()).toBe(0);
+    expect((await collect(store.events.readStream('s'))).map((e) => e.data)).toEqual([0, 1, 2, 3, 4].map((round) => ({ round })));
+    expect(await store.queue.stats('q')).toMatchObject({ ready: 0, inFlight: 0 });
+  });
+
+  it('a name the server already holds on a connection the driver thinks is fresh (42P05, a pooler) is run again on a new connection', async () => {
+    const { store, raw } = await ownPool();
+    await work(store, 0);
+    const before = (await raw('select pg_backend_pid() as pid'))[0]?.pid;
+    // The driver forgets what it parsed on this connection; the server still holds the names.
+    await raw('select 1', (client) => {
+      (client as unknown as { connection: { parsedStatements: object } }).connection.parsedStatements = {};
+    });
+    await work(store, 1);
+    expect((await raw('select pg_backend_pid() as pid'))[0]?.pid).not.toBe(before);
+    expect((await collect(store.events.readStream('s'))).map((e) => e.data)).toEqual([{ round: 0 }, { round: 1 }]);
+  });
+
+  it('one connection holds at most 100 of the prepared statements of the stores sharing it; the rest run unprepared', { timeout: 60_000 }, async () => {
+    const { db, raw } = await ownPool();
+    const stores = [];
+    for (let i = 0; i < 15; i++) {
+      const store = await createPostgresStore(db, { schema: fx.schemaName() });
+      onTestFinished(() => store.close());
+      stores.push(store);
+    }
+    for (const store of stores) {
+      for (let round = 0; round < 2; round++) await work(store, round);
+      await store.snapshots.save('s', { version: 2, state: { n: 2 } });
+      expect((await store.snapshots.load('s'))?.state).toEqual({ n: 2 });
+      expect((await store.events.streamInfo('s'))?.version).toBe(2);
+    }
+    // Eight statements a store: 120 texts in all, 100 of them prepared.
+    expect((await raw('select count(*)::int as n from pg_prepared_statements'))[0]?.n).toBe(100);
+    for (const store of stores) expect((await collect(store.events.readStream('s'))).length).toBe(2);
   });
 
   it('a prepared statement whose result type changed (a migration elsewhere) is run again on a new connection', async () => {
