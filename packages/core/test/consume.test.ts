@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { eventually, sleep } from '../src/conformance/helpers.js';
 import { consume, createMemoryStore, type Delivery, type StrataStore, ValidationError } from '../src/index.js';
 
@@ -66,40 +66,62 @@ describe('consume', () => {
     expect(errors).toHaveLength(1);
   });
 
-  it('acks handlers that finish together in one ackMany, and receives the freed slots together', async () => {
-    const base = createMemoryStore();
-    const calls = { receive: [] as number[], ackMany: [] as number[], ack: 0 };
-    const queue = new Proxy(base.queue, {
-      get(target, key, receiver) {
-        const original = Reflect.get(target, key, receiver) as unknown;
-        if (typeof original !== 'function') return original;
-        return async (...args: unknown[]) => {
-          const result = await (original as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-          if (key === 'receive') calls.receive.push((result as unknown[]).length);
-          if (key === 'ackMany') calls.ackMany.push((args[0] as unknown[]).length);
-          if (key === 'ack') calls.ack++;
-          return result;
-        };
-      },
-    });
-    const store = Object.assign(Object.create(base) as StrataStore, { queue });
-    await store.queue.send(
-      'q',
-      Array.from({ length: 40 }, (_, i) => ({ body: i })),
-    );
-    let handled = 0;
-    const stop = new AbortController();
-    const worker = consume(store, 'q', () => void handled++, { concurrency: 4, signal: stop.signal });
-    await until(async () => handled === 40 && (await base.queue.stats('q')).inFlight === 0);
-    stop.abort();
-    await worker;
-    expect(await base.queue.stats('q')).toMatchObject({ ready: 0, inFlight: 0 });
-    expect(calls.ack).toBe(0);
-    expect(calls.ackMany.reduce((a, b) => a + b, 0)).toBe(40);
-    // Handlers that finish in the same turn of the event loop share an ackMany: 10 of 4, not 40 of 1.
-    expect(calls.ackMany.length).toBeLessThanOrEqual(12);
-    expect(calls.receive.filter((n) => n > 0).length).toBeLessThanOrEqual(12);
-  });
+  it.each([['setImmediate (Node.js)'], ['a MessageChannel (browsers)'], ['setTimeout (neither)']])(
+    'acks handlers that finish together in one ackMany, and receives the freed slots together; the next turn through %s',
+    async (through) => {
+      let channels = 0;
+      if (!through.startsWith('setImmediate')) {
+        vi.stubGlobal('setImmediate', undefined);
+        const Channel = globalThis.MessageChannel;
+        vi.stubGlobal(
+          'MessageChannel',
+          through.startsWith('a MessageChannel')
+            ? class extends Channel {
+                constructor() {
+                  super();
+                  channels++;
+                }
+              }
+            : undefined,
+        );
+        onTestFinished(() => void vi.unstubAllGlobals());
+      }
+      const base = createMemoryStore();
+      const calls = { receive: [] as number[], ackMany: [] as number[], ack: 0 };
+      const queue = new Proxy(base.queue, {
+        get(target, key, receiver) {
+          const original = Reflect.get(target, key, receiver) as unknown;
+          if (typeof original !== 'function') return original;
+          return async (...args: unknown[]) => {
+            const result = await (original as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+            if (key === 'receive') calls.receive.push((result as unknown[]).length);
+            if (key === 'ackMany') calls.ackMany.push((args[0] as unknown[]).length);
+            if (key === 'ack') calls.ack++;
+            return result;
+          };
+        },
+      });
+      const store = Object.assign(Object.create(base) as StrataStore, { queue });
+      await store.queue.send(
+        'q',
+        Array.from({ length: 40 }, (_, i) => ({ body: i })),
+      );
+      let handled = 0;
+      const stop = new AbortController();
+      const worker = consume(store, 'q', () => void handled++, { concurrency: 4, signal: stop.signal });
+      await until(async () => handled === 40 && (await base.queue.stats('q')).inFlight === 0);
+      stop.abort();
+      await worker;
+      expect(await base.queue.stats('q')).toMatchObject({ ready: 0, inFlight: 0 });
+      expect(calls.ack).toBe(0);
+      expect(calls.ackMany.reduce((a, b) => a + b, 0)).toBe(40);
+      // Handlers that finish in the same turn of the event loop share an ackMany: 10 of 4, not 40 of 1.
+      expect(calls.ackMany.length).toBeLessThanOrEqual(12);
+      expect(calls.receive.filter((n) => n > 0).length).toBeLessThanOrEqual(12);
+      if (through.startsWith('a MessageChannel')) expect(channels).toBeGreaterThanOrEqual(calls.ackMany.length);
+      else expect(channels).toBe(0);
+    },
+  );
 
   it('runs at most `concurrency` handlers at once and acks each message', async () => {
     const store = createMemoryStore();
