@@ -344,9 +344,10 @@ async function main() {
  * `consume()` end to end: `CONSUME_MESSAGES` messages sent untimed, then timed from the consumer's start
  * until every message was handled and acked and the consumer has stopped; with a no-op handler,
  * `CONSUME_CONCURRENCY` at a time, `consume()`'s other options at their defaults. Next to each store, a
- * raw loop of its family with claims of `RAW_CONSUME_BATCH` (the baseline). With `detail` (the section
- * run alone), also PGlite, and each family's raw loop in the shape `consume()` takes (claims of up to
- * `CONSUME_CONCURRENCY`, one delete per message), which a full run leaves out for time.
+ * raw loop of its family with claims of `RAW_CONSUME_BATCH` (the baseline), and one in the shape a
+ * no-op handler gives `consume()` (claims of up to `CONSUME_CONCURRENCY`, the handlers finishing in one
+ * turn, so one delete per claim). With `detail` (the section run alone), also PGlite, which a full run
+ * leaves out for time.
  */
 async function consumeWorkload(
   rawUrl: string,
@@ -356,11 +357,11 @@ async function consumeWorkload(
   detail: boolean,
 ) {
   const batched = { claim: RAW_CONSUME_BATCH, deleteEach: false };
-  const shaped = { claim: CONSUME_CONCURRENCY, deleteEach: true };
-  const asConsume = `claims of ${CONSUME_CONCURRENCY}, one delete per message`;
+  const shaped = { claim: CONSUME_CONCURRENCY, deleteEach: false };
+  const asConsume = `claims of ${CONSUME_CONCURRENCY}`;
   const subjects: ConsumeSubject[] = [
     await rawPgConsume(rawUrl, 'raw pg', 'raw pg', batched),
-    ...(detail ? [await rawPgConsume(rawUrl, `raw pg, ${asConsume}`, 'raw pg', shaped)] : []),
+    await rawPgConsume(rawUrl, `raw pg, ${asConsume}`, 'raw pg', shaped),
     strataConsume('strata postgres', 'raw pg', stores.pg),
   ];
   if (stores.pglite !== undefined && rawLiteConsume !== undefined)
@@ -371,7 +372,7 @@ async function consumeWorkload(
     );
   subjects.push(
     rawSqliteConsume(join(work, 'raw-queue.db'), 'raw better-sqlite3', 'raw better-sqlite3', batched),
-    ...(detail ? [rawSqliteConsume(join(work, 'raw-queue.db'), `raw better-sqlite3, ${asConsume}`, 'raw better-sqlite3', shaped)] : []),
+    rawSqliteConsume(join(work, 'raw-queue.db'), `raw better-sqlite3, ${asConsume}`, 'raw better-sqlite3', shaped),
     strataConsume('strata sqlite', 'raw better-sqlite3', stores.sqlite),
   );
   const bodies = Array.from({ length: CONSUME_MESSAGES }, (_, i) => ({ n: i, text: 'a small job' }));
@@ -395,7 +396,10 @@ async function consumeWorkload(
 
 function gitCommit(): string {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    // A run of uncommitted code says so: its figures belong to no commit.
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim() !== '';
+    return dirty ? `${head}-dirty` : head;
   } catch {
     return 'unknown';
   }

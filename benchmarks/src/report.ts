@@ -5,7 +5,7 @@ import { NO_SDK } from './tracing.js';
 /** The ratios the issue asks Strata to reach against the raw baseline of the same run. */
 export const TARGETS: { workload: RegExp; implementation: string; min: number; label: string }[] = [
   { workload: /^append 1 event per transaction/, implementation: 'strata postgres', min: 0.9, label: 'appends, 1 event' },
-  { workload: /^append 100 events/, implementation: 'strata postgres', min: 0.8, label: 'appends, 100 events' },
+  { workload: /^append 100 events/, implementation: 'strata postgres', min: 0.9, label: 'appends, 100 events' },
   { workload: /^read a [\d,]+-event stream/, implementation: 'strata postgres', min: 0.8, label: 'stream read' },
   { workload: /^read all/, implementation: 'strata postgres', min: 0.7, label: 'gap-safe read-all' },
   { workload: /^subscription catch-up/, implementation: 'strata postgres', min: 0.5, label: 'subscription catch-up' },
@@ -19,6 +19,14 @@ export const TARGETS: { workload: RegExp; implementation: string; min: number; l
   { workload: /^send /, implementation: 'strata postgres', min: 0.9, label: 'queue send' },
   { workload: /^receive and ack/, implementation: 'strata postgres', min: 0.7, label: 'receive-and-ack' },
   { workload: /^append /, implementation: 'strata sqlite', min: 0.8, label: 'SQLite appends vs raw better-sqlite3' },
+  { workload: /^send /, implementation: 'strata sqlite', min: 0.8, label: 'SQLite sends vs raw better-sqlite3' },
+  { workload: /^receive and ack/, implementation: 'strata sqlite', min: 0.8, label: 'SQLite receive-and-ack vs raw better-sqlite3' },
+  {
+    workload: /^(read a [\d,]+-event stream|read all|subscription catch-up)/,
+    implementation: 'strata sqlite',
+    min: 0.8,
+    label: 'SQLite reads vs raw better-sqlite3',
+  },
 ];
 
 /**

@@ -23,19 +23,26 @@ export function rawSqliteEvents(file: string): EventSubject {
     const now = Date.now();
     for (const [i, e] of events.entries()) insert.run(stream, expected + i + 1, globalThis.crypto.randomUUID(), e.type, JSON.stringify(e.data), '{}', now);
   });
-  const byStream = db.prepare(
-    'SELECT position, stream_id, version, event_id, type, data, metadata, recorded_at FROM raw_events WHERE stream_id = ? ORDER BY version',
-  );
-  const page = db.prepare(
-    'SELECT position, stream_id, version, event_id, type, data, metadata, recorded_at FROM raw_events WHERE position > ? ORDER BY position LIMIT ?',
-  );
-  const parse = (r: { position: number; version: number; data: string; metadata: string }) => ({
-    ...r,
-    data: JSON.parse(r.data) as unknown,
-    metadata: JSON.parse(r.metadata) as unknown,
+  // Rows as arrays (better-sqlite3's raw mode) made into one event object each: the fastest way to events
+  // this driver offers, as Strata's SQLite adapter reads them.
+  const byStream = db
+    .prepare('SELECT position, stream_id, version, event_id, type, data, metadata, recorded_at FROM raw_events WHERE stream_id = ? ORDER BY version')
+    .raw(true);
+  const page = db
+    .prepare('SELECT position, stream_id, version, event_id, type, data, metadata, recorded_at FROM raw_events WHERE position > ? ORDER BY position LIMIT ?')
+    .raw(true);
+  type Row = [number, string, number, string, string, string, string, number];
+  const parse = (r: Row) => ({
+    position: r[0],
+    streamId: r[1],
+    version: r[2],
+    eventId: r[3],
+    type: r[4],
+    data: JSON.parse(r[5]) as unknown,
+    metadata: JSON.parse(r[6]) as unknown,
+    recordedAt: r[7],
   });
-  const readPage = (after: number, size: number) =>
-    (page.all(after, size) as { position: number; version: number; data: string; metadata: string }[]).map(parse);
+  const readPage = (after: number, size: number) => (page.all(after, size) as Row[]).map(parse);
   return {
     name: 'raw better-sqlite3',
     baseline: 'raw better-sqlite3',
@@ -43,7 +50,7 @@ export function rawSqliteEvents(file: string): EventSubject {
       append.immediate(stream, events, expected);
     },
     async readStream(stream) {
-      return (byStream.all(stream) as { position: number; version: number; data: string; metadata: string }[]).map(parse).length;
+      return (byStream.all(stream) as Row[]).map(parse).length;
     },
     async readAll(pageSize) {
       let after = 0;

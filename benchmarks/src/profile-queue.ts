@@ -1,0 +1,77 @@
+// `node --import tsx src/profile-queue.ts [workers]`: where the server's time goes in `pnpm bench`'s
+// receive-and-ack workload, Strata against the raw `pg` baseline (impls/raw-sql.ts), with 1 or more
+// workers. PostgreSQL is started here with pg_stat_statements; each side drains its own queue of
+// PROFILE_MESSAGES (20,000) messages in claims of 100, `workers` loops at once, one side after the other,
+// and the script prints the throughput of each side and, per statement, calls, planning and execution
+// time (µs, mean) and WAL bytes per call. Evidence for docs/benchmarks.md ("What bounds each Strata
+// figure"); not part of `pnpm bench`.
+import { createPostgresStore } from '@strata/postgres';
+import { createTestDatabase, startPostgres } from '@strata/testing';
+import pg from 'pg';
+import { RAW_SQL } from './impls/raw-sql.js';
+
+const WORKERS = Math.max(1, Number(process.argv[2] ?? 1));
+const MESSAGES = Math.round(Number(process.env.PROFILE_MESSAGES ?? 20_000));
+const server = await startPostgres({
+  settings: { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all', 'pg_stat_statements.track_planning': 'on' },
+});
+const database = await createTestDatabase(server.url, 'strata_profile_queue');
+try {
+  const pool = new pg.Pool({ connectionString: database.url, max: WORKERS + 2 });
+  await pool.query('create extension if not exists pg_stat_statements');
+  await pool.query(RAW_SQL.createQueue);
+  await pool.query(RAW_SQL.createQueueIndex);
+  const store = await createPostgresStore(database.url, { poolSize: WORKERS + 2 });
+  const bodies = Array.from({ length: 1000 }, (_, i) => ({ n: i, text: 'a small job' }));
+  for (let k = 0; k < MESSAGES / 1000; k++) {
+    await pool.query(RAW_SQL.sendMany, ['q', JSON.stringify(bodies)]);
+    await store.queue.send(
+      'q',
+      bodies.map((body) => ({ body })),
+    );
+  }
+  await pool.query('vacuum analyze raw_queue');
+  await pool.query('vacuum analyze strata.queue_messages');
+  await pool.query('select pg_stat_statements_reset()');
+  const drain = async (step: () => Promise<number>) => {
+    const t = performance.now();
+    let n = 0;
+    await Promise.all(
+      Array.from({ length: WORKERS }, async () => {
+        for (;;) {
+          const got = await step();
+          if (got === 0) return;
+          n += got;
+        }
+      }),
+    );
+    return Math.round(n / ((performance.now() - t) / 1000));
+  };
+  const raw = await drain(async () => {
+    const { rows } = await pool.query(RAW_SQL.claim, ['q', 100]);
+    if (rows.length > 0) await pool.query(RAW_SQL.deleteMany, [rows.map((r: { id: string }) => r.id)]);
+    return rows.length;
+  });
+  const strata = await drain(async () => {
+    const got = await store.queue.receive('q', { max: 100, visibilityTimeoutMs: 60_000 });
+    if (got.length > 0) await store.queue.ackMany(got.map((d) => d.receipt));
+    return got.length;
+  });
+  console.log(
+    `${WORKERS} worker(s), ${MESSAGES.toLocaleString('en')} messages each: raw pg ${raw.toLocaleString('en')}/s, Strata ${strata.toLocaleString('en')}/s, ratio ${(strata / raw).toFixed(2)}\n`,
+  );
+  const { rows } = await pool.query(
+    `select calls::int, round(mean_plan_time::numeric * 1000)::int as plan_us, round(mean_exec_time::numeric * 1000)::int as exec_us,
+            (wal_bytes / greatest(calls, 1))::int as wal_bytes, toplevel, left(regexp_replace(query, '\\s+', ' ', 'g'), 90) as statement
+     from pg_stat_statements where calls >= $1 and query !~* '^(begin|commit|rollback)' order by calls desc, exec_us desc limit 12`,
+    [Math.floor(MESSAGES / 100)],
+  );
+  console.log('| calls | plan µs | exec µs | WAL bytes/call | top level | statement |');
+  console.log('|---:|---:|---:|---:|---|---|');
+  for (const r of rows) console.log(`| ${r.calls} | ${r.plan_us} | ${r.exec_us} | ${r.wal_bytes} | ${r.toplevel} | \`${r.statement}\` |`);
+  await store.close();
+  await pool.end();
+} finally {
+  await database.drop();
+  await server.stop();
+}
