@@ -198,12 +198,29 @@ export interface PoolSupport {
 }
 
 /**
+ * Refuses what is not a Drizzle database (`undefined` from an unset environment variable, most often)
+ * with a `VALIDATION` error, before anything reads its properties.
+ *
+ * @param db - what the application passed as the store's connection
+ * @throws {@link ValidationError} naming `connection`
+ */
+export function checkDatabase(db: unknown): asserts db is AnyPgDatabase {
+  if (typeof db !== 'object' || db === null || typeof (db as { execute?: unknown }).execute !== 'function') {
+    throw new ValidationError(
+      'connection',
+      `must be a PostgreSQL connection URL or a Drizzle database, got ${db === null ? 'null' : typeof db}${db === undefined ? ' (is the environment variable holding the URL set?)' : ''}`,
+    );
+  }
+}
+
+/**
  * Opens a store on a Drizzle database with validated options: builds the session, applies the
  * migrations unless told not to, and returns the store. Nothing here loads node-postgres.
  *
  * @throws `CONNECTION` when the database cannot be reached; `MIGRATION` when a migration fails
  */
 export async function openPostgresStore(db: AnyPgDatabase, resolved: ResolvedStoreOptions, pool: PoolSupport = {}): Promise<PostgresStore> {
+  checkDatabase(db);
   const { schema, settings, connectionTimeoutMs, statementTimeoutMs, logger } = resolved;
   const release = pool.release ?? (async () => undefined);
   const session = sessionOf(db, {

@@ -9,6 +9,35 @@ import { fileDatabase } from './fixtures.js';
 const fx = await fileDatabase();
 
 describe('errors that used to mislead', () => {
+  it('a connection that is no PostgreSQL URL (an unset variable, an empty or scheme-less string, another scheme) is VALIDATION, saying what to pass, without the string', async () => {
+    const cases: [unknown, string][] = [
+      [undefined, 'connection must be a PostgreSQL connection URL or a Drizzle database, got undefined (is the environment variable'],
+      [null, 'got null'],
+      [42, 'got number'],
+      [{ not: 'a database' }, 'got object'],
+      ['', 'connection is an empty string'],
+      ['   ', 'connection is an empty string'],
+      ['hello', 'connection has no postgres:// scheme'],
+      ['secret-user:hunter2@localhost:5432/app', 'connection has no postgres:// scheme'],
+      ['mysql://secret-user:hunter2@localhost/app', 'connection is a mysql: URL, not a postgres:// or postgresql:// one'],
+    ];
+    for (const [connection, message] of cases) {
+      const error = await createPostgresStore(connection as string).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toMatchObject({ code: 'VALIDATION', field: 'connection' });
+      expect((error as Error).message).toContain(message);
+      expect((error as Error).message).not.toContain('hunter2');
+      expect((error as Error).message).not.toContain('secret-user');
+    }
+    // The forms node-postgres reads are accepted: both URL schemes, and a socket directory.
+    for (const scheme of ['postgres', 'postgresql', 'POSTGRES']) {
+      const store = await createPostgresStore(fx.url.replace(/^postgres(ql)?:/, `${scheme}:`), { schema: fx.schemaName() });
+      await store.close();
+    }
+  });
+
   it('a server that refuses the connection is CONNECTION naming the address and port', async () => {
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
