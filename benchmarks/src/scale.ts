@@ -1,9 +1,10 @@
 // `pnpm bench:scale`: what Strata's operations cost as the data grows. The event tables grow through
 // SCALE_SIZES (default 1e6,1e7,5e7 stored events; BENCH_SCALE < 1 scales them down for a sample), loaded
-// by bulk SQL into Strata's own tables (rows exactly as the adapters store them; a step of BULK_STEP rows or
-// more drops the event table's secondary indexes and builds them again after, as a restore would, so that the
-// 50-million step loads in minutes rather than hours: the same index definitions, checked, but freshly packed
-// where a long-lived store's would have split pages), and at each size appends, stream reads, read-all windows, streamInfo and headPosition are timed through the
+// by bulk SQL into Strata's own tables (rows exactly as the adapters store them; every step drops the event
+// table's secondary indexes and builds them again after, as a restore would, so that the 50-million step
+// loads in minutes rather than hours and every size is measured on indexes made the same way: the same
+// definitions, checked, but freshly packed where a long-lived store's would have split pages), and at each
+// size appends, stream reads, read-all windows, streamInfo and headPosition are timed through the
 // public API. Then the queue: claims with a small queue, with 1,000,000 ready messages and with 1,000,000
 // dead letters. PostgreSQL (started here, durable defaults) and a SQLite file (Strata's defaults: WAL,
 // synchronous FULL). Writes results/scale.{json,md,svg} (results/scale-sample.* for BENCH_SCALE < 1).
@@ -24,8 +25,6 @@ import { type ScaleReport, writeScaleReport } from './scale-report.js';
 const scale = Number(process.env.BENCH_SCALE ?? 1);
 const PER_STREAM = 10;
 const CHUNK = 500_000; // events per load transaction (PostgreSQL positions allow 2^20 per transaction)
-/** Load steps of at least this many events drop the event table's secondary indexes first and rebuild them after (scaled, so CI's sample takes this path too). */
-const BULK_STEP = Math.max(2000, Math.round(2_000_000 * Math.min(1, scale)));
 const sample = scale < 1;
 const SIZES = (process.env.SCALE_SIZES ?? '1e6,1e7,5e7')
   .split(',')
@@ -74,7 +73,7 @@ export interface LoadStep {
   analyzeSeconds?: number;
   /** CHECKPOINT / wal_checkpoint(TRUNCATE) after the step. */
   checkpointSeconds?: number;
-  /** Steps of BULK_STEP events or more: building the secondary indexes again after the load (not in `seconds`). */
+  /** Event steps: building the event table's secondary indexes again after the load (not in `seconds`). */
   indexSeconds?: number;
   /** Database size on disk after the step (PostgreSQL: pg_database_size; SQLite: file + WAL). */
   dbMb: number;
@@ -552,7 +551,7 @@ async function main(): Promise<void> {
     sizes: SIZES,
     queueSizes: { small: SMALL_QUEUE, big: BIG_QUEUE },
     callsPerOp: CALLS,
-    bulkStep: BULK_STEP,
+    indexesRebuilt: true,
     machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`,
     postgres: '',
     sqlite: (new Database(':memory:').prepare('select sqlite_version() as v').get() as { v: string }).v,
@@ -579,7 +578,7 @@ async function main(): Promise<void> {
           const stored = await b.storedEvents();
           const target = loaded + Math.floor(Math.max(0, size - stored) / PER_STREAM) * PER_STREAM;
           log(`${adapter}: loading ${(target - loaded).toLocaleString('en')} events (to ${size.toLocaleString('en')})`);
-          const indexes = target - loaded >= BULK_STEP ? await b.dropEventIndexes() : [];
+          const indexes = await b.dropEventIndexes();
           const t = now();
           for (let from = loaded; from < target; from += CHUNK) {
             const to = Math.min(target, from + CHUNK);
