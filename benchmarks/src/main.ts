@@ -19,7 +19,7 @@ import { rawPgConsume, rawPgEvents, rawPgQueue } from './impls/raw-pg.js';
 import { rawPglite } from './impls/raw-pglite.js';
 import { rawSqliteConsume, rawSqliteEvents, rawSqliteQueue } from './impls/raw-sqlite.js';
 import { catchUp, strataConsume, strataEvents, strataQueue } from './impls/strata.js';
-import { benchEvent, type ConsumeSubject, type EventSubject, type QueueSubject } from './impls/types.js';
+import { benchEvent, type ConsumeShape, type ConsumeSubject, type EventSubject, type QueueSubject } from './impls/types.js';
 import { drain, merge, percentile, repeated, repeatedFor, type Sample, timed } from './measure.js';
 import { realtimeLatency } from './realtime.js';
 import { writeReport } from './report.js';
@@ -345,20 +345,22 @@ async function main() {
  * until every message was handled and acked and the consumer has stopped; with a no-op handler,
  * `CONSUME_CONCURRENCY` at a time, `consume()`'s other options at their defaults. Next to each store, a
  * raw loop of its family with claims of `RAW_CONSUME_BATCH` (the baseline), and one in the shape a
- * no-op handler gives `consume()` (claims of up to `CONSUME_CONCURRENCY`, the handlers finishing in one
- * turn, so one delete per claim). With `detail` (the section run alone), also PGlite, which a full run
+ * no-op handler gives `consume()` (one loop claiming up to `CONSUME_CONCURRENCY` at a time, the handlers
+ * finishing in one turn, so one delete per claim). With `detail` (the section run alone), also PGlite, which a full run
  * leaves out for time.
  */
 async function consumeWorkload(
   rawUrl: string,
   work: string,
   stores: { pg: StrataStore; sqlite: StrataStore; pglite?: StrataStore },
-  rawLiteConsume: ((name: string, shape: { claim: number; deleteEach: boolean }) => Promise<ConsumeSubject>) | undefined,
+  rawLiteConsume: ((name: string, shape: ConsumeShape) => Promise<ConsumeSubject>) | undefined,
   detail: boolean,
 ) {
-  const batched = { claim: RAW_CONSUME_BATCH, deleteEach: false };
-  const shaped = { claim: CONSUME_CONCURRENCY, deleteEach: false };
-  const asConsume = `claims of ${CONSUME_CONCURRENCY}`;
+  const batched: ConsumeShape = { claim: RAW_CONSUME_BATCH, deleteEach: false };
+  // consume() at concurrency N with handlers that finish together: one chain of receives of N, each
+  // group acked in one call; so one loop claiming N and deleting them in one statement.
+  const shaped: ConsumeShape = { claim: CONSUME_CONCURRENCY, deleteEach: false, workers: 1 };
+  const asConsume = `one loop, claims of ${CONSUME_CONCURRENCY}`;
   const subjects: ConsumeSubject[] = [
     await rawPgConsume(rawUrl, 'raw pg', 'raw pg', batched),
     await rawPgConsume(rawUrl, `raw pg, ${asConsume}`, 'raw pg', shaped),
@@ -398,7 +400,10 @@ function gitCommit(): string {
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
     // A run of uncommitted code says so: its figures belong to no commit.
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim() !== '';
+    const dirty =
+      execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', ':(top)', ':(top,exclude)benchmarks/results'], {
+        encoding: 'utf8',
+      }).trim() !== '';
     return dirty ? `${head}-dirty` : head;
   } catch {
     return 'unknown';

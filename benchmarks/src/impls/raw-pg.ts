@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { rawSqlConsume, rawSqlEvents, rawSqlQueue } from './raw-sql.js';
-import type { ConsumeSubject, EventSubject, QueueSubject } from './types.js';
+import type { ConsumeShape, ConsumeSubject, EventSubject, QueueSubject } from './types.js';
 
 // The raw node-postgres baselines: the statements of `raw-sql.ts` through a pool on the bench's server.
 
@@ -31,7 +31,7 @@ export async function rawPgQueue(url: string): Promise<QueueSubject> {
 }
 
 /** A raw pg consuming loop (see `rawSqlConsume`) on a pool of its own. */
-export function rawPgConsume(url: string, name: string, baseline: string, shape: { claim: number; deleteEach: boolean }): Promise<ConsumeSubject> {
+export function rawPgConsume(url: string, name: string, baseline: string, shape: ConsumeShape): Promise<ConsumeSubject> {
   const p = pool(url);
   return rawSqlConsume(
     name,

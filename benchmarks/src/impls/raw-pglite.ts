@@ -1,6 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
 import { rawSqlConsume, rawSqlEvents, rawSqlQueue } from './raw-sql.js';
-import type { ConsumeSubject, EventSubject, QueueSubject } from './types.js';
+import type { ConsumeShape, ConsumeSubject, EventSubject, QueueSubject } from './types.js';
 
 // The raw PGlite baselines: the statements of the raw pg baselines (`raw-sql.ts`), on an in-memory
 // PGlite instance of their own, so that the `strata pglite` rows are compared with the same engine in
@@ -10,7 +10,7 @@ import type { ConsumeSubject, EventSubject, QueueSubject } from './types.js';
 export async function rawPglite(): Promise<{
   events: EventSubject;
   queue: QueueSubject;
-  consume: (name: string, shape: { claim: number; deleteEach: boolean }) => Promise<ConsumeSubject>;
+  consume: (name: string, shape: ConsumeShape) => Promise<ConsumeSubject>;
 }> {
   const db = await PGlite.create('memory://');
   const query = (text: string, values?: unknown[]) => db.query(text, values);

@@ -1,4 +1,4 @@
-import type { BenchEvent, ConsumeSubject, EventSubject, QueueSubject } from './types.js';
+import type { BenchEvent, ConsumeShape, ConsumeSubject, EventSubject, QueueSubject } from './types.js';
 
 // The raw PostgreSQL baselines as SQL over any query function: node-postgres' `pool.query` (raw pg,
 // against the server) and PGlite's `query` (raw pglite, in process) run exactly these statements. The
@@ -116,13 +116,7 @@ export const noopHandler = async (_body: unknown): Promise<void> => undefined;
  * and deleting them (in one statement, or one statement per message when `deleteEach`), until a claim
  * comes back empty.
  */
-export async function rawSqlConsume(
-  name: string,
-  baseline: string,
-  query: Query,
-  shape: { claim: number; deleteEach: boolean },
-  close: () => Promise<void>,
-): Promise<ConsumeSubject> {
+export async function rawSqlConsume(name: string, baseline: string, query: Query, shape: ConsumeShape, close: () => Promise<void>): Promise<ConsumeSubject> {
   await createQueue(query);
   return {
     name,
@@ -133,7 +127,7 @@ export async function rawSqlConsume(
     async consumeAll(queue, _expected, concurrency) {
       let handled = 0;
       await Promise.all(
-        Array.from({ length: concurrency }, async () => {
+        Array.from({ length: shape.workers ?? concurrency }, async () => {
           for (;;) {
             const { rows } = await query(RAW_SQL.claim, [queue, shape.claim]);
             if (rows.length === 0) return;

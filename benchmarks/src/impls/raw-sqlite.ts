@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { noopHandler } from './raw-sql.js';
-import type { BenchEvent, ConsumeSubject, EventSubject, QueueSubject } from './types.js';
+import type { BenchEvent, ConsumeShape, ConsumeSubject, EventSubject, QueueSubject } from './types.js';
 
 // The raw better-sqlite3 baselines: prepared statements reused, the same durability settings as
 // Strata's defaults (WAL, synchronous FULL), one IMMEDIATE transaction per write.
@@ -116,7 +116,7 @@ function queueStatements(db: Database.Database) {
  * in an IMMEDIATE transaction, calling the handler for each, and deleting them in another (one per
  * message when `deleteEach`), until a claim comes back empty.
  */
-export function rawSqliteConsume(file: string, name: string, baseline: string, shape: { claim: number; deleteEach: boolean }): ConsumeSubject {
+export function rawSqliteConsume(file: string, name: string, baseline: string, shape: ConsumeShape): ConsumeSubject {
   const db = openQueue(file);
   const { sendMany, claim, ack } = queueStatements(db);
   return {
@@ -128,7 +128,7 @@ export function rawSqliteConsume(file: string, name: string, baseline: string, s
     async consumeAll(queue, _expected, concurrency) {
       let handled = 0;
       await Promise.all(
-        Array.from({ length: concurrency }, async () => {
+        Array.from({ length: shape.workers ?? concurrency }, async () => {
           for (;;) {
             const rows = claim.immediate(queue, shape.claim);
             if (rows.length === 0) return;

@@ -52,3 +52,13 @@ export interface ConsumeSubject {
 export function benchEvent(i: number): BenchEvent {
   return { type: i % 10 === 0 ? 'OrderShipped' : 'OrderLineAdded', data: { i, text: `line ${i} of an order, with some text` } };
 }
+
+/**
+ * How a raw consuming loop works: claims of up to `claim` messages, deleted in one statement (or one per
+ * message when `deleteEach`), by `workers` loops at once (the workload's concurrency when absent).
+ */
+export interface ConsumeShape {
+  claim: number;
+  deleteEach: boolean;
+  workers?: number;
+}

@@ -1,26 +1,8 @@
-import { ValidationError, validateInteger } from '@strata/core';
+import { validateInteger } from '@strata/core';
+import { checkConnectionString } from './connection-string.js';
 import type { AnyPgDatabase } from './migrate.js';
 import { poolOf } from './session.js';
 import { checkDatabase, openPostgresStore, type PoolSupport, type PostgresStore, type PostgresStoreOptions, resolveStoreOptions } from './store.js';
-
-/**
- * Refuses a string node-postgres would not read as a PostgreSQL URL: it would otherwise connect to
- * localhost (an empty string) or to a host named after the text (no scheme), and fail later as a lost
- * connection. The string itself (it may hold a password) never reaches the error.
- */
-function checkConnectionString(connection: string): void {
-  const text = connection.trim();
-  const hint = 'a PostgreSQL connection URL (postgres://user:password@host:5432/database) or a Drizzle database';
-  if (text === '') throw new ValidationError('connection', `is an empty string: pass ${hint}`);
-  // Only what precedes "://" is a scheme: in "user:password@host" the part before the colon is a user.
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text)?.[1]?.toLowerCase();
-  if (scheme === undefined) {
-    // node-postgres' other forms: a Unix socket directory ("/var/run/postgresql dbname") or "socket:/dir".
-    if (!text.startsWith('/') && !/^socket:/i.test(text)) throw new ValidationError('connection', `has no postgres:// scheme: pass ${hint}`);
-  } else if (scheme !== 'postgres' && scheme !== 'postgresql' && scheme !== 'socket') {
-    throw new ValidationError('connection', `is a ${scheme}: URL, not a postgres:// or postgresql:// one`);
-  }
-}
 
 /**
  * Creates a Strata store on PostgreSQL, from a connection string (the store opens and closes its own
@@ -36,8 +18,9 @@ function checkConnectionString(connection: string): void {
  * const store = await createPostgresStore(process.env.DATABASE_URL!)
  * const same = await createPostgresStore(drizzle(pool), { schema: 'billing' })
  * ```
- * @throws `VALIDATION` on bad options or a connection that is neither a PostgreSQL URL nor a Drizzle
- *   database (an unset environment variable: `undefined`); `CONNECTION` when the database cannot be reached
+ * @throws `VALIDATION` on bad options or a connection that is neither a PostgreSQL URL (see
+ *   {@link checkConnectionString}) nor a Drizzle database (an unset environment variable: `undefined`);
+ *   `CONNECTION` when the database cannot be reached
  */
 export async function createPostgresStore(connection: string | AnyPgDatabase, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
   const resolved = resolveStoreOptions(options);
@@ -45,11 +28,11 @@ export async function createPostgresStore(connection: string | AnyPgDatabase, op
   let db: AnyPgDatabase;
   const support: PoolSupport = {};
   if (typeof connection === 'string') {
-    checkConnectionString(connection);
+    const connectionString = checkConnectionString(connection);
     const poolSize = validateInteger(options.poolSize ?? 10, 'options.poolSize', 1, 1000);
     const [{ default: pg }, { drizzle }] = await Promise.all([import('pg'), import('drizzle-orm/node-postgres')]);
     const pool = new pg.Pool({
-      connectionString: connection,
+      connectionString,
       max: poolSize,
       connectionTimeoutMillis: connectionTimeoutMs,
       // Notice a peer that vanished without closing the socket (a dead host, a dropped route).
@@ -64,7 +47,7 @@ export async function createPostgresStore(connection: string | AnyPgDatabase, op
     db = drizzle(pool) as unknown as AnyPgDatabase;
     support.release = () => pool.end();
   } else {
-    checkDatabase(connection);
+    checkDatabase(connection, 'a PostgreSQL connection URL or a Drizzle database');
     db = connection;
   }
   // Inside a transaction on a node-postgres pool, `tx.db` is a Drizzle database on its client.

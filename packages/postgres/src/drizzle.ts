@@ -30,7 +30,8 @@ export type { PostgresRowCounts, PostgresStore, PostgresStoreOptions } from './s
  * here, `tx.db` inside `store.transaction()` fails with `NOT_SUPPORTED`, since building a Drizzle
  * database on one of the pool's clients needs `drizzle-orm/node-postgres`.
  *
- * @throws `VALIDATION` on bad options; `CONNECTION` when the database cannot be reached
+ * @throws `VALIDATION` on bad options or a `db` that is not a Drizzle database (`undefined`, for one);
+ *   `CONNECTION` when the database cannot be reached
  */
 export async function createDrizzleStore(db: AnyPgDatabase, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
   return openPostgresStore(db, resolveStoreOptions(options));

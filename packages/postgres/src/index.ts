@@ -16,6 +16,7 @@
 export type { ErrorSubject } from '@strata/core';
 export { contentHash as migrationHash } from '@strata/core';
 export { createPostgresStore } from './connect.js';
+export { checkConnectionString } from './connection-string.js';
 export { createDrizzleStore } from './drizzle.js';
 export { isConnectionLoss, type MapPgErrorOptions, mapPgError, safeCause } from './map-pg-error.js';
 export { type AnyPgDatabase, type MigrateOptions, type MigrateResult, migrate, validateSchemaName } from './migrate.js';

@@ -57,6 +57,8 @@ const LOSS_CODES = new Set([
   '25P03',
   '53300',
   'ECONNREFUSED',
+  // A Unix socket that is not there (a socket directory given as host, no server listening in it).
+  'ENOENT',
   'ECONNRESET',
   'ECONNABORTED',
   'ETIMEDOUT',
@@ -74,7 +76,7 @@ const LOSS_CODES = new Set([
 ]);
 
 /** Codes for which nothing can have reached the server. */
-const NEVER_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', '57P03', '53300']);
+const NEVER_SENT_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', '57P03', '53300']);
 
 /**
  * How node-postgres, pg-pool and PGlite say a connection is lost or unusable without a code. Exact

@@ -202,13 +202,14 @@ export interface PoolSupport {
  * with a `VALIDATION` error, before anything reads its properties.
  *
  * @param db - what the application passed as the store's connection
+ * @param expected - what the entry point takes, for the message
  * @throws {@link ValidationError} naming `connection`
  */
-export function checkDatabase(db: unknown): asserts db is AnyPgDatabase {
+export function checkDatabase(db: unknown, expected = 'a Drizzle database'): asserts db is AnyPgDatabase {
   if (typeof db !== 'object' || db === null || typeof (db as { execute?: unknown }).execute !== 'function') {
     throw new ValidationError(
       'connection',
-      `must be a PostgreSQL connection URL or a Drizzle database, got ${db === null ? 'null' : typeof db}${db === undefined ? ' (is the environment variable holding the URL set?)' : ''}`,
+      `must be ${expected}, got ${db === null ? 'null' : typeof db}${db === undefined ? ' (is the environment variable that should hold it set?)' : ''}`,
     );
   }
 }

@@ -176,10 +176,10 @@ describe('BEGIN on a connection that has just died', () => {
     expect(pool.totalCount).toBeLessThanOrEqual(2);
     expect(pool.idleCount).toBe(pool.totalCount);
     expect(pool.waitingCount).toBe(0);
-    // The last kill has ended its backends, but an idle client's socket may not have been read yet: one
-    // turn of I/O lets the pool drop it, so the call below is not an append sent down a dead wire (which
-    // fails, rightly, with an unknown outcome).
-    await sleep(20);
+    // The last kill has ended its backends, but an idle client's socket may not have been read yet: an
+    // append sent down that dead wire would fail, rightly, with an unknown outcome. Reads first: one that
+    // meets a connection that died idle is tried again on a new one, so these clear the pool.
+    await Promise.all([store.events.streamInfo('clear-a'), store.events.streamInfo('clear-b')]);
     await store.events.append('answered', [{ type: 'A', data: {} }]);
   });
 });

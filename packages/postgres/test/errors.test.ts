@@ -3,20 +3,18 @@ import { isStrataError } from '@strata/core';
 import { leaksOf } from '@strata/core/conformance/check';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { createPostgresStore } from '../src/index.js';
+import { createDrizzleStore, createPostgresStore } from '../src/index.js';
 import { fileDatabase } from './fixtures.js';
 
 const fx = await fileDatabase();
 
 describe('errors that used to mislead', () => {
-  it('a connection that is no PostgreSQL URL (an unset variable, an empty or scheme-less string, another scheme) is VALIDATION, saying what to pass, without the string', async () => {
+  it('a connection that is no PostgreSQL URL (an unset variable, a scheme-less string, another scheme) is VALIDATION, saying what to pass, without the string', async () => {
     const cases: [unknown, string][] = [
       [undefined, 'connection must be a PostgreSQL connection URL or a Drizzle database, got undefined (is the environment variable'],
       [null, 'got null'],
       [42, 'got number'],
       [{ not: 'a database' }, 'got object'],
-      ['', 'connection is an empty string'],
-      ['   ', 'connection is an empty string'],
       ['hello', 'connection has no postgres:// scheme'],
       ['secret-user:hunter2@localhost:5432/app', 'connection has no postgres:// scheme'],
       ['mysql://secret-user:hunter2@localhost/app', 'connection is a mysql: URL, not a postgres:// or postgresql:// one'],
@@ -31,10 +29,39 @@ describe('errors that used to mislead', () => {
       expect((error as Error).message).not.toContain('hunter2');
       expect((error as Error).message).not.toContain('secret-user');
     }
-    // The forms node-postgres reads are accepted: both URL schemes, and a socket directory.
-    for (const scheme of ['postgres', 'postgresql', 'POSTGRES']) {
-      const store = await createPostgresStore(fx.url.replace(/^postgres(ql)?:/, `${scheme}:`), { schema: fx.schemaName() });
+    // createDrizzleStore takes only a database, and says so.
+    await expect(createDrizzleStore(undefined as never)).rejects.toMatchObject({
+      code: 'VALIDATION',
+      message: expect.stringContaining('connection must be a Drizzle database, got undefined'),
+    });
+    // What node-postgres reads is accepted: both URL schemes in any case, with spaces around (passed on trimmed).
+    for (const connection of [fx.url, fx.url.replace(/^postgres(ql)?:/, 'postgresql:'), fx.url.replace(/^postgres(ql)?:/, 'POSTGRES:'), `  ${fx.url}\n`]) {
+      const store = await createPostgresStore(connection, { schema: fx.schemaName() });
+      expect(await store.events.headPosition()).toBe(0n);
       await store.close();
+    }
+    // The socket forms and the empty string (node-postgres then reads the PG* environment variables) are
+    // tried, not refused: here they find no server, so they fail as connections do.
+    const noServer = { PGHOST: '/nonexistent-strata-socket-dir', PGPORT: '5', PGCONNECT_TIMEOUT: '2' };
+    const saved = Object.fromEntries(Object.keys(noServer).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, noServer);
+    onTestFinished(() => {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    });
+    for (const connection of [
+      '/nonexistent-strata-socket-dir app',
+      'socket:/nonexistent-strata-socket-dir?db=app',
+      'postgres:///app?host=/nonexistent-strata-socket-dir',
+      '',
+    ]) {
+      const error = await createPostgresStore(connection, { connectionTimeoutMs: 3000 }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error, JSON.stringify(connection)).toMatchObject({ code: 'CONNECTION' });
     }
   });
 

@@ -236,9 +236,25 @@ describe('prepared statements', () => {
 
   /** A pool of one connection the application owns, and a store on it. */
   const ownPool = async (options: { logger?: ReturnType<typeof recordingLogger>; schema?: string } = {}) => {
-    const pool = new pg.Pool({ connectionString: fx.url, max: 1 });
+    // No idle timeout: the one connection stays the same between the test's steps, however slow the host.
+    const pool = new pg.Pool({ connectionString: fx.url, max: 1, idleTimeoutMillis: 0 });
     pool.on('error', () => undefined);
     onTestFinished(() => pool.end());
+    /** The SQLSTATE of every statement that failed on the pool's connections, as the driver answered it. */
+    const codes: string[] = [];
+    pool.on('connect', (client) => {
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+        const callback = args.at(-1);
+        if (typeof callback === 'function') {
+          args[args.length - 1] = (error: { code?: string } | null, result: unknown) => {
+            if (typeof error?.code === 'string') codes.push(error.code);
+            callback(error, result);
+          };
+        }
+        return query(...args);
+      };
+    });
     const db = drizzle(pool) as unknown as AnyPgDatabase;
     const store = await createPostgresStore(db, { schema: options.schema ?? fx.schemaName(), ...(options.logger ? { logger: options.logger } : {}) });
     onTestFinished(() => store.close());
@@ -252,12 +268,12 @@ describe('prepared statements', () => {
         client.release();
       }
     };
-    return { pool, db, store, raw };
+    return { pool, db, store, raw, codes };
   };
 
   it("statements lost behind the store's back (another user of the pool ran DEALLOCATE ALL) are run again; after three such losses the store stops preparing and warns once", async () => {
     const logger = recordingLogger();
-    const { store, raw } = await ownPool({ logger });
+    const { store, raw, codes } = await ownPool({ logger });
     await work(store, 0);
     const count = async () => (await raw('select count(*)::int as n from pg_prepared_statements'))[0]?.n;
     const perRound = await count();
@@ -272,6 +288,7 @@ describe('prepared statements', () => {
     }
     // Three losses replaced the connection three times; the fourth round had nothing prepared to lose.
     expect(pids.size).toBe(4);
+    expect(codes).toEqual(['26000', '26000', '26000']);
     const warnings = logger.lines.filter((l) => l.level === 'warn' && l.message.includes('prepared statements keep failing'));
     expect(warnings.map((w) => w.fields)).toEqual([{ code: '26000' }]);
     expect(await count()).toBe(0);
@@ -280,7 +297,7 @@ describe('prepared statements', () => {
   });
 
   it('a name the server already holds on a connection the driver thinks is fresh (42P05, a pooler) is run again on a new connection', async () => {
-    const { store, raw } = await ownPool();
+    const { store, raw, codes } = await ownPool();
     await work(store, 0);
     const before = (await raw('select pg_backend_pid() as pid'))[0]?.pid;
     // The driver forgets what it parsed on this connection; the server still holds the names.
@@ -288,6 +305,7 @@ describe('prepared statements', () => {
       (client as unknown as { connection: { parsedStatements: object } }).connection.parsedStatements = {};
     });
     await work(store, 1);
+    expect(codes).toEqual(['42P05']);
     expect((await raw('select pg_backend_pid() as pid'))[0]?.pid).not.toBe(before);
     expect((await collect(store.events.readStream('s'))).map((e) => e.data)).toEqual([{ round: 0 }, { round: 1 }]);
   });

@@ -15,6 +15,7 @@ import {
   withWakeUps,
 } from '@strata/core';
 import {
+  checkConnectionString,
   LISTENER_TTL_MS,
   listenerRegistrationSql,
   listenerUnregistrationSql,
@@ -239,9 +240,11 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
   if (options.connectionString !== undefined && options.client !== undefined) {
     throw new ValidationError('options', 'give connectionString or client, not both');
   }
-  if (options.connectionString !== undefined && (typeof options.connectionString !== 'string' || options.connectionString.length === 0)) {
+  if (options.connectionString !== undefined && (typeof options.connectionString !== 'string' || options.connectionString.trim().length === 0)) {
     throw new ValidationError('options.connectionString', 'must be a non-empty string');
   }
+  // A string node-postgres would read as a host named after it would make a listener that reconnects for ever.
+  const connectionString = options.connectionString === undefined ? undefined : checkConnectionString(options.connectionString, 'options.connectionString');
   if (options.client !== undefined && typeof options.client !== 'function') {
     throw new ValidationError('options.client', 'must be a function that returns a connection (a pg Client or a PGlite instance)');
   }
@@ -259,7 +262,6 @@ export async function createListener(options: ListenerOptions = {}): Promise<Lis
       throw new ValidationError('options.connectionString', 'needs the pg package (npm install pg), or pass options.client', { cause: error });
     }
   }
-  const connectionString = options.connectionString;
   const factory: (() => ListenClient | Promise<ListenClient>) | undefined =
     options.client ??
     (connectionString === undefined

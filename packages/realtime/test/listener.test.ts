@@ -331,6 +331,12 @@ describe('health', () => {
 describe('misuse and unreachable servers', () => {
   it('refuses bad options with VALIDATION', async () => {
     await expect(createListener({ connectionString: '' })).rejects.toMatchObject({ code: 'VALIDATION' });
+    // Not a URL node-postgres would read as one: refused, not retried for ever as a host named "base".
+    for (const connectionString of ['hello', 'user:secret@localhost/app', 'mysql://user:secret@localhost/app']) {
+      const error = await createListener({ connectionString }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'VALIDATION', field: 'options.connectionString' });
+      expect(String(error)).not.toContain('secret');
+    }
     await expect(createListener({ connectionString: fx.url, client: () => new pg.Client() })).rejects.toMatchObject({ code: 'VALIDATION' });
     await expect(createListener({ client: 'pg' as never })).rejects.toMatchObject({ code: 'VALIDATION' });
     await expect(createListener({ pollIntervalMs: 0 })).rejects.toMatchObject({ code: 'VALIDATION' });

@@ -147,7 +147,8 @@ export async function startChaosProxy(url: string): Promise<ChaosProxy> {
 /**
  * Terminates (`pg_terminate_backend`) the server processes connected to `database`, except the one
  * asking, as an administrator or a failover would. Returns how many it terminated. It resolves once
- * those processes have exited (up to 5 s each), so a caller's next step meets the aftermath, not the kill.
+ * those processes have exited (it waits up to 5 s), so a caller's next step meets the aftermath, not the
+ * kill. Works on PostgreSQL 13 and newer.
  *
  * @param adminUrl - a superuser connection string of the server
  * @param database - the database whose connections to end
@@ -159,12 +160,20 @@ export async function terminateBackends(adminUrl: string, database: string, opti
   await admin.connect();
   try {
     const idle = options.idleOnly === true ? `and state = 'idle'` : '';
-    const result = await admin.query<{ ok: boolean }>(
-      `select pg_terminate_backend(pid, 5000) as ok from pg_stat_activity
+    const { rows } = await admin.query<{ pid: number; ok: boolean }>(
+      `select pid, pg_terminate_backend(pid) as ok from pg_stat_activity
        where datname = $1 and pid <> pg_backend_pid() and backend_type = 'client backend' ${idle}`,
       [database],
     );
-    return result.rows.filter((r) => r.ok).length;
+    const pids = rows.filter((r) => r.ok).map((r) => r.pid);
+    // pg_terminate_backend only signals; wait until the processes are gone (bounded).
+    const until = Date.now() + 5000;
+    while (pids.length > 0 && Date.now() < until) {
+      const left = await admin.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where pid = any($1::int[])', [pids]);
+      if (left.rows[0]?.n === 0) break;
+      await sleep(5);
+    }
+    return pids.length;
   } finally {
     await admin.end().catch(() => undefined);
   }
