@@ -203,7 +203,14 @@ export function writeScaleReport(report: ScaleReport, dir: string, base: string)
       const cells = rows.map((r) => (r === undefined ? '—' : r.eventsPerSec !== undefined ? n(r.eventsPerSec) : `${r.p50Ms} / ${r.p99Ms}`));
       const first = rows.find((r) => r !== undefined);
       const last = [...rows].reverse().find((r) => r !== undefined);
-      const growth = first === undefined || last === undefined || first === last ? '—' : `${(plotted(last) / plotted(first)).toFixed(2)}×`;
+      // Below 0.05 ms the p50 is a few rounded hundredths (0.01 → 0, 0.02 → 0.04): no ratio worth printing.
+      const tiny = (r: OpResult) => r.eventsPerSec === undefined && r.p50Ms < 0.05;
+      const growth =
+        first === undefined || last === undefined || first === last
+          ? '—'
+          : tiny(first) || tiny(last)
+            ? 'under 0.05 ms'
+            : `${(plotted(last) / plotted(first)).toFixed(2)}×`;
       lines.push(`| ${adapter} | ${op} | ${cells.join(' | ')} | ${growth} |`);
     }
   }
