@@ -4,8 +4,10 @@
 // block, so no flush is waited for) through Strata's `append_events` function (the one call an append
 // makes), and the same number of raw inserts of `pnpm bench`'s baseline (impls/raw-sql.ts), and prints
 // the mean µs per append of each, plus two parts of Strata's: the stream row's update alone and the
-// event row's insert alone (with the table's four indexes). PostgreSQL is started here (durable
-// defaults). Evidence for docs/benchmarks.md ("What bounds each Strata figure"); not part of `pnpm bench`.
+// event row's insert alone (with the table's four indexes). Then the client's view with PROFILE_CALLERS
+// (8) callers at once, each on a stream of its own, for 3 s a side (raw, Strata, raw, Strata): appends/s,
+// and what the server's backends were waiting for, sampled from pg_stat_activity every 2 ms. PostgreSQL
+// is started here (durable defaults). Evidence for docs/benchmarks.md ("What bounds each Strata figure"); not part of `pnpm bench`.
 import { createPostgresStore } from '@strata/postgres';
 import { createTestDatabase, startPostgres } from '@strata/testing';
 import pg from 'pg';
@@ -62,7 +64,71 @@ try {
                 jsonb_build_object('i', i, 'text', 'line ' || i || ' of an order, with some text'), '{}'::jsonb, now());`),
     );
   }
+  // The client's view: callers at once, and what the backends wait for meanwhile.
+  const callers = Math.max(1, Number(process.env.PROFILE_CALLERS ?? 8));
+  const store = await createPostgresStore(database.url);
+  const pool = new pg.Pool({ connectionString: database.url, max: callers });
+  const sampler = new pg.Client({ connectionString: database.url });
+  await sampler.connect();
+  const concurrent = async (side: 'raw' | 'strata', round: number) => {
+    const waits = new Map<string, number>();
+    let samples = 0;
+    let done = 0;
+    const until = performance.now() + 3000;
+    let sampling = true;
+    const sample = (async () => {
+      while (sampling) {
+        const { rows } = await sampler.query<{ w: string; n: number }>(
+          `select coalesce(wait_event_type || ':' || wait_event, 'on CPU') as w, count(*)::int as n from pg_stat_activity
+           where datname = current_database() and state = 'active' and pid <> pg_backend_pid() group by 1`,
+        );
+        samples++;
+        for (const r of rows) waits.set(r.w, (waits.get(r.w) ?? 0) + r.n);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    })();
+    const lsn = async () => (await sampler.query<{ l: string }>('select pg_current_wal_lsn()::text as l')).rows[0]?.l ?? '0/0';
+    const from = await lsn();
+    const t = performance.now();
+    await Promise.all(
+      Array.from({ length: callers }, async (_, k) => {
+        const stream = `c${round}-${side}-${k}`;
+        for (let v = 0; performance.now() < until; v++) {
+          const data = { i: v, text: `line ${v} of an order, with some text` };
+          if (side === 'raw') await pool.query(RAW_SQL.appendOne, [stream, v + 1, 'OrderLineAdded', JSON.stringify(data)]);
+          else await store.events.append(stream, [{ type: 'OrderLineAdded', data }], { expectedVersion: v });
+          done++;
+        }
+      }),
+    );
+    const rate = Math.round(done / ((performance.now() - t) / 1000));
+    sampling = false;
+    await sample;
+    const wal = (await sampler.query<{ b: string }>('select pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::text as b', [from])).rows[0]?.b;
+    const walPerAppend = Math.round(Number(wal ?? 0) / Math.max(1, done));
+    const top = [...waits]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 5)
+      .map(([w, n]) => `${w} ${(n / samples).toFixed(1)}`)
+      .join(', ');
+    return { rate, top, walPerAppend };
+  };
+  const lines: string[] = [];
+  for (let round = 0; round < 2; round++) {
+    for (const side of ['raw', 'strata'] as const) {
+      const r = await concurrent(side, round);
+      lines.push(`| ${side} | ${round + 1} | ${r.rate.toLocaleString('en')} | ${r.walPerAppend.toLocaleString('en')} | ${r.top} |`);
+    }
+  }
+  await sampler.end();
+  await pool.end();
+  await store.close();
   await client.end();
+  console.log(`${callers} callers at once, one stream each, 3 s a side: appends/s, WAL bytes per append, and the backends' mean count in each wait state\n`);
+  console.log('| side | round | appends/s | WAL bytes per append | active backends by wait (mean count per sample) |');
+  console.log('|---|---:|---:|---:|---|');
+  for (const l of lines) console.log(l);
+  console.log('');
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
   console.log(`Server time per append, one transaction each, µs (median of ${ROUNDS} rounds of ${N.toLocaleString('en')}; all rounds)\n`);
   console.log('| what | µs | rounds |');
