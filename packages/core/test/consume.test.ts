@@ -96,7 +96,7 @@ describe('consume', () => {
       );
       vi.stubGlobal('setTimeout', (handler: () => void, ms?: number, ...rest: unknown[]) => {
         if (ms === undefined || ms === 0) turns.zeroTimeout++;
-        return timeout(handler, ms, ...rest);
+        return (timeout as unknown as (...args: unknown[]) => unknown)(handler, ms, ...rest);
       });
       onTestFinished(() => void vi.unstubAllGlobals());
       const base = createMemoryStore();

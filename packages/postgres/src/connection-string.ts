@@ -11,7 +11,7 @@ import { ValidationError } from '@strata/core';
  * @param connection - the connection string
  * @param field - the argument's name in the error
  * @returns the string without surrounding whitespace (node-postgres misreads a URL after a space)
- * @throws {@link ValidationError} naming `field`
+ * @throws `VALIDATION` (a `ValidationError` of `@strata/core`) naming `field`
  */
 export function checkConnectionString(connection: string, field = 'connection'): string {
   const text = connection.trim();
