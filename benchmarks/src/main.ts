@@ -109,6 +109,8 @@ const round2 = (x: number) => Math.round(x * 100) / 100;
 
 async function main() {
   const started = Date.now();
+  // The code measured is the code at the start: a commit made while the run goes on must not label it.
+  const commit = gitCommit();
   if (ONLY !== undefined && !SECTIONS.includes(ONLY)) throw new Error(`BENCH_ONLY=${ONLY}: the sections that run alone are ${SECTIONS.join(', ')}`);
   log('starting PostgreSQL (durable defaults: fsync and synchronous_commit on)');
   const server = await startPostgres({ settings: {} });
@@ -134,7 +136,7 @@ async function main() {
     durationPerRoundMs: DURATION,
     rounds: ROUNDS,
     scale,
-    commit: gitCommit(),
+    commit,
     totalSeconds: Math.round((Date.now() - started) / 1000),
     ...(ONLY === undefined ? {} : { only: ONLY }),
   });

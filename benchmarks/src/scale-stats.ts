@@ -1,9 +1,10 @@
-// `node --import tsx src/scale-stats.ts`: an A/B, interleaved in one process, of the SQL behind
-// `queue.stats()` today (one pass over every row of the queue, which the planners make a scan of the whole
-// table: the queue indexes are partial) against a split that reads the live rows through the ready index
-// and counts dead letters from the dead-letter index alone, on SQLite and on PostgreSQL (started here,
-// durable defaults; VACUUM ANALYZE after the load, as autovacuum would). Evidence for the adapter change
-// proposed in docs/benchmarks.md ("Cost as data grows"); not part of `pnpm bench:scale`. STATS_ROWS (1e6).
+// `node --import tsx src/scale-stats.ts`: an A/B, interleaved in one process, of the SQL that was behind
+// `queue.stats()` before migration 0004 (one pass over every row of the queue, which the planners make a
+// scan of the whole table: the queue indexes are partial) against the split the adapters now use, which
+// reads the live rows through the ready index and counts dead letters from the dead-letter index alone,
+// on SQLite and on PostgreSQL (started here,
+// durable defaults; VACUUM ANALYZE after the load, as autovacuum would). The evidence for that adapter
+// change (docs/benchmarks.md, "Cost as data grows"); not part of `pnpm bench:scale`. STATS_ROWS (1e6).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

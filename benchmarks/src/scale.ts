@@ -250,13 +250,19 @@ async function postgresBackend(url: string): Promise<Backend> {
         await explain(
           `delete from strata.queue_messages where receipt = any('${receipts}'::uuid[]) and not dead and visible_at > date_trunc('milliseconds', statement_timestamp()) returning receipt::text as receipt`,
         ),
-        await explain(`select
-              count(*) filter (where not dead and visible_at <= now())::int as ready,
-              count(*) filter (where not dead and visible_at > now() and receipt is not null)::int as in_flight,
-              count(*) filter (where not dead and visible_at > now() and receipt is null)::int as delayed,
-              count(*) filter (where dead)::int as dead,
-              round(extract(epoch from (now() - min(enqueued_at) filter (where not dead and visible_at <= now()))) * 1000)::float8 as oldest
-            from strata.queue_messages where queue = '${queue}'`),
+        // queue_stats (drizzle/0004_queue_stats.sql) with the function's setting: the live rows through the
+        // ready index, the dead letters through the dead-letter index.
+        await explain(
+          `select live.ready, live.in_flight, live.delayed, gone.dead, live.oldest from (
+             select count(*) filter (where q.visible_at <= date_trunc('milliseconds', statement_timestamp()))::integer as ready,
+                    count(*) filter (where q.visible_at > date_trunc('milliseconds', statement_timestamp()) and q.receipt is not null)::integer as in_flight,
+                    count(*) filter (where q.visible_at > date_trunc('milliseconds', statement_timestamp()) and q.receipt is null)::integer as delayed,
+                    round(extract(epoch from (date_trunc('milliseconds', statement_timestamp())
+                      - min(q.enqueued_at) filter (where q.visible_at <= date_trunc('milliseconds', statement_timestamp())))) * 1000)::double precision as oldest
+             from strata.queue_messages q where q.queue = '${queue}' and not q.dead) as live,
+           (select count(*)::integer as dead from strata.queue_messages q where q.queue = '${queue}' and q.dead) as gone`,
+          ['set local enable_seqscan = off'],
+        ),
       ];
     },
     async sizeMb() {
@@ -395,12 +401,12 @@ async function sqliteBackend(file: string): Promise<Backend> {
         plan('UPDATE strata_queue_messages SET attempt = attempt + 1, receipt = ?, visible_at = ? WHERE seq = ?', 'r', t, 1),
         plan('DELETE FROM strata_queue_messages WHERE receipt = ? AND dead = 0 AND visible_at > ?', crypto.randomUUID(), t),
         plan(
-          `SELECT coalesce(sum(CASE WHEN dead = 0 AND visible_at <= @now THEN 1 ELSE 0 END), 0) AS ready,
-            coalesce(sum(CASE WHEN dead = 0 AND visible_at > @now AND receipt IS NOT NULL THEN 1 ELSE 0 END), 0) AS in_flight,
-            coalesce(sum(CASE WHEN dead = 0 AND visible_at > @now AND receipt IS NULL THEN 1 ELSE 0 END), 0) AS delayed,
-            coalesce(sum(CASE WHEN dead = 1 THEN 1 ELSE 0 END), 0) AS dead,
-            min(CASE WHEN dead = 0 AND visible_at <= @now THEN enqueued_at END) AS oldest
-          FROM strata_queue_messages WHERE queue = @queue`.replace(/\s+/g, ' '),
+          `SELECT coalesce(sum(CASE WHEN visible_at <= @now THEN 1 ELSE 0 END), 0) AS ready,
+            coalesce(sum(CASE WHEN visible_at > @now AND receipt IS NOT NULL THEN 1 ELSE 0 END), 0) AS in_flight,
+            coalesce(sum(CASE WHEN visible_at > @now AND receipt IS NULL THEN 1 ELSE 0 END), 0) AS delayed,
+            (SELECT count(*) FROM strata_queue_messages WHERE queue = @queue AND dead = 1) AS dead,
+            min(CASE WHEN visible_at <= @now THEN enqueued_at END) AS oldest
+          FROM strata_queue_messages WHERE queue = @queue AND dead = 0`.replace(/\s+/g, ' '),
           { now: t, queue },
         ),
       ];
