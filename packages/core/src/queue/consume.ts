@@ -133,6 +133,30 @@ export async function consume<TBody = JsonValue>(
   // A close wakes the loop, whose next receive then stops it with CLOSED.
   const unclose = store.wakeUps.onClose?.(() => bell.ring()) ?? (() => undefined);
 
+  /** What an ack or nack that went through, gave up or will be retried says (shared by `settle` and grouped acks). */
+  const said = {
+    succeededAfter: (what: string, d: Delivery, attempt: number) =>
+      logger.info(`strata: ${what} on queue ${JSON.stringify(name)} succeeded after ${attempt} attempts`, { queue: name, messageId: d.id, attempt }),
+    wentThrough: (what: string, d: Delivery, attempt: number) =>
+      logger.info(`strata: ${what} on queue ${JSON.stringify(name)}: an earlier attempt that lost its connection went through`, {
+        queue: name,
+        messageId: d.id,
+        attempt,
+      }),
+    gaveUp: (what: string, d: Delivery, code: string | undefined) =>
+      logger.warn(
+        `strata: ${what} on queue ${JSON.stringify(name)} failed (${code ?? 'error'}); the message will be delivered again once its visibility timeout passes`,
+        { queue: name, messageId: d.id, code },
+      ),
+    retrying: (what: string, d: Delivery, code: string | undefined, wait: number, attempt: number) =>
+      logger.warn(`strata: ${what} on queue ${JSON.stringify(name)} failed (${code}); retrying in ${wait} ms while the receipt is valid`, {
+        queue: name,
+        messageId: d.id,
+        code,
+        attempt,
+      }),
+  };
+
   /**
    * Acks or nacks `d`, retrying a `CONNECTION` or `TIMEOUT` failure with backoff while the receipt is
    * valid (`validUntil`, by this process's clock, measured from before the receive or last extension).
@@ -142,40 +166,23 @@ export async function consume<TBody = JsonValue>(
     for (let attempt = 1; ; attempt++) {
       try {
         await call();
-        if (attempt > 1)
-          logger.info(`strata: ${what} on queue ${JSON.stringify(name)} succeeded after ${attempt} attempts`, { queue: name, messageId: d.id, attempt });
+        if (attempt > 1) said.succeededAfter(what, d, attempt);
         return true;
       } catch (error) {
         const code = isStrataError(error) ? error.code : undefined;
         if (code === 'STALE_RECEIPT' && mayHaveApplied) {
           // An earlier attempt lost its connection after reaching the database, and did settle it.
-          logger.info(`strata: ${what} on queue ${JSON.stringify(name)}: an earlier attempt that lost its connection went through`, {
-            queue: name,
-            messageId: d.id,
-            attempt,
-          });
+          said.wentThrough(what, d, attempt);
           return true;
         }
         report(error, d);
         if (isStrataError(error, 'CONNECTION') && error.outcomeUnknown) mayHaveApplied = true;
         const wait = backoffDelay(attempt, 50, 2000);
         if (code === undefined || !SETTLE_RETRYABLE.has(code) || isPermanentLoss(error) || Date.now() + wait >= validUntil()) {
-          logger.warn(
-            `strata: ${what} on queue ${JSON.stringify(name)} failed (${code ?? 'error'}); the message will be delivered again once its visibility timeout passes`,
-            {
-              queue: name,
-              messageId: d.id,
-              code,
-            },
-          );
+          said.gaveUp(what, d, code);
           return false;
         }
-        logger.warn(`strata: ${what} on queue ${JSON.stringify(name)} failed (${code}); retrying in ${wait} ms while the receipt is valid`, {
-          queue: name,
-          messageId: d.id,
-          code,
-          attempt,
-        });
+        said.retrying(what, d, code, wait, attempt);
         await sleep(wait);
       }
     }
@@ -201,27 +208,15 @@ export async function consume<TBody = JsonValue>(
         const staleSet = new Set(stale);
         for (const a of left) {
           if (!staleSet.has(a.d.receipt)) {
-            if (attempt > 1)
-              logger.info(`strata: ack on queue ${JSON.stringify(name)} succeeded after ${attempt} attempts`, { queue: name, messageId: a.d.id, attempt });
+            if (attempt > 1) said.succeededAfter('ack', a.d, attempt);
             a.done(true);
           } else if (mayHaveApplied) {
             // An earlier attempt lost its connection after reaching the database, and did ack it.
-            logger.info(`strata: ack on queue ${JSON.stringify(name)}: an earlier attempt that lost its connection went through`, {
-              queue: name,
-              messageId: a.d.id,
-              attempt,
-            });
+            said.wentThrough('ack', a.d, attempt);
             a.done(true);
           } else {
             report(new StaleReceiptError('queue.ackMany'), a.d);
-            logger.warn(
-              `strata: ack on queue ${JSON.stringify(name)} failed (STALE_RECEIPT); the message will be delivered again once its visibility timeout passes`,
-              {
-                queue: name,
-                messageId: a.d.id,
-                code: 'STALE_RECEIPT',
-              },
-            );
+            said.gaveUp('ack', a.d, 'STALE_RECEIPT');
             a.done(false);
           }
         }
@@ -240,26 +235,12 @@ export async function consume<TBody = JsonValue>(
         const still = new Set(retryable ? left.filter((a) => Date.now() + wait < a.validUntil()) : []);
         for (const a of left) {
           if (still.has(a)) continue;
-          logger.warn(
-            `strata: ack on queue ${JSON.stringify(name)} failed (${code ?? 'error'}); the message will be delivered again once its visibility timeout passes`,
-            {
-              queue: name,
-              messageId: a.d.id,
-              code,
-            },
-          );
+          said.gaveUp('ack', a.d, code);
           a.done(false);
         }
         left = [...still];
         if (left.length === 0) return;
-        for (const a of left) {
-          logger.warn(`strata: ack on queue ${JSON.stringify(name)} failed (${code}); retrying in ${wait} ms while the receipt is valid`, {
-            queue: name,
-            messageId: a.d.id,
-            code,
-            attempt,
-          });
-        }
+        for (const a of left) said.retrying('ack', a.d, code, wait, attempt);
         await sleep(wait);
       }
     }
@@ -278,10 +259,7 @@ export async function consume<TBody = JsonValue>(
             // messages come back once their visibility timeouts pass.
             for (const a of batch) {
               report(error, a.d);
-              logger.warn(`strata: ack on queue ${JSON.stringify(name)} failed; the message will be delivered again once its visibility timeout passes`, {
-                queue: name,
-                messageId: a.d.id,
-              });
+              said.gaveUp('ack', a.d, isStrataError(error) ? error.code : undefined);
               a.done(false);
             }
           });
